@@ -1,0 +1,100 @@
+/**
+ * The composition root: database (embedded or external), migrations, secrets, services, schema
+ * and the HTTP server, started in order and stopped in reverse.
+ */
+import type { AddressInfo } from 'node:net';
+import type { DataSource } from 'typeorm';
+import type { Config } from './config.js';
+import { createDataSource, migrate } from './db/data-source.js';
+import { startEmbeddedDatabase } from './db/embedded.js';
+import { EventLog } from './events/event-log.js';
+import { createSchema } from './graphql/schema.js';
+import { createLogger, type Logger } from './logger.js';
+import { loadSecretBox } from './secrets.js';
+import { createHttpServer } from './server/http-server.js';
+import { createServices, type Services } from './services/index.js';
+
+export interface Stagecraft {
+  /** Base URL, e.g. http://127.0.0.1:4000 */
+  url: string;
+  port: number;
+  services: Services;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+export interface Database {
+  url: string;
+  dataSource: DataSource;
+  close(): Promise<void>;
+}
+
+/** Connects to DATABASE_URL, or starts the embedded cluster, and applies pending migrations. */
+export async function openDatabase(config: Config, log: Logger): Promise<Database> {
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedDatabase(config.dataDir, log);
+  const url = config.databaseUrl ?? embedded!.url;
+  const dataSource = createDataSource(url, { applicationName: `stagecraft-${config.stage}` });
+  try {
+    await dataSource.initialize();
+    const applied = await migrate(dataSource);
+    if (applied.length) log.info({ migrations: applied }, 'migrations applied');
+  } catch (err) {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await embedded?.stop();
+    throw err;
+  }
+  return {
+    url,
+    dataSource,
+    async close() {
+      await dataSource.destroy();
+      await embedded?.stop();
+    },
+  };
+}
+
+export interface StartOptions {
+  log?: Logger;
+  /** Called with the generated admin password on first start (default: printed to stdout). */
+  onAdminPassword?: (password: string) => void;
+}
+
+export async function startStagecraft(config: Config, options: StartOptions = {}): Promise<Stagecraft> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const secrets = await loadSecretBox(config.dataDir, config.secretKey);
+  const db = await openDatabase(config, log);
+  const events = new EventLog(db.dataSource, db.url, log);
+  await events.start();
+  const services = createServices(db.dataSource, events, secrets);
+
+  const admin = await services.users.ensureAdmin(config.adminPassword);
+  if (admin?.generatedPassword) {
+    (options.onAdminPassword ?? ((p) => process.stdout.write(`\nCreated user "admin" with password: ${p}\nIt is shown only this once.\n\n`)))(
+      admin.generatedPassword,
+    );
+  }
+
+  const http = await createHttpServer(config, await createSchema(), services, log);
+  await new Promise<void>((resolve, reject) => {
+    http.server.once('error', reject);
+    http.server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = http.server.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  log.info({ port, stage: config.stage }, 'stagecraft listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    services,
+    log,
+    stop: () =>
+      (stopping ??= (async () => {
+        await http.drain();
+        await events.stop();
+        await db.close();
+        log.info('stagecraft stopped');
+      })()),
+  };
+}

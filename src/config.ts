@@ -1,0 +1,149 @@
+/**
+ * One typed, validated configuration built from command-line flags and the environment.
+ * Flags win over env. A bad value stops start-up with one line naming the setting.
+ */
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { z } from 'zod';
+
+export interface Config {
+  /** HTTP port; 0 picks a free one. */
+  port: number;
+  host: string;
+  /** Name of the stage this instance is (dev, qa, prod …). */
+  stage: string;
+  /** Holds the embedded PostgreSQL cluster and the secret key file. */
+  dataDir: string;
+  /** External PostgreSQL; when absent an embedded cluster is started under dataDir. */
+  databaseUrl?: string;
+  /** Password for the first `admin` user (secret). */
+  adminPassword?: string;
+  /** Base64 AES-256 key(s) from env instead of the key file (secret). */
+  secretKey?: string;
+  seed: boolean;
+  graphiql: boolean;
+  /** Development mode: stack traces, field suggestions and open introspection. */
+  development: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  limits: Limits;
+}
+
+export interface Limits {
+  bodyBytes: number;
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxCost: number;
+  /** graphql-ws: how long a socket may stay open without connection_init. */
+  wsInitTimeoutMs: number;
+}
+
+export const defaultLimits: Limits = {
+  bodyBytes: 1024 * 1024,
+  maxDepth: 12,
+  maxAliases: 30,
+  maxTokens: 5000,
+  maxCost: 20000,
+  wsInitTimeoutMs: 3000,
+};
+
+/** Names of settings whose values must never be printed. */
+export const secretSettings = ['adminPassword', 'secretKey', 'databaseUrl'] as const;
+
+export class ConfigError extends Error {}
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const schema = z.object({
+  port: z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be an integer')
+    .min(0, 'must be between 0 and 65535')
+    .max(65535, 'must be between 0 and 65535'),
+  host: z.string().min(1),
+  stage: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be lower-case letters, digits and dashes, starting with a letter'),
+  dataDir: z.string().min(1, 'must not be empty'),
+  databaseUrl: z
+    .string()
+    .refine((v) => /^postgres(ql)?:\/\/.+/.test(v), 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  adminPassword: z.string().min(8, 'must be at least 8 characters').optional(),
+  secretKey: z.string().optional(),
+  seed: bool,
+  graphiql: bool,
+  development: z.boolean(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+});
+
+/** Where each setting comes from, for messages that name what the user typed. */
+const sources: Record<string, string> = {
+  port: '--port / PORT',
+  host: '--host / HOST',
+  stage: '--stage / STAGECRAFT_STAGE',
+  dataDir: '--data-dir / STAGECRAFT_DATA_DIR',
+  databaseUrl: '--database-url / DATABASE_URL',
+  adminPassword: 'STAGECRAFT_ADMIN_PASSWORD',
+  secretKey: 'STAGECRAFT_SECRET_KEY',
+  seed: '--seed / STAGECRAFT_SEED',
+  graphiql: '--no-graphiql / STAGECRAFT_GRAPHIQL',
+  logLevel: 'LOG_LEVEL',
+};
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
+  let flags;
+  try {
+    flags = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        stage: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'database-url': { type: 'string' },
+        seed: { type: 'boolean' },
+        'no-graphiql': { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const emptyToUndefined = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
+  const raw = {
+    port: flags.port ?? env.PORT ?? '4000',
+    host: flags.host ?? env.HOST ?? '0.0.0.0',
+    stage: flags.stage ?? env.STAGECRAFT_STAGE ?? 'dev',
+    dataDir: flags['data-dir'] ?? env.STAGECRAFT_DATA_DIR ?? './.stagecraft',
+    databaseUrl: emptyToUndefined(flags['database-url'] ?? env.DATABASE_URL),
+    adminPassword: emptyToUndefined(env.STAGECRAFT_ADMIN_PASSWORD),
+    secretKey: emptyToUndefined(env.STAGECRAFT_SECRET_KEY),
+    seed: flags.seed ? 'true' : (env.STAGECRAFT_SEED ?? 'false'),
+    graphiql: flags['no-graphiql'] ? 'false' : (env.STAGECRAFT_GRAPHIQL ?? 'true'),
+    development: env.NODE_ENV === 'development',
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0]);
+    const shown = (secretSettings as readonly string[]).includes(key) ? '' : ` (got ${JSON.stringify((raw as Record<string, unknown>)[key])})`;
+    throw new ConfigError(`${sources[key] ?? key} ${issue.message}${shown}`);
+  }
+  return {
+    ...parsed.data,
+    dataDir: path.resolve(parsed.data.dataDir),
+    limits: { ...defaultLimits },
+  };
+}
+
+/** The config with secrets replaced, safe to log. */
+export function redactConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config };
+  for (const key of secretSettings) if (out[key] !== undefined) out[key] = '[redacted]';
+  return out;
+}

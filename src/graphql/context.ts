@@ -1,0 +1,13 @@
+import type { Logger } from '../logger.js';
+import type { AuthUser } from '../services/auth.js';
+import type { Services } from '../services/index.js';
+
+/** What every resolver gets: who is asking, the services, and this request's logger. */
+export interface Context {
+  requestId: string;
+  user: AuthUser | null;
+  /** The bearer token of this request (for logout). Never logged. */
+  token: string | null;
+  services: Services;
+  log: Logger;
+}

@@ -1,0 +1,34 @@
+/**
+ * Turns the credentials a client sent (HTTP header or connection_init payload) into the request
+ * context. One function for both transports, so they authenticate identically.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context } from '../graphql/context.js';
+import type { Logger } from '../logger.js';
+import type { Services } from '../services/index.js';
+
+/** `Bearer <token>` → token; anything else → null. */
+export function bearerToken(header: unknown): string | null {
+  if (typeof header !== 'string') return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1]! : null;
+}
+
+/** graphql-ws clients put the header (or just the token) into the connection_init payload. */
+export function tokenFromConnectionParams(params: Record<string, unknown> | undefined | null): string | null {
+  if (!params) return null;
+  const header = params.Authorization ?? params.authorization ?? params.headers;
+  if (header && typeof header === 'object') {
+    const headers = header as Record<string, unknown>;
+    return bearerToken(headers.Authorization ?? headers.authorization);
+  }
+  if (typeof params.token === 'string') return params.token;
+  return bearerToken(header);
+}
+
+/** Throws AppError UNAUTHENTICATED for a token that is not valid; no token = anonymous. */
+export async function buildContext(services: Services, log: Logger, token: string | null): Promise<Context> {
+  const requestId = randomUUID();
+  const user = token ? await services.auth.authenticate(token) : null;
+  return { requestId, user, token, services, log: log.child({ requestId, user: user?.username }) };
+}

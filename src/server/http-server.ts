@@ -1,0 +1,178 @@
+/**
+ * One http.Server carrying everything: Apollo Server at /graphql, graphql-ws on the same path,
+ * GraphiQL for browsers, health probes, and the REST endpoints. Both GraphQL transports share
+ * the authentication, the limits and the error formatting.
+ */
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type ErrorRequestHandler } from 'express';
+import { GraphQLError, parse, specifiedRules, validate, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import http from 'node:http';
+import { WebSocketServer } from 'ws';
+import type { Config } from '../config.js';
+import { AppError, httpStatusFor } from '../errors.js';
+import type { Context } from '../graphql/context.js';
+import { createErrorFormatter } from '../graphql/format-error.js';
+import type { Logger } from '../logger.js';
+import type { Services } from '../services/index.js';
+import { bearerToken, buildContext, tokenFromConnectionParams } from './auth-context.js';
+import { graphiqlRouter } from './graphiql/page.js';
+import { healthRouter } from './health.js';
+import { checkOperation, limitRules, parseOptions } from './limits.js';
+
+export interface HttpServerHandle {
+  server: http.Server;
+  /** Stops taking requests, lets open ones finish, closes every socket. */
+  drain(): Promise<void>;
+}
+
+export async function createHttpServer(config: Config, schema: GraphQLSchema, services: Services, log: Logger): Promise<HttpServerHandle> {
+  const app = express();
+  app.disable('x-powered-by');
+  const server = http.createServer(app);
+  const formatError = createErrorFormatter(log, config.development);
+  const rules = limitRules(config.limits);
+
+  // --- graphql-ws (graphql-transport-ws) on /graphql ---
+  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.bodyBytes });
+  const wsServer = useServer<Record<string, unknown>, { context: Context }>(
+    {
+      schema,
+      connectionInitWaitTimeout: config.limits.wsInitTimeoutMs,
+      // A token that does not check out closes the socket with 4403 Forbidden.
+      onConnect: async (ctx) => {
+        try {
+          ctx.extra.context = await buildContext(services, log, tokenFromConnectionParams(ctx.connectionParams));
+          return true;
+        } catch (err) {
+          if (err instanceof AppError) return false;
+          throw err;
+        }
+      },
+      onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
+        let document;
+        try {
+          document = parse(payload.query, parseOptions(config.limits));
+        } catch (err) {
+          return [err as GraphQLError];
+        }
+        const errors = validate(schema, document, [...specifiedRules, ...rules]);
+        if (errors.length) return errors;
+        const context = { ...ctx.extra.context!, requestId: crypto.randomUUID() };
+        try {
+          checkOperation({
+            schema,
+            document,
+            variables: payload.variables ?? undefined,
+            operationName: payload.operationName,
+            signedIn: context.user !== null,
+            development: config.development,
+            limits: config.limits,
+          });
+        } catch (err) {
+          return [err as GraphQLError];
+        }
+        return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue: context };
+      },
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e, e)) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e, e)),
+    },
+    wss,
+  );
+
+  // --- Apollo Server over HTTP ---
+  const limitsPlugin: ApolloServerPlugin<Context> = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, document, contextValue }) {
+          checkOperation({
+            schema,
+            document,
+            variables: request.variables,
+            operationName: request.operationName,
+            signedIn: contextValue.user !== null,
+            development: config.development,
+            limits: config.limits,
+          });
+        },
+      };
+    },
+  };
+  const apollo = new ApolloServer<Context>({
+    schema,
+    introspection: true, // gated per request by checkOperation
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: config.development,
+    hideSchemaDetailsFromClientErrors: !config.development,
+    validationRules: rules,
+    parseOptions: parseOptions(config.limits),
+    formatError,
+    logger: log,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: 10_000 }),
+      { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
+      ApolloServerPluginLandingPageDisabled(),
+      limitsPlugin,
+    ],
+  });
+  await apollo.start();
+
+  app.use(healthRouter(services));
+  if (config.graphiql) app.use(graphiqlRouter(config.stage));
+  app.use(
+    '/graphql',
+    express.json({ limit: config.limits.bodyBytes }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        try {
+          return await buildContext(services, log, bearerToken(req.headers.authorization));
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          throw new GraphQLError(err.message, { extensions: { code: err.code, http: { status: httpStatusFor[err.code] } } });
+        }
+      },
+    }),
+  );
+  app.use(errorHandler(log));
+
+  return {
+    server,
+    drain: () => apollo.stop(),
+  };
+}
+
+/**
+ * Errors outside GraphQL execution (body too large, malformed JSON …) as JSON with a code, never
+ * HTML: GraphQL's `{ errors: [...] }` shape on /graphql, `{ error: {...} }` on REST endpoints.
+ */
+function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    let status: number;
+    let body: { code: string; message: string; [k: string]: unknown };
+    if (err instanceof AppError) {
+      status = httpStatusFor[err.code];
+      body = { code: err.code, message: err.message, ...err.details };
+    } else if (err?.status === 413) {
+      status = 413;
+      body = { code: 'PAYLOAD_TOO_LARGE', message: 'request body exceeds the size limit' };
+    } else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
+      status = err.status;
+      body = { code: 'BAD_REQUEST', message: err.expose ? err.message : 'bad request' };
+    } else {
+      const errorId = crypto.randomUUID();
+      log.error({ errorId, err }, 'unexpected error');
+      status = 500;
+      body = { code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', errorId };
+    }
+    if (req.path.startsWith('/graphql')) {
+      const { code, message, ...rest } = body;
+      res.status(status).json({ errors: [{ message, extensions: { code, ...rest } }] });
+    } else {
+      res.status(status).json({ error: body });
+    }
+  };
+}

@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import { roles, type Role } from '../domain/privileges.js';
+import { UserEntity } from '../entities/user.js';
+import { badInput, conflict, notFound } from '../errors.js';
+import { appendEvent } from '../events/event-log.js';
+import { hashPassword, type AuthUser } from './auth.js';
+
+export interface UserInput {
+  username?: string;
+  password?: string;
+  role?: Role;
+}
+
+const USERNAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{1,63}$/;
+
+function checkUsername(username: string): void {
+  if (!USERNAME.test(username)) {
+    throw badInput('username must be 2 to 64 letters, digits, dots, dashes or underscores', { field: 'username' });
+  }
+}
+
+function checkPassword(password: string): void {
+  if (password.length < 8 || password.length > 1024) {
+    throw badInput('password must be 8 to 1024 characters', { field: 'password' });
+  }
+}
+
+function checkRole(role: string): asserts role is Role {
+  if (!(roles as readonly string[]).includes(role)) throw badInput(`role must be one of ${roles.join(', ')}`, { field: 'role' });
+}
+
+export class UserService {
+  constructor(private readonly db: DataSource) {}
+
+  list(): Promise<UserEntity[]> {
+    return this.db.getRepository(UserEntity).find({ order: { username: 'ASC' } });
+  }
+
+  async get(id: string): Promise<UserEntity> {
+    const user = await this.db.getRepository(UserEntity).findOneBy({ id });
+    if (!user) throw notFound('user', id);
+    return user;
+  }
+
+  async create(actor: AuthUser, input: Required<UserInput>): Promise<UserEntity> {
+    checkUsername(input.username);
+    checkPassword(input.password);
+    checkRole(input.role);
+    const passwordHash = await hashPassword(input.password);
+    return this.db.transaction(async (tx) => {
+      const inserted = await tx
+        .getRepository(UserEntity)
+        .createQueryBuilder()
+        .insert()
+        .values({ username: input.username, passwordHash, role: input.role })
+        .orIgnore()
+        .returning('*')
+        .execute();
+      if (inserted.raw.length === 0) throw conflict(`user ${input.username} already exists`, { field: 'username' });
+      const user = await tx.getRepository(UserEntity).findOneByOrFail({ username: input.username });
+      await appendEvent(tx, 'audit', 'USER_CREATED', { actor: actor.username, userId: user.id, username: user.username, role: user.role });
+      return user;
+    });
+  }
+
+  async update(actor: AuthUser, id: string, input: UserInput): Promise<UserEntity> {
+    if (input.username !== undefined) checkUsername(input.username);
+    if (input.password !== undefined) checkPassword(input.password);
+    if (input.role !== undefined) checkRole(input.role);
+    const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
+    return this.db.transaction(async (tx) => {
+      const repo = tx.getRepository(UserEntity);
+      const user = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!user) throw notFound('user', id);
+      if (input.role && input.role !== 'SUPER_ADMIN' && user.role === 'SUPER_ADMIN') await this.keepOneSuperAdmin(tx, id);
+      if (input.username && input.username !== user.username && (await repo.existsBy({ username: input.username }))) {
+        throw conflict(`user ${input.username} already exists`, { field: 'username' });
+      }
+      Object.assign(user, {
+        ...(input.username !== undefined && { username: input.username }),
+        ...(input.role !== undefined && { role: input.role }),
+        ...(passwordHash !== undefined && { passwordHash }),
+      });
+      await repo.save(user);
+      await appendEvent(tx, 'audit', 'USER_UPDATED', {
+        actor: actor.username,
+        userId: id,
+        changed: Object.keys(input).filter((k) => input[k as keyof UserInput] !== undefined),
+      });
+      return user;
+    });
+  }
+
+  async delete(actor: AuthUser, id: string): Promise<boolean> {
+    if (id === actor.id) throw conflict('you cannot delete yourself');
+    return this.db.transaction(async (tx) => {
+      const user = await tx.getRepository(UserEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!user) throw notFound('user', id);
+      if (user.role === 'SUPER_ADMIN') await this.keepOneSuperAdmin(tx, id);
+      await tx.getRepository(UserEntity).delete({ id });
+      await appendEvent(tx, 'audit', 'USER_DELETED', { actor: actor.username, userId: id, username: user.username });
+      return true;
+    });
+  }
+
+  /** Refuses to demote or delete the last SUPER_ADMIN (`except` is the one being changed). */
+  private async keepOneSuperAdmin(tx: EntityManager, except: string): Promise<void> {
+    const others = await tx
+      .getRepository(UserEntity)
+      .createQueryBuilder('u')
+      .setLock('pessimistic_write')
+      .where("u.role = 'SUPER_ADMIN' AND u.id <> :except", { except })
+      .getCount();
+    if (others === 0) throw conflict('the last SUPER_ADMIN cannot be removed or demoted');
+  }
+
+  /**
+   * On first start, creates `admin` (SUPER_ADMIN). Returns the generated password when none was
+   * configured, so the caller can print it once; undefined when admin already existed.
+   */
+  async ensureAdmin(configuredPassword: string | undefined): Promise<{ generatedPassword?: string } | undefined> {
+    if ((await this.db.getRepository(UserEntity).count()) > 0) return undefined;
+    const password = configuredPassword ?? randomBytes(12).toString('base64url');
+    const result = await this.db
+      .getRepository(UserEntity)
+      .createQueryBuilder()
+      .insert()
+      .values({ username: 'admin', passwordHash: await hashPassword(password), role: 'SUPER_ADMIN' })
+      .orIgnore() // another replica may have won the race
+      .execute();
+    if (result.raw.length === 0) return undefined;
+    return configuredPassword ? {} : { generatedPassword: password };
+  }
+}
