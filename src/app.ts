@@ -75,10 +75,17 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
   }
 
   const http = await createHttpServer(config, await createSchema(), services, log);
-  await new Promise<void>((resolve, reject) => {
-    http.server.once('error', reject);
-    http.server.listen(config.port, config.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.server.once('error', reject);
+      http.server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (err) {
+    await http.drain();
+    await events.stop();
+    await db.close();
+    throw err;
+  }
   const { port } = http.server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   log.info({ port, stage: config.stage }, 'stagecraft listening');

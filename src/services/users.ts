@@ -106,13 +106,15 @@ export class UserService {
 
   /** Refuses to demote or delete the last SUPER_ADMIN (`except` is the one being changed). */
   private async keepOneSuperAdmin(tx: EntityManager, except: string): Promise<void> {
+    // Locking the other admins' rows stops two concurrent demotions from each seeing the other.
     const others = await tx
       .getRepository(UserEntity)
       .createQueryBuilder('u')
+      .select('u.id')
       .setLock('pessimistic_write')
       .where("u.role = 'SUPER_ADMIN' AND u.id <> :except", { except })
-      .getCount();
-    if (others === 0) throw conflict('the last SUPER_ADMIN cannot be removed or demoted');
+      .getMany();
+    if (others.length === 0) throw conflict('the last SUPER_ADMIN cannot be removed or demoted');
   }
 
   /**
