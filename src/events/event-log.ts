@@ -4,6 +4,7 @@
  * keeps one listening connection; a notification carries only the stream and sequence, and
  * subscribers read the rows themselves, so a late or reconnecting subscriber misses nothing.
  */
+import { Repeater } from '@repeaterjs/repeater';
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -112,33 +113,47 @@ export class EventLog {
 
   /**
    * Every event of `stream` after `afterSequence`, stored ones first, then live ones, until the
-   * consumer stops iterating or the log is stopped.
+   * consumer stops iterating or the log is stopped. A Repeater (not an async generator) so that a
+   * consumer can stop it while it is idle waiting for the next event, releasing the listener.
    */
-  async *follow(stream: string, afterSequence = 0): AsyncGenerator<StoredEvent> {
-    let last = afterSequence;
-    let pending = true; // read once at the start
-    let wake: (() => void) | undefined;
-    const onWake = () => {
-      pending = true;
-      wake?.();
-    };
-    this.wakeups.on(stream, onWake); // before the first read, so nothing slips between
-    try {
-      while (!this.closed) {
-        if (!pending) await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-        pending = false;
-        for (;;) {
-          const batch = await this.readAfter(stream, last);
-          for (const event of batch) {
-            last = event.sequence;
-            yield event;
+  follow(stream: string, afterSequence = 0): AsyncIterableIterator<StoredEvent> {
+    return new Repeater<StoredEvent>(async (push, stop) => {
+      let last = afterSequence;
+      let pending = true; // read once at the start
+      let stopped = false;
+      let wake: (() => void) | undefined;
+      const onWake = () => {
+        pending = true;
+        wake?.();
+      };
+      this.wakeups.on(stream, onWake); // before the first read, so nothing slips between
+      void stop.then(() => {
+        stopped = true;
+        wake?.();
+      });
+      try {
+        while (!stopped && !this.closed) {
+          if (!pending) await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+          pending = false;
+          for (let more = true; more && !stopped; ) {
+            const batch = await this.readAfter(stream, last);
+            for (const event of batch) {
+              last = event.sequence;
+              await push(event);
+            }
+            more = batch.length === PAGE;
           }
-          if (batch.length < PAGE) break;
         }
+      } finally {
+        this.wakeups.off(stream, onWake);
+        stop();
       }
-    } finally {
-      this.wakeups.off(stream, onWake);
-    }
+    });
+  }
+
+  /** How many subscribers wait on a stream (for tests and metrics). */
+  listenerCount(stream: string): number {
+    return this.wakeups.listenerCount(stream);
   }
 }

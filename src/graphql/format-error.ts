@@ -16,7 +16,10 @@ export function stripSuggestions(message: string): string {
 
 export function createErrorFormatter(log: Logger, development: boolean) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    let original = unwrapResolverError(error);
+    // Apollo also wraps errors thrown by plugins and context functions in a GraphQLError; what
+    // decides whether we may show it is the error underneath.
+    while (original instanceof GraphQLError && original.originalError) original = original.originalError;
     if (original instanceof AppError) {
       return {
         message: original.message,

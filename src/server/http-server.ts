@@ -8,7 +8,17 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler } from 'express';
-import { GraphQLError, parse, specifiedRules, validate, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  parse,
+  specifiedRules,
+  subscribe,
+  validate,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
@@ -38,10 +48,18 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
 
   // --- graphql-ws (graphql-transport-ws) on /graphql ---
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.bodyBytes });
+  // Subscriptions are started in onSubscribe (see there) and handed over to graphql-ws here.
+  const started = new WeakMap<ExecutionArgs, AsyncGenerator<ExecutionResult> | ExecutionResult>();
   const wsServer = useServer<Record<string, unknown>, { context: Context }>(
     {
       schema,
       connectionInitWaitTimeout: config.limits.wsInitTimeoutMs,
+      subscribe: (args) => {
+        const result = started.get(args);
+        if (!result) return subscribe(args);
+        started.delete(args);
+        return result;
+      },
       // A token that does not check out closes the socket with 4403 Forbidden.
       onConnect: async (ctx) => {
         try {
@@ -52,15 +70,15 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
           throw err;
         }
       },
-      onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
+      onSubscribe: async (ctx, _id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
         let document;
         try {
           document = parse(payload.query, parseOptions(config.limits));
         } catch (err) {
-          return [err as GraphQLError];
+          return [withCode(err as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
         }
         const errors = validate(schema, document, [...specifiedRules, ...rules]);
-        if (errors.length) return errors;
+        if (errors.length) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
         const context = { ...ctx.extra.context!, requestId: crypto.randomUUID() };
         try {
           checkOperation({
@@ -75,7 +93,16 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
         } catch (err) {
           return [err as GraphQLError];
         }
-        return { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue: context };
+        const args: ExecutionArgs = { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue: context };
+        // A subscription that cannot start (not signed in, missing privilege, bad variables …) gets
+        // an `error` message, as graphql-transport-ws prescribes for a refused operation. Left to
+        // graphql-ws, graphql-js's refusal would go out as `next` + `complete`, like a stream that ran.
+        if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
+          const result = await subscribe(args);
+          if (!(Symbol.asyncIterator in result) && result.errors?.length) return result.errors;
+          started.set(args, result);
+        }
+        return args;
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((e) => formatError(e, e)) } : undefined,
@@ -132,8 +159,12 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
         try {
           return await buildContext(services, log, bearerToken(req.headers.authorization));
         } catch (err) {
-          if (!(err instanceof AppError)) throw err;
-          throw new GraphQLError(err.message, { extensions: { code: err.code, http: { status: httpStatusFor[err.code] } } });
+          if (err instanceof AppError) {
+            throw new GraphQLError(err.message, { extensions: { code: err.code, http: { status: httpStatusFor[err.code] } } });
+          }
+          const errorId = crypto.randomUUID();
+          log.error({ errorId, err }, 'unexpected error while authenticating');
+          throw new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR', errorId, http: { status: 500 } } });
         }
       },
     }),
@@ -144,6 +175,12 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
     server,
     drain: () => apollo.stop(),
   };
+}
+
+/** graphql-js leaves parse and validation errors without a code; Apollo adds these on HTTP. */
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  if (error.extensions.code) return error;
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { code } });
 }
 
 /**

@@ -4,6 +4,7 @@
  * estimate once variables are known.
  */
 import {
+  getOperationAST,
   GraphQLError,
   Kind,
   type ASTVisitor,
@@ -17,7 +18,8 @@ import {
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import type { Limits } from '../config.js';
 
-const limitError = (message: string) => new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+const limitError = (message: string) =>
+  new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } } });
 
 function depthRule(maxDepth: number): ValidationRule {
   return (context: ValidationContext): ASTVisitor => {
@@ -85,7 +87,26 @@ export function assertCostWithinLimit(
   operationName: string | undefined | null,
   limits: Limits,
 ): void {
-  const cost = getComplexity({
+  let cost: number;
+  try {
+    cost = complexity(schema, document, variables, operationName);
+  } catch (err) {
+    // getComplexity coerces the variables itself, so a bad variable surfaces here first.
+    if (err instanceof GraphQLError) {
+      throw new GraphQLError(err.message, { nodes: err.nodes, extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+    }
+    throw err;
+  }
+  if (cost > limits.maxCost) throw limitError(`query cost ${cost} exceeds the limit of ${limits.maxCost}`);
+}
+
+function complexity(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  operationName: string | undefined | null,
+): number {
+  return getComplexity({
     schema,
     query: document,
     variables: variables ?? {},
@@ -96,7 +117,6 @@ export function assertCostWithinLimit(
       simpleEstimator({ defaultComplexity: 1 }),
     ],
   });
-  if (cost > limits.maxCost) throw limitError(`query cost ${cost} exceeds the limit of ${limits.maxCost}`);
 }
 
 /** Introspection outside development needs a signed-in user. */
@@ -127,6 +147,8 @@ export interface OperationCheck {
 
 /** The checks that need the variables or the user, run after validation on both transports. */
 export function checkOperation(op: OperationCheck): void {
+  // No such operation in the document: graphql-js reports that itself, with a proper message.
+  if (!getOperationAST(op.document, op.operationName ?? undefined)) return;
   if (!op.development && !op.signedIn && usesIntrospection(op.document)) {
     throw new GraphQLError('introspection needs a signed-in user', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
   }

@@ -25,12 +25,24 @@ function socketFor(authorization) {
   return wsClient;
 }
 
-function isSubscription({ query, operationName }) {
+/**
+ * GraphiQL 3 keeps the previous operation name when a named operation is replaced by an anonymous
+ * one (e.g. the default `query Me` by `{ me { … } }`) and sends it along, so the server would run
+ * nothing ("Unknown operation named …") and the subscription check below would miss. Drop a name
+ * the document does not define when the document has a single operation. Returns the parsed
+ * document too (null when it does not parse: the server reports the syntax error).
+ */
+function normalize(params) {
+  let document;
   try {
-    return getOperationAST(parse(query), operationName)?.operation === 'subscription';
+    document = parse(params.query);
   } catch {
-    return false;
+    return { params, document: null };
   }
+  if (!params.operationName) return { params, document };
+  const operations = document.definitions.filter((d) => d.kind === 'OperationDefinition');
+  if (operations.length !== 1 || operations[0].name?.value === params.operationName) return { params, document };
+  return { params: { ...params, operationName: operations[0].name?.value ?? null }, document };
 }
 
 function headerValue(headers, name) {
@@ -38,8 +50,10 @@ function headerValue(headers, name) {
   return undefined;
 }
 
-function fetcher(params, options) {
-  if (!isSubscription(params)) return httpFetcher(params, options);
+function fetcher(rawParams, options) {
+  const { params, document } = normalize(rawParams);
+  const isSubscription = document && getOperationAST(document, params.operationName)?.operation === 'subscription';
+  if (!isSubscription) return httpFetcher(params, options);
   return socketFor(headerValue(options?.headers, 'authorization')).iterate(params);
 }
 
@@ -49,7 +63,8 @@ const defaultQuery = `# Stagecraft — stage "${settings.stage}"
 #      mutation { login(username: "admin", password: "…") { token } }
 # 2. Open the Headers tab below and set:
 #      { "Authorization": "Bearer <token>" }
-# 3. Ask away:
+# 3. Re-fetch the schema (the ↻ button on the left) for docs and autocompletion.
+# 4. Ask away:
 query Me {
   me {
     username
