@@ -1,12 +1,25 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
-import { createPubSub } from '@graphql-yoga/subscription';
-import { buildSchema } from 'type-graphql';
+import { buildSchema, type PubSub } from 'type-graphql';
 import { AuditResolver } from './audit/resolver.js';
 import { authChecker } from './guard.js';
 import { UserResolver } from './users/resolver.js';
 
 export const resolvers = [UserResolver, AuditResolver] as const;
+
+/**
+ * Every subscription here has its own `subscribe` (the event log, which works across replicas);
+ * type-graphql still insists on a pubSub. This one refuses use, so a topic-based subscription
+ * added by mistake fails loudly instead of silently working on one replica only.
+ */
+const refusingPubSub: PubSub = {
+  publish() {
+    throw new Error('topic pubSub is not used: publish events with appendEvent()');
+  },
+  subscribe() {
+    throw new Error('topic pubSub is not used: give the subscription a subscribe() over the event log');
+  },
+};
 
 let built: Promise<GraphQLSchema> | undefined;
 
@@ -18,9 +31,7 @@ export function createSchema(): Promise<GraphQLSchema> {
     authMode: 'error',
     validate: false,
     emitSchemaFile: false,
-    // Every subscription here has its own `subscribe` (the event log); type-graphql still insists
-    // on a pubSub, so it gets an in-process one that nothing publishes to.
-    pubSub: createPubSub(),
+    pubSub: refusingPubSub,
   });
   return built;
 }
