@@ -1,4 +1,5 @@
 import { Foundation1763800000000 } from './1763800000000-foundation.js';
+import { Catalog1763900000000 } from './1763900000000-catalog.js';
 
 /** Every migration, in order. Listed explicitly so the same code runs from src and from dist. */
-export const migrations = [Foundation1763800000000];
+export const migrations = [Foundation1763800000000, Catalog1763900000000];

@@ -13,6 +13,7 @@ import { createLogger, type Logger } from './logger.js';
 import { loadSecretBox } from './secrets.js';
 import { createHttpServer } from './server/http-server.js';
 import { createServices, type Services } from './services/index.js';
+import { seedDemoCatalog } from './services/seed.js';
 
 export interface Stagecraft {
   /** Base URL, e.g. http://127.0.0.1:4000 */
@@ -59,19 +60,40 @@ export interface StartOptions {
   onAdminPassword?: (password: string) => void;
 }
 
-export async function startStagecraft(config: Config, options: StartOptions = {}): Promise<Stagecraft> {
-  const log = options.log ?? createLogger(config.logLevel);
+/** Database, secrets, event log and services: everything but the HTTP server. */
+export async function openServices(config: Config, log: Logger): Promise<{ services: Services; close(): Promise<void> }> {
   const secrets = await loadSecretBox(config.dataDir, config.secretKey);
   const db = await openDatabase(config, log);
   const events = new EventLog(db.dataSource, db.url, log);
-  await events.start();
-  const services = createServices(db.dataSource, events, secrets);
+  try {
+    await events.start();
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return {
+    services: createServices(db.dataSource, events, secrets),
+    async close() {
+      await events.stop();
+      await db.close();
+    },
+  };
+}
+
+export async function startStagecraft(config: Config, options: StartOptions = {}): Promise<Stagecraft> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const opened = await openServices(config, log);
+  const { services } = opened;
 
   const admin = await services.users.ensureAdmin(config.adminPassword);
   if (admin?.generatedPassword) {
     (options.onAdminPassword ?? ((p) => process.stdout.write(`\nCreated user "admin" with password: ${p}\nIt is shown only this once.\n\n`)))(
       admin.generatedPassword,
     );
+  }
+  if (config.seed) {
+    const { created } = await seedDemoCatalog(services, await services.users.firstSuperAdmin());
+    if (created) log.info({ created }, 'demo catalog loaded');
   }
 
   const http = await createHttpServer(config, await createSchema(), services, log);
@@ -82,8 +104,7 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
     });
   } catch (err) {
     await http.drain();
-    await events.stop();
-    await db.close();
+    await opened.close();
     throw err;
   }
   const { port } = http.server.address() as AddressInfo;
@@ -99,8 +120,7 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
     stop: () =>
       (stopping ??= (async () => {
         await http.drain();
-        await events.stop();
-        await db.close();
+        await opened.close();
         log.info('stagecraft stopped');
       })()),
   };

@@ -10,6 +10,7 @@ const usage = `Usage: stagecraft <command> [options]
 Commands:
   serve     [--port 4000] [--host 0.0.0.0] [--stage NAME] [--data-dir DIR] [--database-url URL] [--seed] [--no-graphiql]
   migrate   [--data-dir DIR] [--database-url URL]   apply pending database migrations
+  seed      [--data-dir DIR] [--database-url URL]   load the demo catalog (Swagger Petstore and friends)
   schema                                            print the GraphQL SDL
 
 Environment: PORT, HOST, STAGECRAFT_STAGE, STAGECRAFT_DATA_DIR, DATABASE_URL, STAGECRAFT_ADMIN_PASSWORD,
@@ -62,6 +63,21 @@ async function migrateCommand(args: string[]): Promise<void> {
   process.exitCode = pending ? 1 : 0;
 }
 
+async function seedCommand(args: string[]): Promise<void> {
+  const config = configOrExit(args);
+  const log = createLogger(config.logLevel);
+  const { openServices } = await import('./app.js');
+  const { seedDemoCatalog } = await import('./services/seed.js');
+  const { services, close } = await openServices(config, log);
+  try {
+    await services.users.ensureAdmin(config.adminPassword);
+    const { created } = await seedDemoCatalog(services, await services.users.firstSuperAdmin());
+    process.stdout.write(created ? `demo catalog loaded: ${created} assets\n` : 'demo catalog already present\n');
+  } finally {
+    await close();
+  }
+}
+
 async function schemaCommand(): Promise<void> {
   const { printSDL } = await import('./graphql/schema.js');
   process.stdout.write(await printSDL());
@@ -71,6 +87,7 @@ const [command, ...rest] = process.argv.slice(2);
 const commands: Record<string, (args: string[]) => Promise<void>> = {
   serve,
   migrate: migrateCommand,
+  seed: seedCommand,
   schema: schemaCommand,
 };
 

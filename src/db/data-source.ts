@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import { entities } from '../entities/index.js';
+import { StatementCounter } from './statement-counter.js';
 
 /** The TypeORM data source for one database. Schema changes come only from migrations. */
 export function createDataSource(url: string, options: { poolSize?: number; applicationName?: string } = {}): DataSource {
@@ -15,11 +16,13 @@ export function createDataSource(url: string, options: { poolSize?: number; appl
     synchronize: false,
     // gen_random_uuid() is built into PostgreSQL 13+, so no extension is needed.
     uuidExtension: 'pgcrypto',
-    logging: false,
+    logger: new StatementCounter(),
     poolSize: options.poolSize ?? 10,
     applicationName: options.applicationName ?? 'stagecraft',
   });
 }
+
+export const statementCounter = (dataSource: DataSource) => dataSource.logger as StatementCounter;
 
 /** Runs pending migrations; returns the names applied. */
 export async function migrate(dataSource: DataSource): Promise<string[]> {

@@ -1,8 +1,10 @@
 import { AccessTokenEntity } from './access-token.js';
+import { AssetReferenceEntity } from './asset-reference.js';
+import { AssetEntity } from './asset.js';
 import { EventEntity } from './event.js';
 import { UserEntity } from './user.js';
 
-export { AccessTokenEntity, EventEntity, UserEntity };
+export { AccessTokenEntity, AssetEntity, AssetReferenceEntity, EventEntity, UserEntity };
 
 /** Every entity, for the data source and the schema drift check. */
-export const entities = [UserEntity, AccessTokenEntity, EventEntity];
+export const entities = [UserEntity, AccessTokenEntity, EventEntity, AssetEntity, AssetReferenceEntity];

@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { AuthUser } from '../services/auth.js';
 import type { Services } from '../services/index.js';
+import type { Loaders } from './loaders.js';
 
 /** What every resolver gets: who is asking, the services, and this request's logger. */
 export interface Context {
@@ -9,5 +10,7 @@ export interface Context {
   /** The bearer token of this request (for logout). Never logged. */
   token: string | null;
   services: Services;
+  /** This request's DataLoaders (a fresh set per request or subscription event). */
+  loaders: Loaders;
   log: Logger;
 }

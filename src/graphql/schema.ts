@@ -1,11 +1,13 @@
 import 'reflect-metadata';
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type PubSub } from 'type-graphql';
+import { ApiAssetResolver, AssetResolver, TeamAssetResolver } from './assets/resolver.js';
+import { concreteAssetTypes } from './assets/types.js';
 import { AuditResolver } from './audit/resolver.js';
 import { authChecker } from './guard.js';
 import { UserResolver } from './users/resolver.js';
 
-export const resolvers = [UserResolver, AuditResolver] as const;
+export const resolvers = [UserResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver] as const;
 
 /**
  * Every subscription here has its own `subscribe` (the event log, which works across replicas);
@@ -27,6 +29,8 @@ let built: Promise<GraphQLSchema> | undefined;
 export function createSchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
     resolvers,
+    // Implementations of the Asset interface that no field names directly still belong in the schema.
+    orphanedTypes: concreteAssetTypes,
     authChecker,
     authMode: 'error',
     validate: false,

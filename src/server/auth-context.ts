@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from '../graphql/context.js';
+import { createLoaders } from '../graphql/loaders.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services/index.js';
 
@@ -30,5 +31,5 @@ export function tokenFromConnectionParams(params: Record<string, unknown> | unde
 export async function buildContext(services: Services, log: Logger, token: string | null): Promise<Context> {
   const requestId = randomUUID();
   const user = token ? await services.auth.authenticate(token) : null;
-  return { requestId, user, token, services, log: log.child({ requestId, user: user?.username }) };
+  return { requestId, user, token, services, loaders: createLoaders(services.db), log: log.child({ requestId, user: user?.username }) };
 }

@@ -26,6 +26,7 @@ import type { Config } from '../config.js';
 import { AppError, httpStatusFor } from '../errors.js';
 import type { Context } from '../graphql/context.js';
 import { createErrorFormatter } from '../graphql/format-error.js';
+import { createLoaders } from '../graphql/loaders.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services/index.js';
 import { bearerToken, buildContext, tokenFromConnectionParams } from './auth-context.js';
@@ -79,7 +80,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
         }
         const errors = validate(schema, document, [...specifiedRules, ...rules]);
         if (errors.length) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
-        const context = { ...ctx.extra.context!, requestId: crypto.randomUUID() };
+        const context: Context = { ...ctx.extra.context!, requestId: crypto.randomUUID(), loaders: createLoaders(services.db) };
         try {
           checkOperation({
             schema,

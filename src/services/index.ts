@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { EventLog } from '../events/event-log.js';
 import type { SecretBox } from '../secrets.js';
+import { AssetService } from './assets.js';
 import { AuthService } from './auth.js';
 import { UserService } from './users.js';
 
@@ -11,8 +12,9 @@ export interface Services {
   secrets: SecretBox;
   auth: AuthService;
   users: UserService;
+  assets: AssetService;
 }
 
 export function createServices(db: DataSource, events: EventLog, secrets: SecretBox): Services {
-  return { db, events, secrets, auth: new AuthService(db), users: new UserService(db) };
+  return { db, events, secrets, auth: new AuthService(db), users: new UserService(db), assets: new AssetService(db, secrets) };
 }

@@ -4,7 +4,7 @@ import { roles, type Role } from '../domain/privileges.js';
 import { UserEntity } from '../entities/user.js';
 import { badInput, conflict, notFound } from '../errors.js';
 import { appendEvent } from '../events/event-log.js';
-import { hashPassword, type AuthUser } from './auth.js';
+import { hashPassword, toAuthUser, type AuthUser } from './auth.js';
 
 export interface UserInput {
   username?: string;
@@ -115,6 +115,13 @@ export class UserService {
       .where("u.role = 'SUPER_ADMIN' AND u.id <> :except", { except })
       .getMany();
     if (others.length === 0) throw conflict('the last SUPER_ADMIN cannot be removed or demoted');
+  }
+
+  /** The oldest SUPER_ADMIN, acting for the system (e.g. loading demo data). */
+  async firstSuperAdmin(): Promise<AuthUser> {
+    const user = await this.db.getRepository(UserEntity).findOne({ where: { role: 'SUPER_ADMIN' }, order: { createdAt: 'ASC' } });
+    if (!user) throw notFound('user', 'SUPER_ADMIN');
+    return toAuthUser(user);
   }
 
   /**

@@ -41,6 +41,10 @@ const expected: Record<RootKind, Record<string, Need>> = {
     users: ['MANAGE_USERS'],
     apiTokens: 'SIGNED_IN',
     auditEvents: ['MANAGE_USERS'],
+    asset: 'SIGNED_IN',
+    assets: 'SIGNED_IN',
+    dependencyClosure: 'SIGNED_IN',
+    aliasFor: 'SIGNED_IN',
   },
   Mutation: {
     login: 'PUBLIC',
@@ -50,6 +54,10 @@ const expected: Record<RootKind, Record<string, Need>> = {
     createUser: ['MANAGE_USERS'],
     updateUser: ['MANAGE_USERS'],
     deleteUser: ['MANAGE_USERS'],
+    createAsset: ['MANAGE_ASSETS'],
+    updateAsset: ['MANAGE_ASSETS'],
+    deleteAsset: ['MANAGE_ASSETS'],
+    createApiVersion: ['MANAGE_ASSETS'],
   },
   Subscription: {
     auditLog: ['MANAGE_USERS'],

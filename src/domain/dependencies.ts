@@ -1,0 +1,78 @@
+/**
+ * Which asset may reference which, and whether the reference is required or optional
+ * (webMethods' table, DESIGN §2). Kept as data, in one place: everything else asks this table.
+ */
+import type { AssetType } from './asset-types.js';
+
+export type ReferenceKind = 'REQUIRED' | 'OPTIONAL';
+
+export const dependencyTable: Partial<Record<AssetType, { required: readonly AssetType[]; optional: readonly AssetType[] }>> = {
+  API: { required: ['POLICY', 'ALIAS'], optional: ['APPLICATION'] },
+  APPLICATION: { required: [], optional: ['API'] },
+  PACKAGE: { required: ['API', 'PLAN', 'POLICY'], optional: ['SUBSCRIPTION'] },
+  PLAN: { required: ['POLICY'], optional: [] },
+  SUBSCRIPTION: { required: ['PACKAGE', 'PLAN'], optional: ['APPLICATION'] },
+  TEAM: { required: ['GROUP'], optional: [] },
+  APPROVAL_CONFIGURATION: { required: ['ACCESS_PROFILE'], optional: [] },
+  KEYSTORE_CONFIGURATION: { required: ['KEYSTORE', 'TRUSTSTORE'], optional: [] },
+  EMAIL_DESTINATION: { required: ['TRUSTSTORE'], optional: [] },
+  SERVICE_REGISTRY: { required: ['KEYSTORE', 'TRUSTSTORE'], optional: [] },
+  CUSTOM_DESTINATION: { required: ['KEYSTORE', 'TRUSTSTORE', 'ALIAS'], optional: [] },
+};
+
+/** The kind of a reference from one type to another, or null when the table does not allow it. */
+export function referenceKind(from: AssetType, to: AssetType): ReferenceKind | null {
+  const rule = dependencyTable[from];
+  if (rule?.required.includes(to)) return 'REQUIRED';
+  if (rule?.optional.includes(to)) return 'OPTIONAL';
+  return null;
+}
+
+export type OptionalChoice = 'ALL' | 'NONE' | 'SELECTED';
+
+export interface GraphNode {
+  id: string;
+  /** Outgoing references of this node. */
+  references: readonly { to: string; kind: ReferenceKind }[];
+}
+
+/**
+ * The transitive set of assets to move with `roots`: required references always, optional ones
+ * by choice (all, none, or those whose target is in `optionalIds`). Returned in apply order:
+ * every asset after the ones it references. Cycles (possible through optional references) are
+ * broken deterministically: a node already on the path is not waited for.
+ */
+export function dependencyClosure(
+  roots: readonly string[],
+  nodeOf: (id: string) => GraphNode | undefined,
+  optional: OptionalChoice = 'NONE',
+  optionalIds: ReadonlySet<string> = new Set(),
+): string[] {
+  const ordered: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const follows = (ref: { to: string; kind: ReferenceKind }) =>
+    ref.kind === 'REQUIRED' || optional === 'ALL' || (optional === 'SELECTED' && optionalIds.has(ref.to));
+
+  // Iterative DFS (post-order) so deep chains cannot overflow the stack.
+  for (const root of roots) {
+    if (state.has(root) || !nodeOf(root)) continue;
+    const stack: { id: string; next: number }[] = [{ id: root, next: 0 }];
+    state.set(root, 'visiting');
+    while (stack.length) {
+      const frame = stack[stack.length - 1]!;
+      const refs = [...(nodeOf(frame.id)?.references ?? [])].filter(follows).sort((a, b) => (a.to < b.to ? -1 : 1));
+      if (frame.next < refs.length) {
+        const to = refs[frame.next++]!.to;
+        if (!state.has(to) && nodeOf(to)) {
+          state.set(to, 'visiting');
+          stack.push({ id: to, next: 0 });
+        }
+      } else {
+        state.set(frame.id, 'done');
+        ordered.push(frame.id);
+        stack.pop();
+      }
+    }
+  }
+  return ordered;
+}

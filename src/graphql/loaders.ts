@@ -1,0 +1,71 @@
+/**
+ * Every DataLoader of a request, built by one factory per request (and per subscription event),
+ * so resolvers of a list ask the database once per kind of thing, not once per item.
+ */
+import DataLoader from 'dataloader';
+import { In, type DataSource } from 'typeorm';
+import type { ReferenceKind } from '../domain/dependencies.js';
+import { AssetReferenceEntity } from '../entities/asset-reference.js';
+import { AssetEntity } from '../entities/asset.js';
+
+export interface Reference {
+  kind: ReferenceKind;
+  asset: AssetEntity;
+}
+
+export interface Loaders {
+  assetById: DataLoader<string, AssetEntity | null>;
+  /** What an asset references (its dependencies). */
+  referencesFrom: DataLoader<string, Reference[]>;
+  /** What references an asset (its dependents). */
+  referencesTo: DataLoader<string, Reference[]>;
+  /** Every version of a version set, oldest system version first. */
+  versionsOfSet: DataLoader<string, AssetEntity[]>;
+  /** The TEAM asset with a name. */
+  teamByName: DataLoader<string, AssetEntity | null>;
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
+}
+
+export function createLoaders(db: DataSource): Loaders {
+  const assets = db.getRepository(AssetEntity);
+  const references = db.getRepository(AssetReferenceEntity);
+
+  const assetById: Loaders['assetById'] = new DataLoader(async (ids) => {
+    const rows = await assets.findBy({ id: In([...ids]) });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id) ?? null);
+  });
+
+  /** References on one side, with the asset on the other side loaded through assetById. */
+  const referenceLoader = (side: 'fromId' | 'toId') =>
+    new DataLoader<string, Reference[]>(async (ids) => {
+      const rows = await references.findBy({ [side]: In([...ids]) });
+      const other = side === 'fromId' ? 'toId' : 'fromId';
+      const others = await assetById.loadMany(rows.map((r) => r[other]));
+      const resolved = rows.map((r, i) => ({ key: r[side], kind: r.kind, asset: others[i] }));
+      const groups = groupBy(
+        resolved.filter((r): r is typeof r & { asset: AssetEntity } => r.asset instanceof AssetEntity),
+        (r) => r.key,
+      );
+      return ids.map((id) => (groups.get(id) ?? []).map(({ kind, asset }) => ({ kind, asset })).sort((a, b) => a.asset.name.localeCompare(b.asset.name)));
+    });
+
+  const versionsOfSet: Loaders['versionsOfSet'] = new DataLoader(async (setIds) => {
+    const rows = await assets.find({ where: { versionSetId: In([...setIds]) }, order: { systemVersion: 'ASC' } });
+    const groups = groupBy(rows, (r) => r.versionSetId!);
+    return setIds.map((id) => groups.get(id) ?? []);
+  });
+
+  const teamByName: Loaders['teamByName'] = new DataLoader(async (names) => {
+    const rows = await assets.findBy({ type: 'TEAM', name: In([...names]) });
+    const byName = new Map(rows.map((r) => [r.name, r]));
+    return names.map((n) => byName.get(n) ?? null);
+  });
+
+  return { assetById, referencesFrom: referenceLoader('fromId'), referencesTo: referenceLoader('toId'), versionsOfSet, teamByName };
+}

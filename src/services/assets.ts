@@ -1,0 +1,337 @@
+/**
+ * The asset catalog's use cases: create, update, delete, API versions, alias choice, search and
+ * dependency closure. Each write runs in one transaction and validates everything before it
+ * writes anything, so bad input leaves the catalog untouched.
+ */
+import { randomUUID, scrypt } from 'node:crypto';
+import { promisify } from 'node:util';
+import { In, type DataSource, type EntityManager } from 'typeorm';
+import { chooseAlias } from '../domain/aliases.js';
+import { normaliseSpec, SpecError, versionedTypes, type AssetType, type Spec } from '../domain/asset-types.js';
+import { assetChecksum } from '../domain/checksum.js';
+import { dependencyClosure, referenceKind, type GraphNode, type OptionalChoice, type ReferenceKind } from '../domain/dependencies.js';
+import { collectStrings, parseKeyword } from '../domain/search.js';
+import { AssetReferenceEntity } from '../entities/asset-reference.js';
+import { AssetEntity } from '../entities/asset.js';
+import { AppError, badInput, conflict, notFound } from '../errors.js';
+import type { SecretBox } from '../secrets.js';
+import type { AuthUser } from './auth.js';
+
+const scryptAsync = promisify(scrypt) as (password: string, salt: string, keylen: number, options: object) => Promise<Buffer>;
+
+export interface AssetInput {
+  type: AssetType;
+  name: string;
+  description?: string | null;
+  team?: string | null;
+  version?: string | null;
+  spec?: unknown;
+  references?: readonly string[] | null;
+}
+
+export type AssetChanges = Partial<Omit<AssetInput, 'type'>>;
+
+export interface AssetFilter {
+  keyword?: string | null;
+  types?: readonly AssetType[] | null;
+  teams?: readonly string[] | null;
+}
+
+export interface AssetPage {
+  totalCount: number;
+  nodes: AssetEntity[];
+  hasNextPage: boolean;
+}
+
+const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,39}$/;
+export const MAX_PAGE = 500;
+
+/** Cursor of the stable listing order (name, id). */
+export const encodeCursor = (a: Pick<AssetEntity, 'name' | 'id'>) => Buffer.from(JSON.stringify([a.name, a.id])).toString('base64url');
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) return value as [string, string];
+  } catch {
+    /* fall through */
+  }
+  throw badInput('after is not a cursor from this listing', { field: 'after' });
+}
+
+export const naturalKey = (type: string, name: string, version: string | null, stage: string | null) =>
+  `${type}:${name}:${version ?? ''}:${stage ?? ''}`;
+
+/** What a stored row looks like once input is validated; shared by create, update and import. */
+export interface PreparedAsset {
+  id: string;
+  type: AssetType;
+  name: string;
+  description: string;
+  team: string | null;
+  version: string | null;
+  spec: Spec;
+  sealedSecret: string | null;
+  secretDigest: string | null;
+  references: { toId: string; kind: ReferenceKind }[];
+}
+
+export class AssetService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly secrets: SecretBox,
+  ) {}
+
+  async get(id: string, manager: EntityManager = this.db.manager): Promise<AssetEntity> {
+    const asset = await manager.getRepository(AssetEntity).findOneBy({ id });
+    if (!asset) throw notFound('asset', id);
+    return asset;
+  }
+
+  async create(actor: AuthUser, input: AssetInput): Promise<AssetEntity> {
+    return this.db.transaction(async (tx) => {
+      const prepared = await this.prepare(tx, randomUUID(), input, null);
+      const versionSetId = versionedTypes.includes(prepared.type) ? randomUUID() : null;
+      return this.write(tx, prepared, actor.username, { versionSetId, systemVersion: versionSetId ? 1 : null });
+    });
+  }
+
+  async update(actor: AuthUser, id: string, changes: AssetChanges): Promise<AssetEntity> {
+    return this.db.transaction(async (tx) => {
+      const current = await tx.getRepository(AssetEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!current) throw notFound('asset', id);
+      const references =
+        changes.references ?? (await tx.getRepository(AssetReferenceEntity).findBy({ fromId: id })).map((r) => r.toId);
+      const input: AssetInput = {
+        type: current.type,
+        name: changes.name ?? current.name,
+        description: changes.description === undefined ? current.description : changes.description,
+        team: changes.team === undefined ? current.team : changes.team,
+        version: changes.version === undefined ? current.version : changes.version,
+        spec: changes.spec === undefined ? this.specWithSecret(current) : changes.spec,
+        references,
+      };
+      const prepared = await this.prepare(tx, id, input, current);
+      return this.write(tx, prepared, actor.username, { versionSetId: current.versionSetId, systemVersion: current.systemVersion }, current);
+    });
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const asset = await tx.getRepository(AssetEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!asset) throw notFound('asset', id);
+      const dependents = await tx
+        .getRepository(AssetEntity)
+        .createQueryBuilder('a')
+        .innerJoin(AssetReferenceEntity, 'r', 'r.from_id = a.id')
+        .where('r.to_id = :id AND r.kind = :kind', { id, kind: 'REQUIRED' })
+        .orderBy('a.name')
+        .getMany();
+      if (dependents.length) {
+        throw conflict(`${asset.name} is required by ${dependents.map((d) => `${d.type} ${d.name}`).join(', ')}`, {
+          dependents: dependents.map((d) => ({ id: d.id, type: d.type, name: d.name })),
+        });
+      }
+      await tx.getRepository(AssetEntity).delete({ id });
+      return true;
+    });
+  }
+
+  /** A new version of an API in the same version set, copying its content and references. */
+  async createApiVersion(actor: AuthUser, fromId: string, version: string): Promise<AssetEntity> {
+    return this.db.transaction(async (tx) => {
+      const from = await this.get(fromId, tx);
+      if (from.type !== 'API' || !from.versionSetId) throw badInput('only APIs have versions', { field: 'fromId' });
+      // Serialise version creation within one set, so system versions stay unique and dense.
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`version-set:${from.versionSetId}`]);
+      const refs = await tx.getRepository(AssetReferenceEntity).findBy({ fromId });
+      const prepared = await this.prepare(
+        tx,
+        randomUUID(),
+        { type: 'API', name: from.name, description: from.description, team: from.team, version, spec: from.spec, references: refs.map((r) => r.toId) },
+        null,
+      );
+      const { max } = (await tx
+        .getRepository(AssetEntity)
+        .createQueryBuilder('a')
+        .select('MAX(a.system_version)', 'max')
+        .where('a.version_set_id = :set', { set: from.versionSetId })
+        .getRawOne()) as { max: number | null };
+      return this.write(tx, prepared, actor.username, { versionSetId: from.versionSetId, systemVersion: (max ?? 0) + 1 });
+    });
+  }
+
+  /** The alias variant a promotion to `stage` would use (DESIGN §2). */
+  async aliasFor(name: string, stage: string): Promise<AssetEntity> {
+    const variants = await this.db.getRepository(AssetEntity).findBy({ type: 'ALIAS', name });
+    const chosen = chooseAlias(
+      variants.map((v) => ({ name: v.name, stage: (v.spec.stage as string | null) ?? null, row: v })),
+      name,
+      stage,
+    );
+    if (!chosen) throw notFound('alias', `${name} (stage ${stage})`);
+    return chosen.row;
+  }
+
+  async search(filter: AssetFilter, first: number, after: string | null | undefined): Promise<AssetPage> {
+    if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) {
+      throw badInput(`first must be between 0 and ${MAX_PAGE}`, { field: 'first' });
+    }
+    const query = this.db.getRepository(AssetEntity).createQueryBuilder('a');
+    if (filter.types?.length) query.andWhere('a.type IN (:...types)', { types: filter.types });
+    if (filter.teams?.length) query.andWhere('a.team IN (:...teams)', { teams: filter.teams });
+    const { regex } = parseKeyword(filter.keyword);
+    if (regex) query.andWhere('a.search_text ~* :regex', { regex });
+    const totalCount = await query.getCount();
+    if (after) {
+      const [name, id] = decodeCursor(after);
+      query.andWhere('(a.name, a.id) > (:name, :id)', { name, id });
+    }
+    const rows = await query.orderBy('a.name', 'ASC').addOrderBy('a.id', 'ASC').take(first + 1).getMany();
+    return { totalCount, nodes: rows.slice(0, first), hasNextPage: rows.length > first };
+  }
+
+  /** The assets to move with `ids`, dependencies first. Unknown ids are NOT_FOUND. */
+  async closure(ids: readonly string[], optional: OptionalChoice, optionalIds: readonly string[] = []): Promise<AssetEntity[]> {
+    const graph = await this.loadGraph(ids);
+    const missing = ids.filter((id) => !graph.has(id));
+    if (missing.length) throw new AppError('NOT_FOUND', `assets not found: ${missing.join(', ')}`, { ids: missing });
+    const order = dependencyClosure(ids, (id) => graph.get(id), optional, new Set(optionalIds));
+    return order.map((id) => graph.get(id)!.asset);
+  }
+
+  /** Loads the reachable graph breadth-first, one round trip per level (not per asset). */
+  private async loadGraph(roots: readonly string[]): Promise<Map<string, GraphNode & { asset: AssetEntity }>> {
+    const graph = new Map<string, GraphNode & { asset: AssetEntity }>();
+    let frontier = [...new Set(roots)];
+    while (frontier.length) {
+      const assets = await this.db.getRepository(AssetEntity).findBy({ id: In(frontier) });
+      const refs = assets.length ? await this.db.getRepository(AssetReferenceEntity).findBy({ fromId: In(assets.map((a) => a.id)) }) : [];
+      for (const asset of assets) {
+        graph.set(asset.id, { id: asset.id, asset, references: refs.filter((r) => r.fromId === asset.id).map((r) => ({ to: r.toId, kind: r.kind })) });
+      }
+      frontier = [...new Set(refs.map((r) => r.toId))].filter((id) => !graph.has(id));
+    }
+    return graph;
+  }
+
+  /** The spec as a client would send it back, with the secure value opened (for re-validation). */
+  private specWithSecret(asset: AssetEntity): Spec {
+    return asset.sealedSecret ? { ...asset.spec, value: this.secrets.open(asset.sealedSecret, `asset:${asset.id}`) } : asset.spec;
+  }
+
+  /** Validates input into a row, or throws BAD_USER_INPUT naming the field. Writes nothing. */
+  async prepare(manager: EntityManager, id: string, input: AssetInput, current: AssetEntity | null): Promise<PreparedAsset> {
+    const name = input.name?.trim() ?? '';
+    if (!name || name.length > 200) throw badInput('name must be 1 to 200 characters', { field: 'name' });
+    const description = input.description ?? '';
+    if (description.length > 10_000) throw badInput('description must be at most 10,000 characters', { field: 'description' });
+    const team = input.team?.trim() || null;
+    if (team && team.length > 100) throw badInput('team must be at most 100 characters', { field: 'team' });
+    const versioned = versionedTypes.includes(input.type);
+    const version = input.version?.trim() || null;
+    if (versioned && !version) throw badInput(`${input.type} needs a version, e.g. 1.0.0`, { field: 'version' });
+    if (!versioned && version) throw badInput(`${input.type} assets have no version`, { field: 'version' });
+    if (version && !VERSION.test(version)) throw badInput('version must be letters, digits, dots, dashes or plus signs', { field: 'version' });
+
+    let spec: Spec;
+    try {
+      spec = normaliseSpec(input.type, input.spec ?? {});
+    } catch (err) {
+      if (err instanceof SpecError) throw badInput(err.message, { field: err.field });
+      throw err;
+    }
+
+    // A secure alias value is sealed and kept out of the spec. Re-saving without a value keeps it.
+    let sealedSecret: string | null = null;
+    let secretDigest: string | null = null;
+    if (input.type === 'ALIAS' && spec.secure) {
+      const value = spec.value as string;
+      if (value) {
+        sealedSecret = this.secrets.seal(value, `asset:${id}`);
+        secretDigest = (await scryptAsync(value, `stagecraft-secure:${id}`, 32, { N: 16384 })).toString('hex');
+      } else if (current?.sealedSecret) {
+        sealedSecret = current.sealedSecret;
+        secretDigest = current.secretDigest;
+      }
+      spec = { ...spec, value: '' };
+    }
+
+    const referenceIds = [...new Set(input.references ?? [])];
+    if (referenceIds.includes(id)) throw badInput('an asset cannot reference itself', { field: 'references' });
+    const targets = referenceIds.length ? await manager.getRepository(AssetEntity).findBy({ id: In(referenceIds) }) : [];
+    const unknown = referenceIds.filter((r) => !targets.some((t) => t.id === r));
+    if (unknown.length) throw badInput(`referenced assets not found: ${unknown.join(', ')}`, { field: 'references', ids: unknown });
+    const references = targets.map((target) => {
+      const kind = referenceKind(input.type, target.type);
+      if (!kind) {
+        throw badInput(`${input.type} cannot reference ${target.type} (${target.name})`, { field: 'references', ids: [target.id] });
+      }
+      return { toId: target.id, kind };
+    });
+
+    return { id, type: input.type, name, description, team, version, spec, sealedSecret, secretDigest, references };
+  }
+
+  /** Inserts or replaces an asset row and its references. CONFLICT when the natural key is taken. */
+  async write(
+    manager: EntityManager,
+    prepared: PreparedAsset,
+    author: string,
+    versioning: { versionSetId: string | null; systemVersion: number | null },
+    current?: AssetEntity,
+  ): Promise<AssetEntity> {
+    const stage = prepared.type === 'ALIAS' ? ((prepared.spec.stage as string | null) ?? null) : null;
+    const key = naturalKey(prepared.type, prepared.name, prepared.version, stage);
+    const taken = await manager.getRepository(AssetEntity).findOne({ where: { naturalKey: key }, select: { id: true } });
+    if (taken && taken.id !== prepared.id) {
+      throw conflict(`${prepared.type} ${prepared.name}${prepared.version ? ` ${prepared.version}` : ''}${stage ? ` for stage ${stage}` : ''} already exists`, {
+        field: 'name',
+        existingId: taken.id,
+      });
+    }
+    const checksum = assetChecksum({
+      type: prepared.type,
+      name: prepared.name,
+      description: prepared.description,
+      team: prepared.team,
+      version: prepared.version,
+      spec: prepared.spec,
+      references: prepared.references.map((r) => r.toId),
+      secretDigest: prepared.secretDigest,
+    });
+    const searchText = [prepared.name, prepared.description, prepared.team ?? '', prepared.version ?? '', ...collectStrings(prepared.spec)]
+      .filter(Boolean)
+      .join('\n');
+    const row: Partial<AssetEntity> = {
+      id: prepared.id,
+      type: prepared.type,
+      name: prepared.name,
+      description: prepared.description,
+      team: prepared.team,
+      version: prepared.version,
+      naturalKey: key,
+      spec: prepared.spec,
+      sealedSecret: prepared.sealedSecret,
+      secretDigest: prepared.secretDigest,
+      checksum,
+      versionSetId: versioning.versionSetId,
+      systemVersion: versioning.systemVersion,
+      searchText,
+      updatedBy: author,
+      createdBy: current?.createdBy ?? author,
+    };
+    try {
+      await manager.getRepository(AssetEntity).save(row);
+    } catch (err) {
+      // A concurrent writer took the natural key between our check and this insert.
+      if ((err as { code?: string }).code === '23505') throw conflict(`${prepared.type} ${prepared.name} already exists`, { field: 'name' });
+      throw err;
+    }
+    await manager.getRepository(AssetReferenceEntity).delete({ fromId: prepared.id });
+    if (prepared.references.length) {
+      await manager.getRepository(AssetReferenceEntity).insert(prepared.references.map((r) => ({ fromId: prepared.id, ...r })));
+    }
+    return manager.getRepository(AssetEntity).findOneByOrFail({ id: prepared.id });
+  }
+}
