@@ -72,7 +72,7 @@ export async function openServices(config: Config, log: Logger): Promise<{ servi
     throw err;
   }
   return {
-    services: createServices(db.dataSource, events, secrets),
+    services: createServices(db.dataSource, events, secrets, config.stage),
     async close() {
       await events.stop();
       await db.close();

@@ -22,6 +22,11 @@ export interface ChecksumInput {
   team: string | null;
   version: string | null;
   spec: Record<string, unknown>;
+  /**
+   * Ids of the REQUIRED references only. Optional ones (an API's applications, a package's
+   * subscriptions) travel only when chosen, so they are relationships on a stage, not content:
+   * leaving them out of a promotion must not make the asset look changed.
+   */
   references: readonly string[];
   /** A digest standing in for a secure value (never the value itself). */
   secretDigest?: string | null;

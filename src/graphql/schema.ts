@@ -3,11 +3,12 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { buildSchema, type PubSub } from 'type-graphql';
 import { ApiAssetResolver, AssetResolver, TeamAssetResolver } from './assets/resolver.js';
 import { concreteAssetTypes } from './assets/types.js';
+import { ArchiveResolver } from './archive/resolver.js';
 import { AuditResolver } from './audit/resolver.js';
 import { authChecker } from './guard.js';
 import { UserResolver } from './users/resolver.js';
 
-export const resolvers = [UserResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver] as const;
+export const resolvers = [UserResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver, ArchiveResolver] as const;
 
 /**
  * Every subscription here has its own `subscribe` (the event log, which works across replicas);

@@ -31,6 +31,7 @@ import type { Logger } from '../logger.js';
 import type { Services } from '../services/index.js';
 import { bearerToken, buildContext, tokenFromConnectionParams } from './auth-context.js';
 import { graphiqlRouter } from './graphiql/page.js';
+import { archiveRouter } from './archive-routes.js';
 import { healthRouter } from './health.js';
 import { checkOperation, limitRules, parseOptions } from './limits.js';
 
@@ -151,6 +152,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
   await apollo.start();
 
   app.use(healthRouter(services));
+  app.use(archiveRouter(services, log));
   if (config.graphiql) app.use(graphiqlRouter(config.stage));
   app.use(
     '/graphql',

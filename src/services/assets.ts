@@ -5,7 +5,7 @@
  */
 import { randomUUID, scrypt } from 'node:crypto';
 import { promisify } from 'node:util';
-import { In, type DataSource, type EntityManager } from 'typeorm';
+import { In, type DataSource, type EntityManager, type Repository } from 'typeorm';
 import { chooseAlias } from '../domain/aliases.js';
 import { normaliseSpec, SpecError, versionedTypes, type AssetType, type Spec } from '../domain/asset-types.js';
 import { assetChecksum } from '../domain/checksum.js';
@@ -177,11 +177,7 @@ export class AssetService {
     if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) {
       throw badInput(`first must be between 0 and ${MAX_PAGE}`, { field: 'first' });
     }
-    const query = this.db.getRepository(AssetEntity).createQueryBuilder('a');
-    if (filter.types?.length) query.andWhere('a.type IN (:...types)', { types: filter.types });
-    if (filter.teams?.length) query.andWhere('a.team IN (:...teams)', { teams: filter.teams });
-    const { regex } = parseKeyword(filter.keyword);
-    if (regex) query.andWhere('a.search_text ~* :regex', { regex });
+    const query = this.filtered(filter);
     const totalCount = await query.getCount();
     if (after) {
       const [name, id] = decodeCursor(after);
@@ -193,23 +189,46 @@ export class AssetService {
 
   /** The assets to move with `ids`, dependencies first. Unknown ids are NOT_FOUND. */
   async closure(ids: readonly string[], optional: OptionalChoice, optionalIds: readonly string[] = []): Promise<AssetEntity[]> {
-    const graph = await this.loadGraph(ids);
-    const missing = ids.filter((id) => !graph.has(id));
-    if (missing.length) throw new AppError('NOT_FOUND', `assets not found: ${missing.join(', ')}`, { ids: missing });
-    const order = dependencyClosure(ids, (id) => graph.get(id), optional, new Set(optionalIds));
-    return order.map((id) => graph.get(id)!.asset);
+    const order = await this.closureIds(ids, optional, optionalIds);
+    const rows = new Map((await this.db.getRepository(AssetEntity).findBy({ id: In(order) })).map((r) => [r.id, r]));
+    return order.map((id) => rows.get(id)!);
   }
 
-  /** Loads the reachable graph breadth-first, one round trip per level (not per asset). */
-  private async loadGraph(roots: readonly string[]): Promise<Map<string, GraphNode & { asset: AssetEntity }>> {
-    const graph = new Map<string, GraphNode & { asset: AssetEntity }>();
+  /** Like closure, but only the ids (in apply order): the graph is walked without loading specs. */
+  async closureIds(ids: readonly string[], optional: OptionalChoice, optionalIds: readonly string[] = [], manager = this.db.manager): Promise<string[]> {
+    const graph = await this.loadGraph(ids, manager);
+    const missing = ids.filter((id) => !graph.has(id));
+    if (missing.length) throw new AppError('NOT_FOUND', `assets not found: ${missing.join(', ')}`, { ids: missing });
+    return dependencyClosure(ids, (id) => graph.get(id), optional, new Set(optionalIds));
+  }
+
+  /** Ids matching a search filter, in listing order (for exporting a selection by filter). */
+  async idsMatching(filter: AssetFilter): Promise<string[]> {
+    const query = this.filtered(filter).select('a.id', 'id');
+    const rows: { id: string }[] = await query.orderBy('a.name').addOrderBy('a.id').getRawMany();
+    return rows.map((r) => r.id);
+  }
+
+  /** Assets matching a filter: types and teams exactly, keyword by the search syntax (domain/search). */
+  private filtered(filter: AssetFilter) {
+    const query = this.db.getRepository(AssetEntity).createQueryBuilder('a');
+    if (filter.types?.length) query.andWhere('a.type IN (:...types)', { types: filter.types });
+    if (filter.teams?.length) query.andWhere('a.team IN (:...teams)', { teams: filter.teams });
+    const { regex } = parseKeyword(filter.keyword);
+    if (regex) query.andWhere('a.search_text ~* :regex', { regex });
+    return query;
+  }
+
+  /** Ids and references of everything reachable, breadth-first, one round trip per level. */
+  private async loadGraph(roots: readonly string[], manager: EntityManager): Promise<Map<string, GraphNode>> {
+    const graph = new Map<string, GraphNode>();
     let frontier = [...new Set(roots)];
     while (frontier.length) {
-      const assets = await this.db.getRepository(AssetEntity).findBy({ id: In(frontier) });
-      const refs = assets.length ? await this.db.getRepository(AssetReferenceEntity).findBy({ fromId: In(assets.map((a) => a.id)) }) : [];
-      for (const asset of assets) {
-        graph.set(asset.id, { id: asset.id, asset, references: refs.filter((r) => r.fromId === asset.id).map((r) => ({ to: r.toId, kind: r.kind })) });
-      }
+      const found: { id: string }[] = await manager.getRepository(AssetEntity).find({ select: { id: true }, where: { id: In(frontier) } });
+      const refs = found.length ? await manager.getRepository(AssetReferenceEntity).findBy({ fromId: In(found.map((a) => a.id)) }) : [];
+      const byFrom = new Map<string, { to: string; kind: ReferenceKind }[]>();
+      for (const r of refs) byFrom.set(r.fromId, [...(byFrom.get(r.fromId) ?? []), { to: r.toId, kind: r.kind }]);
+      for (const { id } of found) graph.set(id, { id, references: byFrom.get(id) ?? [] });
       frontier = [...new Set(refs.map((r) => r.toId))].filter((id) => !graph.has(id));
     }
     return graph;
@@ -280,7 +299,23 @@ export class AssetService {
     author: string,
     versioning: { versionSetId: string | null; systemVersion: number | null },
     current?: AssetEntity,
-  ): Promise<AssetEntity> {
+  ): Promise<AssetEntity>;
+  async write(
+    manager: EntityManager,
+    prepared: PreparedAsset,
+    author: string,
+    versioning: { versionSetId: string | null; systemVersion: number | null },
+    current: AssetEntity | undefined,
+    reload: false,
+  ): Promise<void>;
+  async write(
+    manager: EntityManager,
+    prepared: PreparedAsset,
+    author: string,
+    versioning: { versionSetId: string | null; systemVersion: number | null },
+    current?: AssetEntity,
+    reload = true,
+  ): Promise<AssetEntity | void> {
     const stage = prepared.type === 'ALIAS' ? ((prepared.spec.stage as string | null) ?? null) : null;
     const key = naturalKey(prepared.type, prepared.name, prepared.version, stage);
     const taken = await manager.getRepository(AssetEntity).findOne({ where: { naturalKey: key }, select: { id: true } });
@@ -297,13 +332,14 @@ export class AssetService {
       team: prepared.team,
       version: prepared.version,
       spec: prepared.spec,
-      references: prepared.references.map((r) => r.toId),
+      references: prepared.references.filter((r) => r.kind === 'REQUIRED').map((r) => r.toId),
       secretDigest: prepared.secretDigest,
     });
     const searchText = [prepared.name, prepared.description, prepared.team ?? '', prepared.version ?? '', ...collectStrings(prepared.spec)]
       .filter(Boolean)
       .join('\n');
-    const row: Partial<AssetEntity> = {
+    // TypeORM's deep-partial type cannot see through a jsonb Record; the row is a plain column map.
+    const row = {
       id: prepared.id,
       type: prepared.type,
       name: prepared.name,
@@ -320,9 +356,11 @@ export class AssetService {
       searchText,
       updatedBy: author,
       createdBy: current?.createdBy ?? author,
-    };
+      ...(current && { updatedAt: new Date() }),
+    } as Parameters<Repository<AssetEntity>['update']>[1];
     try {
-      await manager.getRepository(AssetEntity).save(row);
+      if (current) await manager.getRepository(AssetEntity).update({ id: prepared.id }, row);
+      else await manager.getRepository(AssetEntity).insert(row as Parameters<Repository<AssetEntity>['insert']>[0]);
     } catch (err) {
       // A concurrent writer took the natural key between our check and this insert.
       if ((err as { code?: string }).code === '23505') throw conflict(`${prepared.type} ${prepared.name} already exists`, { field: 'name' });
@@ -332,6 +370,6 @@ export class AssetService {
     if (prepared.references.length) {
       await manager.getRepository(AssetReferenceEntity).insert(prepared.references.map((r) => ({ fromId: prepared.id, ...r })));
     }
-    return manager.getRepository(AssetEntity).findOneByOrFail({ id: prepared.id });
+    if (reload) return manager.getRepository(AssetEntity).findOneByOrFail({ id: prepared.id });
   }
 }

@@ -1,6 +1,9 @@
 import type { DataSource } from 'typeorm';
 import type { EventLog } from '../events/event-log.js';
 import type { SecretBox } from '../secrets.js';
+import { ArchiveExporter } from './archive/export.js';
+import { ArchiveImporter } from './archive/import.js';
+import { ImportReports } from './archive/reports.js';
 import { AssetService } from './assets.js';
 import { AuthService } from './auth.js';
 import { UserService } from './users.js';
@@ -13,8 +16,25 @@ export interface Services {
   auth: AuthService;
   users: UserService;
   assets: AssetService;
+  exporter: ArchiveExporter;
+  importer: ArchiveImporter;
+  importReports: ImportReports;
+  /** The name of the stage this instance is. */
+  stage: string;
 }
 
-export function createServices(db: DataSource, events: EventLog, secrets: SecretBox): Services {
-  return { db, events, secrets, auth: new AuthService(db), users: new UserService(db), assets: new AssetService(db, secrets) };
+export function createServices(db: DataSource, events: EventLog, secrets: SecretBox, stage: string): Services {
+  const assets = new AssetService(db, secrets);
+  return {
+    db,
+    events,
+    secrets,
+    stage,
+    auth: new AuthService(db),
+    users: new UserService(db),
+    assets,
+    exporter: new ArchiveExporter(db, assets, secrets, stage),
+    importer: new ArchiveImporter(db, assets),
+    importReports: new ImportReports(db),
+  };
 }

@@ -45,6 +45,8 @@ const expected: Record<RootKind, Record<string, Need>> = {
     assets: 'SIGNED_IN',
     dependencyClosure: 'SIGNED_IN',
     aliasFor: 'SIGNED_IN',
+    importReports: ['EXPORT_IMPORT'],
+    importReport: ['EXPORT_IMPORT'],
   },
   Mutation: {
     login: 'PUBLIC',

@@ -164,3 +164,26 @@ describe('alias choice', () => {
     expect(chooseAlias(variants, 'other', 'prod')).toBeUndefined();
   });
 });
+
+describe('versions', () => {
+  it('compare product versions numerically, pre-releases first', async () => {
+    const { compareVersions } = await import('../../src/domain/versions.js');
+    expect(compareVersions('1.2.10', '1.2.9')).toBe(1);
+    expect(compareVersions('1.2.0', '1.2')).toBe(0);
+    expect(compareVersions('0.9.0', '1.0.0')).toBe(-1);
+    expect(compareVersions('1.0.0-rc.1', '1.0.0')).toBe(-1);
+  });
+
+  it('link API versions: gaps split the chain unless fixMissingVersions', async () => {
+    const { linkVersions } = await import('../../src/domain/versions.js');
+    const incoming = [1, 2, 4, 5].map((n) => ({ id: `v${n}`, systemVersion: n }));
+    const split = linkVersions([], incoming, false);
+    expect(Object.fromEntries(split)).toEqual({ v1: 'main', v2: 'main', v4: 'v4', v5: 'v4' });
+    const fixed = linkVersions([], incoming, true);
+    expect([...fixed.values()]).toEqual(['main', 'main', 'main', 'main']);
+    // versions already on the target close the gap
+    expect(Object.fromEntries(linkVersions([3], [{ id: 'v4', systemVersion: 4 }], false))).toEqual({ v4: 'main' });
+    // a set that starts at 2 on the target is still one chain
+    expect(Object.fromEntries(linkVersions([], [2, 3].map((n) => ({ id: `v${n}`, systemVersion: n })), false))).toEqual({ v2: 'main', v3: 'main' });
+  });
+});

@@ -1,0 +1,424 @@
+/**
+ * Catalog benchmark: what the portal's asset listing costs through Stagecraft, compared with the
+ * bare SQL it runs.
+ *
+ * 1. Builds a catalog of 1,000 assets in-process (teams and groups, policies, aliases, APIs with
+ *    2–3 policies and an alias, some with a second version, applications referencing APIs).
+ * 2. Server: the portal query (100 APIs with team, dependencies, dependents and versions) over
+ *    real HTTP to the in-process server, sequentially, after a warm-up.
+ * 3. Baseline: the exact SQL statements (with parameters) one such request sent, captured with
+ *    the data source's statement counter, replayed in the same order on one plain `pg.Client`.
+ *
+ * The difference is what HTTP, GraphQL execution, TypeORM and the DataLoaders add on top of the
+ * database round trips. Uses DATABASE_URL when set (a fresh `stagecraft_bench_<random>` database,
+ * dropped at the end), otherwise an embedded PostgreSQL in a temporary directory.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { startStagecraft } from '../dist/src/app.js';
+import { loadConfig } from '../dist/src/config.js';
+import { statementCounter } from '../dist/src/db/data-source.js';
+import { startEmbeddedDatabase } from '../dist/src/db/embedded.js';
+import { createLogger } from '../dist/src/logger.js';
+
+export const name = 'catalog';
+
+const ADMIN_PASSWORD = 'bench-admin-password';
+const PAGE_SIZE = 100;
+
+/** The catalog: 10 + 100 + 100 + 450 + 150 + 190 = 1,000 assets. */
+const CATALOG = {
+  total: 1000,
+  teams: 5, // each a TEAM referencing its GROUP
+  policies: 100,
+  unboundAliases: 80, // plus stageBoundAliases variants (stage prod) of the first names
+  stageBoundAliases: 20,
+  apis: 450,
+  secondVersionEvery: 3, // every 3rd API also gets version 1.1.0
+};
+CATALOG.applications =
+  CATALOG.total -
+  2 * CATALOG.teams -
+  CATALOG.policies -
+  CATALOG.unboundAliases -
+  CATALOG.stageBoundAliases -
+  CATALOG.apis -
+  Math.ceil(CATALOG.apis / CATALOG.secondVersionEvery);
+
+/** Measurement bounds: the whole run stays within ~3 minutes on 2 cores. */
+const MEASURE = { warmup: 20, iterations: 300, maxSecondsPerSide: 60 };
+
+const PORTAL_QUERY = `query Portal {
+  assets(first: ${PAGE_SIZE}, filter: { types: [API] }) {
+    totalCount
+    edges { node {
+      id name version team
+      teamAsset { name }
+      dependencies { required { id name type } optional { id name } }
+      dependents { id }
+      ... on ApiAsset { versions { id version } }
+    } }
+  }
+}`;
+
+const started = performance.now();
+const progress = (message) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}\n`);
+
+export async function run() {
+  const cleanup = cleanupStack();
+  try {
+    return await benchmark(cleanup);
+  } finally {
+    await cleanup.close();
+  }
+}
+
+async function benchmark(cleanup) {
+  const runStarted = performance.now();
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'stagecraft-bench-'));
+  cleanup.defer('temporary directory', () => rm(tmp, { recursive: true, force: true }));
+  // The embedded cluster runs as user postgres when we are root: it must reach its directory.
+  await chmod(tmp, 0o755);
+  const log = createLogger('warn', process.stderr);
+
+  const database = await provisionDatabase(tmp, log, cleanup);
+  progress(`database ready (${database.mode})`);
+
+  const dataDir = path.join(tmp, 'stagecraft');
+  await mkdir(dataDir, { recursive: true });
+  const config = loadConfig([], {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    STAGECRAFT_DATA_DIR: dataDir,
+    STAGECRAFT_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    DATABASE_URL: database.url,
+    LOG_LEVEL: 'warn',
+  });
+  const app = await startStagecraft(config, { log, onAdminPassword: () => undefined });
+  cleanup.defer('stagecraft', () => app.stop());
+  const graphqlUrl = `${app.url}/graphql`;
+  progress(`stagecraft listening on ${app.url}`);
+
+  const buildStarted = performance.now();
+  const built = await buildCatalog(app);
+  const buildSeconds = (performance.now() - buildStarted) / 1000;
+  progress(`catalog built: ${built.total} assets in ${buildSeconds.toFixed(1)}s`);
+
+  const token = await login(graphqlUrl);
+  const portal = portalRequest(graphqlUrl, token);
+
+  // 1. The server, over HTTP.
+  const first = await portal();
+  const { totalCount, edges } = first.data.assets;
+  const expectedApis = built.byType.API;
+  if (totalCount !== expectedApis || edges.length !== PAGE_SIZE) {
+    throw new Error(`portal query returned totalCount ${totalCount} and ${edges.length} edges; expected ${expectedApis} and ${PAGE_SIZE}`);
+  }
+  for (let i = 1; i < MEASURE.warmup; i++) await portal();
+
+  // 2. The statements one request sends (captured now, while no other request is running).
+  const { statements } = await statementCounter(app.services.db).record(() => portal());
+  const tokenStatements = statements.filter((s) => /\baccess_tokens\b/.test(s.query)).length;
+  const writes = statements.filter((s) => !/^\s*(select|with)\b/i.test(s.query)).length;
+  progress(`one portal request sends ${statements.length} SQL statements (${tokenStatements} for the token lookup)`);
+
+  progress(`server: up to ${MEASURE.iterations} requests (max ${MEASURE.maxSecondsPerSide}s)`);
+  const serverSamples = await measure(portal, MEASURE.iterations, MEASURE.maxSecondsPerSide);
+  const server = summarise(serverSamples);
+  progress(`server: ${server.n} requests, p50 ${server.p50} ms, p99 ${server.p99} ms`);
+
+  // 3. The same statements, replayed directly on one connection.
+  const client = new pg.Client({ connectionString: database.url, application_name: 'stagecraft-bench' });
+  await client.connect();
+  cleanup.defer('replay connection', () => client.end());
+  const serverVersion = (await client.query('SHOW server_version')).rows[0].server_version;
+  const replay = async () => {
+    let rows = 0;
+    for (const s of statements) rows += (await client.query({ text: s.query, values: s.parameters })).rowCount ?? 0;
+    return rows;
+  };
+  const rowsPerReplay = await replay();
+  for (let i = 1; i < MEASURE.warmup; i++) await replay();
+  progress(`direct SQL: ${server.n} replays of ${statements.length} statements (${rowsPerReplay} rows each)`);
+  const direct = summarise(await measure(replay, server.n, MEASURE.maxSecondsPerSide));
+  progress(`direct SQL: ${direct.n} replays, p50 ${direct.p50} ms, p99 ${direct.p99} ms`);
+
+  const ratio = (a, b) => (b > 0 ? round(a / b, 2) : null);
+  return {
+    benchmark: name,
+    date: new Date().toISOString(),
+    durationSeconds: round((performance.now() - runStarted) / 1000, 1),
+    environment: {
+      node: process.version,
+      platform: `${os.platform()} ${os.arch()}`,
+      cpus: os.availableParallelism?.() ?? os.cpus().length,
+      database: database.mode,
+      postgres: serverVersion,
+    },
+    catalog: { assets: built.total, byType: built.byType, buildSeconds: round(buildSeconds, 1) },
+    query: { text: PORTAL_QUERY, first: PAGE_SIZE, totalCount },
+    statementsPerRequest: statements.length,
+    tokenLookupStatements: tokenStatements,
+    writeStatements: writes,
+    rowsPerRequest: rowsPerReplay,
+    statements: statements.map((s) => ({ query: s.query, parameterCount: s.parameters.length })),
+    server,
+    direct,
+    ratio: { p50: ratio(server.p50, direct.p50), p99: ratio(server.p99, direct.p99), mean: ratio(server.mean, direct.mean) },
+    notes: [
+      'server: POST /graphql over HTTP (keep-alive) to the in-process server, one request at a time, response body read and checked',
+      `direct: the statements one request sent, token lookup included (${tokenStatements} of ${statements.length}), replayed in order on one pg.Client`,
+      'the server may run DataLoader batches concurrently on its pool; the replay runs them one after another',
+    ],
+  };
+}
+
+/** A fresh database: on DATABASE_URL's server when set, else on an embedded cluster under `tmp`. */
+async function provisionDatabase(tmp, log, cleanup) {
+  const dbName = `stagecraft_bench_${randomBytes(6).toString('hex')}`;
+  const external = process.env.DATABASE_URL;
+  if (external) {
+    const withAdmin = async (sql) => {
+      const admin = new pg.Client({ connectionString: external });
+      await admin.connect();
+      try {
+        await admin.query(sql);
+      } finally {
+        await admin.end();
+      }
+    };
+    await withAdmin(`CREATE DATABASE "${dbName}"`);
+    cleanup.defer(`database ${dbName}`, () => withAdmin(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
+    const url = new URL(external);
+    url.pathname = `/${dbName}`;
+    return { mode: 'external', url: url.toString() };
+  }
+  progress('starting embedded PostgreSQL');
+  const embedded = await startEmbeddedDatabase(path.join(tmp, 'postgres'), log, dbName);
+  cleanup.defer('embedded PostgreSQL', () => embedded.stop());
+  return { mode: 'embedded', url: embedded.url };
+}
+
+/** Creates the catalog through the asset service, a few writes at a time. */
+async function buildCatalog(app) {
+  const { assets, users } = app.services;
+  const actor = await users.firstSuperAdmin();
+  const byType = {};
+  const create = async (input) => {
+    const asset = await assets.create(actor, input);
+    byType[input.type] = (byType[input.type] ?? 0) + 1;
+    return asset;
+  };
+  const teamNames = ['Payments', 'Logistics', 'Identity', 'Catalogue', 'Partner Integrations'].slice(0, CATALOG.teams);
+  const teamOf = (i) => teamNames[i % teamNames.length];
+
+  for (const team of teamNames) {
+    const slug = team.toLowerCase().replace(/\W+/g, '-');
+    const group = await create({ type: 'GROUP', name: `${team} Developers`, team, spec: { members: [`${slug}-lead`, `${slug}-dev`] } });
+    await create({ type: 'TEAM', name: team, description: `Owns the ${team} APIs`, spec: { email: `${slug}@example.com` }, references: [group.id] });
+  }
+
+  const kinds = ['AUTHENTICATION', 'RATE_LIMIT', 'CORS', 'IP_FILTER', 'TRANSFORMATION', 'LOGGING'];
+  const policies = await inParallel(range(CATALOG.policies), (i) =>
+    create({
+      type: 'POLICY',
+      name: `Policy ${pad(i)}`,
+      description: `${kinds[i % kinds.length].toLowerCase().replace('_', ' ')} policy ${i}`,
+      team: teamOf(i),
+      spec: { kind: kinds[i % kinds.length], config: { index: i, requests: 100 + i } },
+    }),
+  );
+
+  const aliases = await inParallel(range(CATALOG.unboundAliases), (i) =>
+    create({
+      type: 'ALIAS',
+      name: `backend-${pad(i)}`,
+      description: `Upstream ${i} (unbound default)`,
+      team: teamOf(i),
+      spec: { kind: 'ENDPOINT', value: `http://backend-${pad(i)}.internal:8080` },
+    }),
+  );
+  await inParallel(range(CATALOG.stageBoundAliases), (i) =>
+    create({
+      type: 'ALIAS',
+      name: `backend-${pad(i)}`,
+      description: `Upstream ${i} on prod`,
+      team: teamOf(i),
+      spec: { kind: 'ENDPOINT', value: `http://backend-${pad(i)}.prod.internal:8080`, stage: 'prod' },
+    }),
+  );
+
+  // APIs: 2–3 policies and an alias each; every 3rd also gets a second version.
+  const apis = await inParallel(range(CATALOG.apis), async (i) => {
+    const refs = new Set([policies[(i * 7) % policies.length].id, policies[(i * 7 + 1) % policies.length].id]);
+    if (i % 2 === 0) refs.add(policies[(i * 7 + 50) % policies.length].id);
+    refs.add(aliases[i % aliases.length].id);
+    const api = await create({
+      type: 'API',
+      name: `Catalog API ${pad(i)}`,
+      version: '1.0.0',
+      description: `Catalog API number ${i}`,
+      team: teamOf(i),
+      spec: {
+        apiType: 'REST',
+        basePath: `/api/${pad(i)}`,
+        routes: [
+          { method: 'GET', path: '/items', description: 'List items' },
+          { method: 'POST', path: '/items', description: 'Create an item' },
+          { method: 'GET', path: '/items/{id}', description: 'Get an item' },
+        ],
+        tags: [teamOf(i).toLowerCase(), `group-${i % 10}`],
+      },
+      references: [...refs],
+    });
+    if (i % CATALOG.secondVersionEvery === 0) {
+      await assets.createApiVersion(actor, api.id, '1.1.0');
+      byType.API++;
+    }
+    return api;
+  });
+
+  // Applications: a third reference no API, the others one or two.
+  await inParallel(range(CATALOG.applications), (j) => {
+    const refs = new Set();
+    if (j % 3 !== 0) refs.add(apis[(j * 5) % apis.length].id);
+    if (j % 3 === 2) refs.add(apis[(j * 5 + 17) % apis.length].id);
+    return create({
+      type: 'APPLICATION',
+      name: `Application ${pad(j)}`,
+      team: teamOf(j),
+      spec: { contactEmail: `app-${pad(j)}@example.com`, identifiers: [`app-${pad(j)}`] },
+      references: [...refs],
+    });
+  });
+
+  const total = (await assets.search({}, 0, null)).totalCount;
+  if (total !== CATALOG.total) throw new Error(`catalog has ${total} assets, expected ${CATALOG.total}`);
+  return { total, byType };
+}
+
+async function login(graphqlUrl) {
+  const res = await fetch(graphqlUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      query: 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }',
+      variables: { u: 'admin', p: ADMIN_PASSWORD },
+    }),
+  });
+  const body = await res.json();
+  if (!body.data?.login?.token) throw new Error(`login failed (HTTP ${res.status}): ${JSON.stringify(body.errors)}`);
+  return body.data.login.token;
+}
+
+/** One portal request: POST, read the whole body, fail on any error. */
+function portalRequest(graphqlUrl, token) {
+  const init = {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: PORTAL_QUERY }),
+  };
+  return async () => {
+    const res = await fetch(graphqlUrl, init);
+    const body = await res.json();
+    if (res.status !== 200 || body.errors || !body.data?.assets) {
+      throw new Error(`portal query failed (HTTP ${res.status}): ${JSON.stringify(body.errors ?? body).slice(0, 500)}`);
+    }
+    return body;
+  };
+}
+
+/** Sequential timings of `fn` in ms: `count` of them, or as many as fit in `maxSeconds`. */
+async function measure(fn, count, maxSeconds) {
+  const samples = [];
+  const deadline = performance.now() + maxSeconds * 1000;
+  while (samples.length < count && performance.now() < deadline) {
+    const t = performance.now();
+    await fn();
+    samples.push(performance.now() - t);
+  }
+  return samples;
+}
+
+function summarise(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+  const mean = sorted.reduce((sum, v) => sum + v, 0) / sorted.length;
+  return { n: sorted.length, p50: round(at(50), 2), p99: round(at(99), 2), mean: round(mean, 2), min: round(sorted[0], 2), max: round(sorted.at(-1), 2) };
+}
+
+export function report(r) {
+  const row = (label, cells) => `${label.padEnd(22)}${cells.map((c) => String(c).padStart(10)).join('')}`;
+  const fmt = (v) => (v == null ? '—' : v.toFixed(2));
+  return [
+    `catalog: portal query, ${r.query.first} of ${r.query.totalCount} APIs in a ${r.catalog.assets.toLocaleString('en')}-asset catalog`,
+    `  PostgreSQL ${r.environment.postgres} (${r.environment.database}), Node ${r.environment.node}, ${r.environment.cpus} CPUs`,
+    `  ${r.statementsPerRequest} SQL statements per request (incl. ${r.tokenLookupStatements} for the bearer-token lookup), ${r.rowsPerRequest} rows`,
+    '',
+    row('', ['p50 ms', 'p99 ms', 'mean ms', 'n']),
+    row('server (HTTP)', [fmt(r.server.p50), fmt(r.server.p99), fmt(r.server.mean), r.server.n]),
+    row('direct SQL (pg)', [fmt(r.direct.p50), fmt(r.direct.p99), fmt(r.direct.mean), r.direct.n]),
+    row('ratio server/direct', [fmt(r.ratio.p50), fmt(r.ratio.p99), fmt(r.ratio.mean), '']),
+    '',
+  ].join('\n');
+}
+
+/**
+ * Cleanup steps run last-in first-out, once: at the end of the run, or on SIGINT/SIGTERM (so an
+ * interrupted run does not leave a PostgreSQL or a database behind). A failing step is reported
+ * and the others still run.
+ */
+function cleanupStack() {
+  const steps = [];
+  let closing;
+  const close = () =>
+    (closing ??= (async () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      while (steps.length) {
+        const { label, fn } = steps.pop();
+        try {
+          await fn();
+        } catch (err) {
+          progress(`cleanup of ${label} failed: ${err?.message ?? err}`);
+        }
+      }
+    })());
+  function onSignal(signal) {
+    progress(`${signal}: cleaning up`);
+    close().finally(() => process.exit(130));
+  }
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { defer: (label, fn) => void steps.push({ label, fn }), close };
+}
+
+/** `fn` over `items`, `concurrency` at a time; on a failure the others stop, then it throws. */
+async function inParallel(items, fn, concurrency = 4) {
+  const results = new Array(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i], i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  const rejected = settled.find((s) => s.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return results;
+}
+
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+const pad = (i) => String(i).padStart(3, '0');
+const round = (v, digits) => Math.round(v * 10 ** digits) / 10 ** digits;

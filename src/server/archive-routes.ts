@@ -1,0 +1,145 @@
+/**
+ * Archive endpoints: `POST /archive/export` (JSON selection → application/zip, streamed),
+ * `POST /archive/import` (application/zip → JSON report) and the stored reports as JSON or CSV.
+ * Same bearer tokens and error codes as GraphQL; all need EXPORT_IMPORT.
+ */
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { pipeline } from 'node:stream/promises';
+import { z } from 'zod';
+import { assetTypes, isAssetType, type AssetType } from '../domain/asset-types.js';
+import type { Privilege } from '../domain/privileges.js';
+import { AppError, badInput } from '../errors.js';
+import { assertPrivileges } from '../graphql/guard.js';
+import type { Logger } from '../logger.js';
+import { reportCsv, reportJson } from '../services/archive/reports.js';
+import type { OverwriteMode } from '../services/archive/import.js';
+import type { AuthUser } from '../services/auth.js';
+import type { Services } from '../services/index.js';
+import { bearerToken } from './auth-context.js';
+
+export const MAX_ARCHIVE_BYTES = 256 * 1024 * 1024;
+
+type Handler = (req: Request, res: Response, user: AuthUser) => Promise<void>;
+
+/** Authenticates the bearer token and checks the privilege, before any body is read. */
+function requires(services: Services, privilege: Privilege) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const token = bearerToken(req.headers.authorization);
+      const user = token ? await services.auth.authenticate(token) : null;
+      assertPrivileges(user, [privilege]);
+      res.locals.user = user;
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+/** Runs a handler with the authenticated user; AppErrors go to the JSON error handler. */
+function handle(handler: Handler) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    handler(req, res, res.locals.user as AuthUser).catch(next);
+  };
+}
+
+const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID');
+const exportBody = z.strictObject({
+  assetIds: z.array(uuid).optional(),
+  filter: z
+    .strictObject({
+      keyword: z.string().nullish(),
+      types: z.array(z.enum(assetTypes)).nullish(),
+      teams: z.array(z.string()).nullish(),
+    })
+    .nullish(),
+  optional: z.enum(['ALL', 'NONE', 'SELECTED']).default('NONE'),
+  optionalIds: z.array(uuid).default([]),
+  passphrase: z.string().nullish(),
+});
+
+function parseImportOptions(req: Request) {
+  const one = (name: string) => {
+    const v = req.query[name];
+    if (Array.isArray(v)) throw badInput(`${name} given more than once`, { field: name });
+    return typeof v === 'string' ? v : undefined;
+  };
+  const overwrite = (one('overwrite') ?? 'none').toUpperCase();
+  if (!['NONE', 'ALL', 'CUSTOM'].includes(overwrite)) throw badInput('overwrite must be none, all or custom', { field: 'overwrite' });
+  const types = (one('types') ?? '')
+    .split(',')
+    .map((t) => t.trim().toUpperCase())
+    .filter(Boolean);
+  const unknown = types.filter((t) => !isAssetType(t));
+  if (unknown.length) throw badInput(`unknown asset types: ${unknown.join(', ')}`, { field: 'types' });
+  if (overwrite === 'CUSTOM' && types.length === 0) throw badInput('overwrite=custom needs types, e.g. types=API,POLICY', { field: 'types' });
+  const fix = (one('fixMissingVersions') ?? 'false').toLowerCase();
+  if (!['true', 'false'].includes(fix)) throw badInput('fixMissingVersions must be true or false', { field: 'fixMissingVersions' });
+  const passphrase = req.headers['x-archive-passphrase'];
+  return {
+    overwrite: overwrite as OverwriteMode,
+    types: types as AssetType[],
+    fixMissingVersions: fix === 'true',
+    passphrase: typeof passphrase === 'string' && passphrase ? passphrase : null,
+  };
+}
+
+export function archiveRouter(services: Services, log: Logger): Router {
+  const router = express.Router();
+
+  router.post(
+    '/archive/export',
+    requires(services, 'EXPORT_IMPORT'),
+    express.json({ limit: '1mb' }),
+    handle(async (req, res) => {
+      const body = exportBody.safeParse(req.body ?? {});
+      if (!body.success) {
+        const issue = body.error.issues[0]!;
+        throw badInput(`${issue.path.join('.') || 'body'}: ${issue.message}`, { field: String(issue.path[0] ?? 'body') });
+      }
+      const { ids, stream } = await services.exporter.export(body.data);
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      res.status(200).set({
+        'Content-Type': 'application/zip',
+        'Content-Disposition': `attachment; filename="stagecraft-${services.stage}-${stamp}.zip"`,
+        'X-Asset-Count': String(ids.length),
+      });
+      // Headers are out; a failure now can only cut the stream (the client sees a broken ZIP).
+      await pipeline(stream, res).catch((err: unknown) => log.error({ err }, 'archive export stream failed'));
+    }),
+  );
+
+  router.post(
+    '/archive/import',
+    requires(services, 'EXPORT_IMPORT'),
+    express.raw({ type: () => true, limit: MAX_ARCHIVE_BYTES }),
+    handle(async (req, res, user) => {
+      if (!req.is('application/zip') && !req.is('application/octet-stream')) {
+        throw badInput('send the archive as application/zip', { field: 'Content-Type' });
+      }
+      const options = parseImportOptions(req);
+      if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw badInput('the request body is empty', { field: 'archive' });
+      log.info({ user: user.username, bytes: req.body.length, overwrite: options.overwrite }, 'archive import: applying');
+      const report = await services.importer.import(user, req.body, options);
+      log.info({ reportId: report.id, status: report.status, assets: report.assets.length }, 'archive import: done');
+      res.status(200).json(reportJson(report));
+    }),
+  );
+
+  router.get(
+    '/archive/import-reports/:file',
+    requires(services, 'EXPORT_IMPORT'),
+    handle(async (req, res) => {
+      const match = /^([0-9a-fA-F-]{36})(?:\.(json|csv))?$/.exec(String(req.params.file));
+      if (!match) throw new AppError('NOT_FOUND', `import report ${req.params.file} not found`);
+      const report = await services.importReports.get(match[1]!.toLowerCase());
+      if (match[2] === 'csv') {
+        res.type('text/csv').set('Content-Disposition', `attachment; filename="import-report-${report.id}.csv"`).send(reportCsv(report));
+      } else {
+        res.json(reportJson(report));
+      }
+    }),
+  );
+  return router;
+}
+

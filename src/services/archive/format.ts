@@ -1,0 +1,88 @@
+/**
+ * The archive format, the wire format between stages: a ZIP holding `manifest.json` and one JSON
+ * document per asset at `assets/<id>.json`. Secure values travel sealed with a key derived from
+ * a passphrase given at export (scrypt), through the same AES-256-GCM helper as secrets at rest.
+ */
+import { randomBytes, scrypt } from 'node:crypto';
+import { promisify } from 'node:util';
+import { z } from 'zod';
+import { badInput } from '../../errors.js';
+import { SecretBox } from '../../secrets.js';
+
+export const FORMAT_VERSION = 1;
+export const MANIFEST_PATH = 'manifest.json';
+export const documentPath = (id: string) => `assets/${id}.json`;
+export const DOCUMENT_PATH = /^assets\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
+
+const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a UUID');
+
+export const manifestSchema = z.object({
+  formatVersion: z.number().int().positive(),
+  productVersion: z.string().min(1),
+  sourceStage: z.string(),
+  exportedAt: z.string(),
+  /** Present when secure values were sealed with a passphrase. */
+  secrets: z
+    .strictObject({
+      kdf: z.literal('scrypt'),
+      salt: z.string().min(16),
+      /** A known text sealed with the passphrase key, to tell a wrong passphrase at once. */
+      check: z.string(),
+    })
+    .nullable(),
+  entries: z.array(
+    z.strictObject({
+      type: z.string(),
+      id: uuid,
+      name: z.string(),
+      checksum: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex digest'),
+    }),
+  ),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
+
+export const documentSchema = z.strictObject({
+  id: uuid,
+  type: z.string(),
+  name: z.string(),
+  description: z.string(),
+  team: z.string().nullable(),
+  version: z.string().nullable(),
+  spec: z.record(z.string(), z.unknown()),
+  references: z.array(z.strictObject({ id: uuid, kind: z.enum(['REQUIRED', 'OPTIONAL']) })),
+  versionSetId: uuid.nullable(),
+  systemVersion: z.number().int().positive().nullable(),
+  /** Slow salted digest of the secure value (part of the checksum; reveals nothing usable). */
+  secretDigest: z.string().nullable(),
+  /** The secure value sealed with the passphrase key; null when exported without a passphrase. */
+  secret: z.string().nullable(),
+});
+export type AssetDocument = z.infer<typeof documentSchema>;
+
+const CHECK_TEXT = 'stagecraft-archive';
+const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: object) => Promise<Buffer>;
+
+async function passphraseBox(passphrase: string, salt: string): Promise<SecretBox> {
+  const key = await scryptAsync(passphrase, Buffer.from(salt, 'base64'), 32, { N: 32768, maxmem: 64 * 1024 * 1024 });
+  return new SecretBox(new Map([[1, key]]));
+}
+
+/** For export: a fresh salt, the key, and the check value for the manifest. */
+export async function newPassphraseKey(passphrase: string): Promise<{ box: SecretBox; secrets: NonNullable<Manifest['secrets']> }> {
+  const salt = randomBytes(16).toString('base64');
+  const box = await passphraseBox(passphrase, salt);
+  return { box, secrets: { kdf: 'scrypt', salt, check: box.seal(CHECK_TEXT, 'archive:check') } };
+}
+
+/** For import: the key, or BAD_USER_INPUT when the passphrase does not open the check value. */
+export async function openPassphraseKey(passphrase: string, secrets: NonNullable<Manifest['secrets']>): Promise<SecretBox> {
+  const box = await passphraseBox(passphrase, secrets.salt);
+  try {
+    if (box.open(secrets.check, 'archive:check') === CHECK_TEXT) return box;
+  } catch {
+    /* wrong passphrase */
+  }
+  throw badInput('wrong passphrase for this archive', { field: 'passphrase' });
+}
+
+export const secretContext = (id: string) => `archive:${id}`;

@@ -1,0 +1,99 @@
+/**
+ * Reads an uploaded archive defensively: only the expected file names (no absolute paths, no
+ * `..`: zip slip), caps on entry count, entry size, total size and compression ratio
+ * (decompression bombs), and sizes checked against what is actually inflated. Anything off is
+ * BAD_USER_INPUT before a single row is written.
+ */
+import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import { badInput } from '../../errors.js';
+import { DOCUMENT_PATH, MANIFEST_PATH } from './format.js';
+
+export interface ZipLimits {
+  maxEntries: number;
+  maxEntryBytes: number;
+  maxTotalBytes: number;
+  /** Largest allowed uncompressed/compressed ratio of one entry. */
+  maxRatio: number;
+}
+
+export const defaultZipLimits: ZipLimits = {
+  maxEntries: 100_001,
+  maxEntryBytes: 8 * 1024 * 1024,
+  maxTotalBytes: 1024 * 1024 * 1024,
+  maxRatio: 200,
+};
+
+const corrupt = (detail: string) => badInput(`corrupt archive: ${detail}`, { field: 'archive' });
+
+function open(buffer: Buffer): Promise<ZipFile> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(buffer, { lazyEntries: true, validateEntrySizes: true, strictFileNames: true }, (err, zip) => {
+      if (err || !zip) reject(corrupt(err?.message ?? 'unreadable'));
+      else resolve(zip);
+    });
+  });
+}
+
+function readEntry(zip: ZipFile, entry: Entry, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    zip.openReadStream(entry, (err, stream) => {
+      if (err || !stream) return reject(corrupt(err?.message ?? `cannot read ${entry.fileName}`));
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) {
+          stream.destroy();
+          reject(badInput(`archive entry ${entry.fileName} is larger than ${limit} bytes`, { field: 'archive' }));
+        } else chunks.push(chunk);
+      });
+      stream.on('error', (e) => reject(corrupt(e.message)));
+      stream.on('end', () => resolve(Buffer.concat(chunks)));
+    });
+  });
+}
+
+/** Every file of the archive by name. Throws BAD_USER_INPUT on anything unsafe or malformed. */
+export async function readZip(buffer: Buffer, limits: ZipLimits = defaultZipLimits): Promise<Map<string, Buffer>> {
+  const zip = await open(buffer);
+  if (zip.entryCount > limits.maxEntries) {
+    throw badInput(`archive has ${zip.entryCount} entries; at most ${limits.maxEntries} are accepted`, { field: 'archive' });
+  }
+  const files = new Map<string, Buffer>();
+  let total = 0;
+  return new Promise((resolve, reject) => {
+    const fail = (err: unknown) => {
+      zip.close();
+      reject(err);
+    };
+    zip.on('error', (err: Error) => {
+      // yauzl refuses absolute and `..` paths itself (strictFileNames); say what it was.
+      if (/absolute path|invalid relative path|invalid characters/.test(err.message)) {
+        fail(badInput(`unsafe path in archive: ${err.message}`, { field: 'archive' }));
+      } else fail(corrupt(err.message));
+    });
+    zip.on('entry', (entry: Entry) => {
+      const name = entry.fileName;
+      if (name.endsWith('/')) return zip.readEntry(); // directory entries carry nothing
+      if (name !== MANIFEST_PATH && !DOCUMENT_PATH.test(name)) {
+        return fail(badInput(`unexpected file in archive: ${name}`, { field: 'archive' }));
+      }
+      if (files.has(name)) return fail(badInput(`duplicate file in archive: ${name}`, { field: 'archive' }));
+      if (entry.uncompressedSize > limits.maxEntryBytes) {
+        return fail(badInput(`archive entry ${name} is larger than ${limits.maxEntryBytes} bytes`, { field: 'archive' }));
+      }
+      total += entry.uncompressedSize;
+      if (total > limits.maxTotalBytes) return fail(badInput(`archive expands to more than ${limits.maxTotalBytes} bytes`, { field: 'archive' }));
+      const ratio = entry.uncompressedSize / Math.max(entry.compressedSize, 1);
+      if (ratio > limits.maxRatio) {
+        return fail(badInput(`archive entry ${name} has a compression ratio of ${Math.round(ratio)} (a decompression bomb?)`, { field: 'archive' }));
+      }
+      readEntry(zip, entry, limits.maxEntryBytes).then((data) => {
+        files.set(name, data);
+        zip.readEntry();
+      }, fail);
+    });
+    zip.on('end', () => resolve(files));
+    zip.readEntry();
+  });
+}

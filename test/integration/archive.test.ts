@@ -1,0 +1,290 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checksumsOf, exportArchive, importArchive, manifestOf, unzip, zip } from '../support/archive.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+let source: TestServer;
+let target: TestServer;
+let sourceToken: string;
+let targetToken: string;
+let petstoreId: string;
+
+beforeAll(async () => {
+  [source, target] = await Promise.all([startTestServer({ env: { STAGECRAFT_SEED: 'true', STAGECRAFT_STAGE: 'dev' } }), startTestServer({ env: { STAGECRAFT_STAGE: 'qa' } })]);
+  [sourceToken, targetToken] = await Promise.all([source.adminToken(), target.adminToken()]);
+  const res = await source.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { id } } } }', {}, sourceToken);
+  petstoreId = res.data!.assets.edges[0].node.id;
+});
+afterAll(() => Promise.all([source?.stop(), target?.stop()]));
+
+async function sql(server: TestServer, query: string, params: unknown[] = []): Promise<any[]> {
+  const client = new pg.Client({ connectionString: server.databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(query, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Everything an import could write, to prove a refused import wrote nothing. */
+const snapshot = async (server: TestServer) => ({
+  assets: await sql(server, 'SELECT id, checksum, updated_at FROM assets ORDER BY id'),
+  references: await sql(server, 'SELECT * FROM asset_references ORDER BY from_id, to_id'),
+  reports: await sql(server, 'SELECT id FROM import_reports ORDER BY id'),
+});
+
+describe('export', () => {
+  it('writes a manifest and one document per asset, with required dependencies, and no secure values without a passphrase', async () => {
+    const archive = await exportArchive(source, sourceToken, { assetIds: [petstoreId] });
+    const files = await unzip(archive);
+    const manifest = JSON.parse(files.get('manifest.json')!.toString());
+    expect(manifest).toMatchObject({ formatVersion: 1, productVersion: expect.any(String), sourceStage: 'dev', secrets: null });
+    expect(Date.parse(manifest.exportedAt)).not.toBeNaN();
+    expect(manifest.entries.map((e: any) => e.type).sort()).toEqual(['ALIAS', 'ALIAS', 'API', 'POLICY', 'POLICY', 'POLICY']);
+    for (const entry of manifest.entries) {
+      expect(entry.checksum).toMatch(/^[0-9a-f]{64}$/);
+      expect(files.has(`assets/${entry.id}.json`)).toBe(true);
+    }
+    expect(files.size).toBe(manifest.entries.length + 1);
+    expect(archive.includes(Buffer.from('demo-only-secret'))).toBe(false);
+    const secureDoc = [...files.values()].map((b) => JSON.parse(b.toString())).find((d) => d.name === 'petstore-db-password');
+    expect(secureDoc.secret).toBeNull();
+  });
+
+  it('follows optional dependencies by choice and selects by filter', async () => {
+    const all = await manifestOf(await exportArchive(source, sourceToken, { assetIds: [petstoreId], optional: 'ALL' }));
+    expect(all.entries.map((e: any) => e.name)).toContain('Pet Shop Portal');
+    const byFilter = await manifestOf(await exportArchive(source, sourceToken, { filter: { keyword: 'petstore*', types: ['POLICY'] } }));
+    expect(byFilter.entries.map((e: any) => e.name).sort()).toEqual(['Petstore API Key', 'Petstore CORS', 'Petstore Rate Limit']);
+  });
+
+  it('seals secure values with the passphrase', async () => {
+    const archive = await exportArchive(source, sourceToken, { assetIds: [petstoreId], passphrase: 'correct horse battery' });
+    expect(archive.includes(Buffer.from('demo-only-secret'))).toBe(false);
+    const manifest = await manifestOf(archive);
+    expect(manifest.secrets).toMatchObject({ kdf: 'scrypt' });
+  });
+
+  it('refuses bad selections with a code', async () => {
+    const post = (body: unknown, token: string | null = sourceToken) =>
+      fetch(`${source.url}/archive/export`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+    const missing = await post({ assetIds: ['00000000-0000-4000-8000-000000000000'] });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as any).error.code).toBe('NOT_FOUND');
+    const bad = await post({ assetIds: ['nope'] });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as any).error).toMatchObject({ code: 'BAD_USER_INPUT', field: 'assetIds' });
+    expect((await post({})).status).toBe(400);
+    expect((await post({ assetIds: [petstoreId], passphrase: 'short' })).status).toBe(400);
+  });
+});
+
+describe('import', () => {
+  it('applies an archive into an empty instance, warns about secure values left out, and keeps the report', async () => {
+    const archive = await exportArchive(source, sourceToken, { assetIds: [petstoreId] });
+    const { status, body } = await importArchive(target, targetToken, archive);
+    expect(status).toBe(200);
+    expect(body.status).toBe('SUCCESS');
+    const byName = Object.fromEntries(body.assets.map((a: any) => [a.name, a]));
+    expect(byName['Swagger Petstore']).toMatchObject({ type: 'API', status: 'SUCCESS', explanation: expect.stringMatching(/^created; optional reference to .* left out/) });
+    expect(byName['petstore-db-password'].status).toBe('WARNING');
+    expect(byName['petstore-db-password'].explanation).toMatch(/secure value not in the archive/);
+    expect(body.types.find((t: any) => t.type === 'POLICY')).toEqual({ type: 'POLICY', successful: 3, unsuccessful: 0, replaced: 0, warnings: 0 });
+    expect(body.assets.at(-1).name).toBe('Swagger Petstore'); // dependencies first
+
+    // the same ids and contents on the target (the secure alias differs: its value did not travel)
+    const exported = await checksumsOf(archive);
+    const back = await checksumsOf(await exportArchive(target, targetToken, { assetIds: [petstoreId] }));
+    const secureId = body.assets.find((a: any) => a.name === 'petstore-db-password').id;
+    for (const [id, checksum] of Object.entries(exported)) {
+      if (id === secureId) expect(back[id]).not.toBe(checksum);
+      else expect(back[id]).toBe(checksum);
+    }
+
+    const listed = await target.gql('{ importReports { totalCount edges { node { id status sourceStage types { type successful } } } } }', {}, targetToken);
+    expect(listed.data!.importReports.edges[0].node).toMatchObject({ id: body.id, status: 'SUCCESS', sourceStage: 'dev' });
+    const json = await fetch(`${target.url}/archive/import-reports/${body.id}.json`, { headers: { authorization: `Bearer ${targetToken}` } });
+    expect(((await json.json()) as any).assets).toHaveLength(body.assets.length);
+    const csv = await fetch(`${target.url}/archive/import-reports/${body.id}.csv`, { headers: { authorization: `Bearer ${targetToken}` } });
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const lines = (await csv.text()).trim().split('\r\n');
+    expect(lines[0]).toBe('id,type,name,status,explanation');
+    expect(lines).toHaveLength(body.assets.length + 1);
+  });
+
+  it('carries secure values with the right passphrase, so every checksum matches', async () => {
+    const archive = await exportArchive(source, sourceToken, { assetIds: [petstoreId], passphrase: 'correct horse battery' });
+    const { body } = await importArchive(target, targetToken, archive, 'overwrite=all', 'correct horse battery');
+    expect(body.status).toBe('SUCCESS');
+    expect(body.assets.every((a: any) => a.status === 'REPLACED')).toBe(true);
+    expect(await checksumsOf(await exportArchive(target, targetToken, { assetIds: [petstoreId] }))).toEqual(await checksumsOf(archive));
+    const [row] = await sql(target, "SELECT id, sealed_secret FROM assets WHERE name = 'petstore-db-password'");
+    expect(target.app.services.secrets.open(row.sealed_secret, `asset:${row.id}`)).toBe('demo-only-secret');
+  });
+
+  it('follows the overwrite rules: none fails existing assets, custom replaces only the listed types', async () => {
+    const archive = await exportArchive(source, sourceToken, { assetIds: [petstoreId] });
+    const none = (await importArchive(target, targetToken, archive, 'overwrite=none')).body;
+    expect(none.status).toBe('FAILURE');
+    expect(none.assets.every((a: any) => a.status === 'FAILURE' && /already exists/.test(a.explanation))).toBe(true);
+    const custom = (await importArchive(target, targetToken, archive, 'overwrite=custom&types=POLICY,ALIAS')).body;
+    expect(custom.status).toBe('PARTIAL_SUCCESS');
+    for (const a of custom.assets) {
+      if (a.type === 'API') expect(a).toMatchObject({ status: 'FAILURE' });
+      else expect(['REPLACED', 'WARNING']).toContain(a.status);
+    }
+    expect(custom.types.find((t: any) => t.type === 'POLICY')).toMatchObject({ successful: 3, replaced: 3 });
+  });
+
+  it('fails an asset whose dependency failed, with the reason', async () => {
+    const fresh = await startTestServer({ env: { STAGECRAFT_STAGE: 'prod' } });
+    try {
+      const token = await fresh.adminToken();
+      // a different policy with the same name already lives on the target
+      await fresh.gql('mutation { createAsset(input: { type: POLICY, name: "Petstore CORS" }) { id } }', {}, token);
+      const { body } = await importArchive(fresh, token, await exportArchive(source, sourceToken, { assetIds: [petstoreId] }));
+      const byName = Object.fromEntries(body.assets.map((a: any) => [a.name, a]));
+      expect(byName['Petstore CORS']).toMatchObject({ status: 'FAILURE', explanation: expect.stringMatching(/already exists/) });
+      expect(byName['Swagger Petstore']).toMatchObject({ status: 'FAILURE', explanation: 'depends on POLICY Petstore CORS, which failed' });
+      expect(byName['Petstore API Key'].status).toBe('SUCCESS');
+      expect(body.status).toBe('PARTIAL_SUCCESS');
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('links API versions across gaps only with fixMissingVersions', async () => {
+    const v1 = (await source.gql('mutation { createAsset(input: { type: API, name: "Chain API", version: "1" }) { id } }', {}, sourceToken)).data!.createAsset.id;
+    const ids = [v1];
+    for (const v of ['2', '3', '4', '5']) {
+      ids.push((await source.gql('mutation($id: ID!, $v: String!) { createApiVersion(fromId: $id, version: $v) { id } }', { id: v1, v }, sourceToken)).data!.createApiVersion.id);
+    }
+    const archive = await exportArchive(source, sourceToken, { assetIds: [ids[0], ids[1], ids[3], ids[4]] });
+    const chainOf = async (server: TestServer, token: string, id: string) =>
+      (await server.gql('query($id: ID!) { asset(id: $id) { ... on ApiAsset { versions { version } } } }', { id }, token)).data!.asset.versions.map((v: any) => v.version);
+
+    const split = await startTestServer();
+    const fixed = await startTestServer();
+    try {
+      const [splitToken, fixedToken] = await Promise.all([split.adminToken(), fixed.adminToken()]);
+      expect((await importArchive(split, splitToken, archive, 'overwrite=none&fixMissingVersions=false')).body.status).toBe('SUCCESS');
+      expect(await chainOf(split, splitToken, ids[1]!)).toEqual(['1', '2']);
+      expect(await chainOf(split, splitToken, ids[3]!)).toEqual(['4', '5']);
+      expect((await importArchive(fixed, fixedToken, archive, 'overwrite=none&fixMissingVersions=true')).body.status).toBe('SUCCESS');
+      expect(await chainOf(fixed, fixedToken, ids[1]!)).toEqual(['1', '2', '4', '5']);
+    } finally {
+      await Promise.all([split.stop(), fixed.stop()]);
+    }
+  });
+});
+
+describe('import refuses unsafe or invalid archives and writes nothing', () => {
+  let good: Buffer;
+  let files: Map<string, Buffer>;
+  beforeAll(async () => {
+    good = await exportArchive(source, sourceToken, { assetIds: [petstoreId], passphrase: 'correct horse battery' });
+    files = await unzip(good);
+  });
+
+  const refused = async (archive: Buffer, code: string, message: RegExp, query = 'overwrite=all', passphrase?: string) => {
+    const before = await snapshot(target);
+    const { status, body } = await importArchive(target, targetToken, archive, query, passphrase);
+    expect(body.error, JSON.stringify(body)).toMatchObject({ code, message: expect.stringMatching(message) });
+    expect(status).toBe(code === 'VERSION_DOWNGRADE' ? 409 : 400);
+    expect(await snapshot(target)).toEqual(before);
+  };
+
+  const docOf = (name: string) => {
+    for (const [path, data] of files) {
+      if (path === 'manifest.json') continue;
+      const doc = JSON.parse(data.toString());
+      if (doc.name === name) return { path, doc };
+    }
+    throw new Error(`no ${name}`);
+  };
+
+  it('zip slip: a path with .. or an absolute path', async () => {
+    const { path } = docOf('Petstore CORS');
+    // Same length as the real name, so the ZIP stays well-formed; yazl itself refuses such names.
+    for (const evil of [`../../../../../../../../../../tmp/evil.json`, `/tmp/${'x'.repeat(path.length - 5)}`]) {
+      const name = evil.length >= path.length ? evil.slice(evil.length - path.length) : evil.padStart(path.length, '/');
+      const forged = Buffer.from(good);
+      let at = forged.indexOf(path);
+      expect(at).toBeGreaterThan(-1);
+      while (at !== -1) {
+        forged.write(name.startsWith('/') || name.startsWith('..') ? name : `..${name.slice(2)}`, at);
+        at = forged.indexOf(path, at + 1);
+      }
+      await refused(forged, 'BAD_USER_INPUT', /unsafe path|corrupt archive/);
+    }
+  });
+
+  it('a decompression bomb: too high a compression ratio', async () => {
+    const bomb = new Map(files);
+    bomb.set('manifest.json', Buffer.concat([files.get('manifest.json')!, Buffer.alloc(4 * 1024 * 1024, 0x20)]));
+    await refused(await zip(bomb), 'BAD_USER_INPUT', /compression ratio/);
+  });
+
+  it('a corrupt ZIP: random bytes, or cut short', async () => {
+    await refused(Buffer.from('this is not a zip file at all'), 'BAD_USER_INPUT', /corrupt archive/);
+    await refused(good.subarray(0, Math.floor(good.length / 2)), 'BAD_USER_INPUT', /corrupt archive/);
+  });
+
+  it('a tampered document: its checksum no longer matches the manifest', async () => {
+    const { path, doc } = docOf('Petstore Rate Limit');
+    const tampered = new Map(files);
+    tampered.set(path, Buffer.from(JSON.stringify({ ...doc, spec: { ...doc.spec, config: { requests: 1_000_000, perSeconds: 1 } } })));
+    await refused(await zip(tampered), 'BAD_USER_INPUT', /tampered: POLICY Petstore Rate Limit does not match its checksum/);
+  });
+
+  it('an archive from a newer product version', async () => {
+    const manifest = JSON.parse(files.get('manifest.json')!.toString());
+    const newer = new Map(files);
+    newer.set('manifest.json', Buffer.from(JSON.stringify({ ...manifest, productVersion: '99.0.0' })));
+    await refused(await zip(newer), 'VERSION_DOWNGRADE', /archive is from Stagecraft 99\.0\.0/);
+  });
+
+  it('an unknown asset type', async () => {
+    const manifest = JSON.parse(files.get('manifest.json')!.toString());
+    const { path, doc } = docOf('Petstore CORS');
+    const odd = new Map(files);
+    odd.set(path, Buffer.from(JSON.stringify({ ...doc, type: 'WIDGET' })));
+    odd.set('manifest.json', Buffer.from(JSON.stringify({ ...manifest, entries: manifest.entries.map((e: any) => (e.id === doc.id ? { ...e, type: 'WIDGET' } : e)) })));
+    await refused(await zip(odd), 'BAD_USER_INPUT', /unknown asset type WIDGET/);
+  });
+
+  it('a wrong passphrase', async () => {
+    await refused(good, 'BAD_USER_INPUT', /wrong passphrase/, 'overwrite=all', 'not the passphrase');
+  });
+
+  it('bad parameters and a missing body', async () => {
+    await refused(good, 'BAD_USER_INPUT', /overwrite must be/, 'overwrite=sometimes');
+    await refused(good, 'BAD_USER_INPUT', /needs types/, 'overwrite=custom');
+    await refused(good, 'BAD_USER_INPUT', /unknown asset types: WIDGET/, 'overwrite=custom&types=WIDGET');
+    await refused(Buffer.alloc(0), 'BAD_USER_INPUT', /empty/);
+  });
+});
+
+describe('archive endpoints need EXPORT_IMPORT', () => {
+  it('refuses anonymous callers and viewers with the GraphQL codes', async () => {
+    const viewer = await target.userWithRole('VIEWER');
+    const archive = await exportArchive(source, sourceToken, { assetIds: [petstoreId] });
+    const anonymous = await importArchive(target, null, archive);
+    expect(anonymous).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHENTICATED' } } });
+    const forbidden = await importArchive(target, viewer, archive);
+    expect(forbidden).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
+    const exportAsViewer = await fetch(`${target.url}/archive/export`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${viewer}` },
+      body: JSON.stringify({ assetIds: [petstoreId] }),
+    });
+    expect(exportAsViewer.status).toBe(403);
+    const provider = await target.userWithRole('API_PROVIDER');
+    expect((await fetch(`${target.url}/archive/export`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${provider}` }, body: JSON.stringify({ assetIds: [petstoreId] }) })).status).toBe(200);
+  });
+});
