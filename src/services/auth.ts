@@ -56,9 +56,13 @@ export class AuthService {
 
   /** The user a bearer token belongs to, or UNAUTHENTICATED when it is unknown, expired or revoked. */
   async authenticate(token: string): Promise<AuthUser> {
+    // One statement (findOne with relations would first select DISTINCT ids, then the row).
     const row = await this.db
       .getRepository(AccessTokenEntity)
-      .findOne({ where: { tokenHash: digest(token), revokedAt: IsNull() }, relations: { user: true } });
+      .createQueryBuilder('t')
+      .innerJoinAndSelect('t.user', 'u')
+      .where('t.token_hash = :hash AND t.revoked_at IS NULL', { hash: digest(token) })
+      .getOne();
     if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) {
       throw new AppError('UNAUTHENTICATED', 'token is invalid, expired or revoked');
     }

@@ -29,7 +29,7 @@ export async function importArchive(
       ...(token ? { authorization: `Bearer ${token}` } : {}),
       ...(passphrase ? { 'x-archive-passphrase': passphrase } : {}),
     },
-    body: archive,
+    body: new Uint8Array(archive),
   });
   return { status: res.status, body: await res.json() };
 }
