@@ -1,6 +1,7 @@
 import { Foundation1763800000000 } from './1763800000000-foundation.js';
 import { Catalog1763900000000 } from './1763900000000-catalog.js';
 import { Archives1764000000000 } from './1764000000000-archives.js';
+import { Promotions1764100000000 } from './1764100000000-promotions.js';
 
 /** Every migration, in order. Listed explicitly so the same code runs from src and from dist. */
-export const migrations = [Foundation1763800000000, Catalog1763900000000, Archives1764000000000];
+export const migrations = [Foundation1763800000000, Catalog1763900000000, Archives1764000000000, Promotions1764100000000];

@@ -13,6 +13,8 @@ import { createLogger, type Logger } from './logger.js';
 import { loadSecretBox } from './secrets.js';
 import { createHttpServer } from './server/http-server.js';
 import { createServices, type Services } from './services/index.js';
+import { defaultJobOptions, JobRunner } from './jobs/job-queue.js';
+import { PROMOTION_JOB } from './services/promotions.js';
 import { seedDemoCatalog } from './services/seed.js';
 
 export interface Stagecraft {
@@ -61,7 +63,7 @@ export interface StartOptions {
 }
 
 /** Database, secrets, event log and services: everything but the HTTP server. */
-export async function openServices(config: Config, log: Logger): Promise<{ services: Services; close(): Promise<void> }> {
+export async function openServices(config: Config, log: Logger): Promise<{ services: Services; databaseUrl: string; close(): Promise<void> }> {
   const secrets = await loadSecretBox(config.dataDir, config.secretKey);
   const db = await openDatabase(config, log);
   const events = new EventLog(db.dataSource, db.url, log);
@@ -72,7 +74,8 @@ export async function openServices(config: Config, log: Logger): Promise<{ servi
     throw err;
   }
   return {
-    services: createServices(db.dataSource, events, secrets, config.stage),
+    databaseUrl: db.url,
+    services: createServices(db.dataSource, events, secrets, config.stage, log),
     async close() {
       await events.stop();
       await db.close();
@@ -96,6 +99,10 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
     if (created) log.info({ created }, 'demo catalog loaded');
   }
 
+  const jobs = new JobRunner(services.db, opened.databaseUrl, log, { ...defaultJobOptions, leaseMs: config.jobLeaseMs });
+  jobs.register(PROMOTION_JOB, (job) => services.promotions.run(job), (job) => services.promotions.giveUp(job));
+  await jobs.start();
+
   const http = await createHttpServer(config, await createSchema(), services, log);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -104,6 +111,7 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
     });
   } catch (err) {
     await http.drain();
+    await jobs.stop();
     await opened.close();
     throw err;
   }
@@ -120,6 +128,7 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
     stop: () =>
       (stopping ??= (async () => {
         await http.drain();
+        await jobs.stop();
         await opened.close();
         log.info('stagecraft stopped');
       })()),

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `stagecraft` command: serve, migrate, schema (and more as features land).
+ * The `stagecraft` command: serve, migrate, seed, schema run the server side; export and import
+ * are clients of a running server (src/cli/).
  */
 import { ConfigError, loadConfig, redactConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
@@ -13,8 +14,18 @@ Commands:
   seed      [--data-dir DIR] [--database-url URL]   load the demo catalog (Swagger Petstore and friends)
   schema                                            print the GraphQL SDL
 
+Pipeline commands (talk to a running server; --help on each for details):
+  export    --server URL --token TOKEN (--asset ID... | [--keyword K] [--type TYPE]... [--team NAME]...)
+            [--optional all|none|selected] [--optional-id ID]... [--passphrase P] [--output FILE]
+            write a ZIP archive to stdout or FILE
+  import    FILE --server URL --token TOKEN [--overwrite none|all|custom] [--types API,POLICY]
+            [--fix-missing-versions] [--passphrase P] [--json]
+            import an archive and print the report
+  Exit status: 0 ok, 1 import with failed assets, 2 bad command line, 3 refused by the server or unreachable.
+
 Environment: PORT, HOST, STAGECRAFT_STAGE, STAGECRAFT_DATA_DIR, DATABASE_URL, STAGECRAFT_ADMIN_PASSWORD,
-STAGECRAFT_SECRET_KEY, STAGECRAFT_GRAPHIQL, LOG_LEVEL, NODE_ENV. Flags win over env.`;
+STAGECRAFT_SECRET_KEY, STAGECRAFT_GRAPHIQL, LOG_LEVEL, NODE_ENV; for export/import STAGECRAFT_SERVER,
+STAGECRAFT_TOKEN, STAGECRAFT_ARCHIVE_PASSPHRASE. Flags win over env.`;
 
 function configOrExit(args: string[]): Config {
   try {
@@ -83,12 +94,24 @@ async function schemaCommand(): Promise<void> {
   process.stdout.write(await printSDL());
 }
 
+type ClientCommand = (args: string[], io: import('./cli/command.js').CliIO) => Promise<number>;
+
+/** A client command from src/cli/ (loaded on use): its exit code, errors printed as one line. */
+function clientCommand(load: () => Promise<ClientCommand>) {
+  return async (args: string[]) => {
+    const [{ runClientCommand }, command] = await Promise.all([import('./cli/command.js'), load()]);
+    process.exitCode = await runClientCommand(command, args);
+  };
+}
+
 const [command, ...rest] = process.argv.slice(2);
 const commands: Record<string, (args: string[]) => Promise<void>> = {
   serve,
   migrate: migrateCommand,
   seed: seedCommand,
   schema: schemaCommand,
+  export: clientCommand(async () => (await import('./cli/archive-commands.js')).exportCommand),
+  import: clientCommand(async () => (await import('./cli/archive-commands.js')).importCommand),
 };
 
 const run = command ? commands[command] : undefined;

@@ -25,6 +25,8 @@ export interface Config {
   /** Development mode: stack traces, field suggestions and open introspection. */
   development: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** How long a replica holds a job without renewing; a job of a dead replica is retried after it. */
+  jobLeaseMs: number;
   limits: Limits;
 }
 
@@ -77,6 +79,7 @@ const schema = z.object({
   graphiql: bool,
   development: z.boolean(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  jobLeaseMs: z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(500, 'must be at least 500').max(3_600_000, 'must be at most 3600000'),
 });
 
 /** Where each setting comes from, for messages that name what the user typed. */
@@ -91,6 +94,7 @@ const sources: Record<string, string> = {
   seed: '--seed / STAGECRAFT_SEED',
   graphiql: '--no-graphiql / STAGECRAFT_GRAPHIQL',
   logLevel: 'LOG_LEVEL',
+  jobLeaseMs: 'STAGECRAFT_JOB_LEASE_MS',
 };
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
@@ -126,6 +130,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     graphiql: flags['no-graphiql'] ? 'false' : (env.STAGECRAFT_GRAPHIQL ?? 'true'),
     development: env.NODE_ENV === 'development',
     logLevel: env.LOG_LEVEL ?? 'info',
+    jobLeaseMs: env.STAGECRAFT_JOB_LEASE_MS ?? '30000',
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

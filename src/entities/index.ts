@@ -3,9 +3,12 @@ import { AssetReferenceEntity } from './asset-reference.js';
 import { AssetEntity } from './asset.js';
 import { EventEntity } from './event.js';
 import { ImportReportEntity } from './import-report.js';
+import { JobEntity } from './job.js';
+import { PromotionEntity, PromotionStageEntity } from './promotion.js';
+import { StageEntity } from './stage.js';
 import { UserEntity } from './user.js';
 
-export { AccessTokenEntity, AssetEntity, AssetReferenceEntity, EventEntity, ImportReportEntity, UserEntity };
+export { AccessTokenEntity, AssetEntity, AssetReferenceEntity, EventEntity, ImportReportEntity, JobEntity, PromotionEntity, PromotionStageEntity, StageEntity, UserEntity };
 
 /** Every entity, for the data source and the schema drift check. */
-export const entities = [UserEntity, AccessTokenEntity, EventEntity, AssetEntity, AssetReferenceEntity, ImportReportEntity];
+export const entities = [UserEntity, AccessTokenEntity, EventEntity, AssetEntity, AssetReferenceEntity, ImportReportEntity, StageEntity, PromotionEntity, PromotionStageEntity, JobEntity];

@@ -116,7 +116,11 @@ export class EventLog {
    * consumer stops iterating or the log is stopped. A Repeater (not an async generator) so that a
    * consumer can stop it while it is idle waiting for the next event, releasing the listener.
    */
-  follow(stream: string, afterSequence = 0): AsyncIterableIterator<StoredEvent> {
+  follow(
+    stream: string,
+    afterSequence = 0,
+    options: { filter?: (e: StoredEvent) => boolean; until?: (e: StoredEvent) => boolean } = {},
+  ): AsyncIterableIterator<StoredEvent> {
     return new Repeater<StoredEvent>(async (push, stop) => {
       let last = afterSequence;
       let pending = true; // read once at the start
@@ -140,7 +144,12 @@ export class EventLog {
             const batch = await this.readAfter(stream, last);
             for (const event of batch) {
               last = event.sequence;
+              if (options.filter && !options.filter(event)) continue;
               await push(event);
+              if (options.until?.(event)) {
+                stopped = true;
+                break;
+              }
             }
             more = batch.length === PAGE;
           }

@@ -7,6 +7,7 @@ import { In, type DataSource } from 'typeorm';
 import type { ReferenceKind } from '../domain/dependencies.js';
 import { AssetReferenceEntity } from '../entities/asset-reference.js';
 import { AssetEntity } from '../entities/asset.js';
+import { PromotionStageEntity } from '../entities/promotion.js';
 
 export interface Reference {
   kind: ReferenceKind;
@@ -23,6 +24,8 @@ export interface Loaders {
   versionsOfSet: DataLoader<string, AssetEntity[]>;
   /** The TEAM asset with a name. */
   teamByName: DataLoader<string, AssetEntity | null>;
+  /** The target stages of promotions. */
+  promotionStages: DataLoader<string, PromotionStageEntity[]>;
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
@@ -67,5 +70,11 @@ export function createLoaders(db: DataSource): Loaders {
     return names.map((n) => byName.get(n) ?? null);
   });
 
-  return { assetById, referencesFrom: referenceLoader('fromId'), referencesTo: referenceLoader('toId'), versionsOfSet, teamByName };
+  const promotionStages: Loaders['promotionStages'] = new DataLoader(async (ids) => {
+    const rows = await db.getRepository(PromotionStageEntity).find({ where: { promotionId: In([...ids]) }, order: { stageName: 'ASC' } });
+    const groups = groupBy(rows, (r) => r.promotionId);
+    return ids.map((id) => groups.get(id) ?? []);
+  });
+
+  return { assetById, referencesFrom: referenceLoader('fromId'), referencesTo: referenceLoader('toId'), versionsOfSet, teamByName, promotionStages };
 }

@@ -19,6 +19,14 @@ import type { AuthUser } from './auth.js';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: string, keylen: number, options: object) => Promise<Buffer>;
 
+/**
+ * A slow digest of a secure value, salted with the asset id: equal on every stage for the same
+ * value (so checksums compare), and too costly to brute-force a weak value from.
+ */
+export async function secureValueDigest(value: string, assetId: string): Promise<string> {
+  return (await scryptAsync(value, `stagecraft-secure:${assetId}`, 32, { N: 16384 })).toString('hex');
+}
+
 export interface AssetInput {
   type: AssetType;
   name: string;
@@ -268,7 +276,7 @@ export class AssetService {
       const value = spec.value as string;
       if (value) {
         sealedSecret = this.secrets.seal(value, `asset:${id}`);
-        secretDigest = (await scryptAsync(value, `stagecraft-secure:${id}`, 32, { N: 16384 })).toString('hex');
+        secretDigest = await secureValueDigest(value, id);
       } else if (current?.sealedSecret) {
         sealedSecret = current.sealedSecret;
         secretDigest = current.secretDigest;

@@ -1,11 +1,15 @@
 import type { DataSource } from 'typeorm';
 import type { EventLog } from '../events/event-log.js';
 import type { SecretBox } from '../secrets.js';
+import type { Logger } from '../logger.js';
+import { assetTypes } from '../domain/asset-types.js';
 import { ArchiveExporter } from './archive/export.js';
 import { ArchiveImporter } from './archive/import.js';
 import { ImportReports } from './archive/reports.js';
 import { AssetService } from './assets.js';
 import { AuthService } from './auth.js';
+import { PromotionService } from './promotions.js';
+import { StageService } from './stages.js';
 import { UserService } from './users.js';
 
 /** The application's use cases, built once per process and shared by every request. */
@@ -19,12 +23,16 @@ export interface Services {
   exporter: ArchiveExporter;
   importer: ArchiveImporter;
   importReports: ImportReports;
+  stages: StageService;
+  promotions: PromotionService;
   /** The name of the stage this instance is. */
   stage: string;
 }
 
-export function createServices(db: DataSource, events: EventLog, secrets: SecretBox, stage: string): Services {
+export function createServices(db: DataSource, events: EventLog, secrets: SecretBox, stage: string, log: Logger): Services {
   const assets = new AssetService(db, secrets);
+  const exporter = new ArchiveExporter(db, assets, secrets, stage);
+  const stages = new StageService(db, secrets);
   return {
     db,
     events,
@@ -33,7 +41,9 @@ export function createServices(db: DataSource, events: EventLog, secrets: Secret
     auth: new AuthService(db),
     users: new UserService(db),
     assets,
-    exporter: new ArchiveExporter(db, assets, secrets, stage),
+    exporter,
+    stages,
+    promotions: new PromotionService(db, stages, exporter, events, log, assetTypes),
     importer: new ArchiveImporter(db, assets),
     importReports: new ImportReports(db),
   };

@@ -46,6 +46,14 @@ const expected: Record<RootKind, Record<string, Need>> = {
     dependencyClosure: 'SIGNED_IN',
     aliasFor: 'SIGNED_IN',
     importReports: ['EXPORT_IMPORT'],
+    assetsByIds: 'SIGNED_IN',
+    serverInfo: 'SIGNED_IN',
+    stages: 'SIGNED_IN',
+    stage: 'SIGNED_IN',
+    promotions: 'SIGNED_IN',
+    promotion: 'SIGNED_IN',
+    promotionEvents: 'SIGNED_IN',
+    promotionPlan: ['MANAGE_PROMOTIONS'],
     importReport: ['EXPORT_IMPORT'],
   },
   Mutation: {
@@ -60,9 +68,17 @@ const expected: Record<RootKind, Record<string, Need>> = {
     updateAsset: ['MANAGE_ASSETS'],
     deleteAsset: ['MANAGE_ASSETS'],
     createApiVersion: ['MANAGE_ASSETS'],
+    createStage: ['MANAGE_PROMOTIONS'],
+    updateStage: ['MANAGE_PROMOTIONS'],
+    deleteStage: ['MANAGE_PROMOTIONS'],
+    testStage: ['MANAGE_PROMOTIONS'],
+    promote: ['MANAGE_PROMOTIONS'],
+    repromote: ['MANAGE_PROMOTIONS'],
+    deletePromotion: ['MANAGE_PROMOTIONS'],
   },
   Subscription: {
     auditLog: ['MANAGE_USERS'],
+    promotionProgress: ['MANAGE_PROMOTIONS'],
   },
 };
 

@@ -44,11 +44,15 @@ export interface TestServer {
 
 export interface TestServerOptions {
   env?: Record<string, string>;
+  /** Share this database (a second replica) instead of creating a fresh one. */
+  databaseUrl?: string;
   configure?: (config: Config) => void;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const database = await createTestDatabase();
+  const database = options.databaseUrl
+    ? { url: options.databaseUrl, drop: async () => undefined }
+    : await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stagecraft-test-'));
   await chmod(dataDir, 0o755);
   const config = loadConfig([], {

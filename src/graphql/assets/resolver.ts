@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { AssetEntity } from '../../entities/asset.js';
+import { AssetEntity } from '../../entities/asset.js';
+import { badInput } from '../../errors.js';
 import type { AuthUser } from '../../services/auth.js';
 import { encodeCursor } from '../../services/assets.js';
 import { toConnection, type Connection } from '../connection.js';
@@ -29,6 +30,14 @@ export class AssetResolver {
   async asset(@Arg('id', () => ID) id: string, @Ctx() { loaders }: Context): Promise<View | null> {
     const row = await loaders.assetById.load(id);
     return row && assetView(row);
+  }
+
+  @Requires()
+  @Query(() => [AssetInterface], { description: 'The assets with these ids that exist here (used between stages).' })
+  async assetsByIds(@Arg('ids', () => [ID]) ids: string[], @Ctx() { loaders }: Context): Promise<View[]> {
+    if (ids.length > 1000) throw badInput('at most 1000 ids at a time', { field: 'ids' });
+    const rows = await loaders.assetById.loadMany(ids);
+    return rows.filter((r): r is AssetEntity => r instanceof AssetEntity).map(assetView);
   }
 
   @Requires()

@@ -1,0 +1,207 @@
+import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
+import type { OptionalChoice } from '../../domain/dependencies.js';
+import type { PromotionEntity, PromotionStageEntity, RunStatus } from '../../entities/promotion.js';
+import type { StoredEvent } from '../../events/event-log.js';
+import type { AuthUser } from '../../services/auth.js';
+import type { ProgressPayload } from '../../services/promotions.js';
+import { OptionalDependencies } from '../assets/types.js';
+import { ConnectionType, toConnection, type Connection } from '../connection.js';
+import type { Context } from '../context.js';
+import { CurrentUser, Requires } from '../guard.js';
+
+export enum PromotionStatus {
+  QUEUED = 'QUEUED',
+  RUNNING = 'RUNNING',
+  SUCCESS = 'SUCCESS',
+  FAILURE = 'FAILURE',
+}
+registerEnumType(PromotionStatus, { name: 'PromotionStatus' });
+
+@ObjectType({ description: 'One asset as the target stage reported it.' })
+export class AssetReport {
+  @Field(() => ID) assetId!: string;
+  @Field() type!: string;
+  @Field() name!: string;
+  @Field({ description: 'SUCCESS, REPLACED, WARNING or FAILURE.' }) status!: string;
+  @Field() comment!: string;
+}
+
+@ObjectType({ description: 'How one target stage fared.' })
+export class StageResult {
+  @Field() stageName!: string;
+  @Field(() => PromotionStatus) status!: RunStatus;
+  @Field(() => String, { nullable: true, description: 'Why it failed (or a summary).' }) reason!: string | null;
+  @Field(() => String, { nullable: true, description: 'STAGE_UNREACHABLE, UNAUTHENTICATED, VERSION_DOWNGRADE, IMPORT_FAILED …' }) code!: string | null;
+  @Field(() => [AssetReport]) report!: AssetReport[];
+  @Field(() => ID, { nullable: true, description: 'The import report on the target stage.' }) importReportId!: string | null;
+  @Field(() => Date, { nullable: true }) startedAt!: Date | null;
+  @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
+}
+
+@ObjectType()
+export class Promotion {
+  @Field(() => ID) id!: string;
+  @Field() name!: string;
+  @Field() description!: string;
+  @Field(() => PromotionStatus) status!: RunStatus;
+  @Field() promotedBy!: string;
+  @Field() createdAt!: Date;
+  @Field(() => [ID]) assetIds!: string[];
+  @Field(() => OptionalDependencies) optional!: OptionalChoice;
+  @Field(() => [ID]) optionalIds!: string[];
+  @Field(() => [String]) targetStages!: string[];
+  @Field() overwriteAssets!: boolean;
+  @Field() overwriteAliases!: boolean;
+  @Field() fixMissingVersions!: boolean;
+  @Field(() => ID, { nullable: true, description: 'The promotion this one repeated.' }) repromotedFrom!: string | null;
+}
+
+const PromotionConnection = ConnectionType('Promotion', () => Promotion);
+
+@InputType()
+export class PromoteInput {
+  @Field() name!: string;
+  @Field(() => String, { nullable: true }) description?: string | null;
+  @Field(() => [ID]) assetIds!: string[];
+  @Field(() => OptionalDependencies, { nullable: true }) optional?: OptionalChoice | null;
+  @Field(() => [ID], { nullable: true }) optionalIds?: string[] | null;
+  @Field(() => [String]) targetStages!: string[];
+  @Field(() => Boolean, { nullable: true, description: 'Replace assets that exist on the target.' }) overwriteAssets?: boolean | null;
+  @Field(() => Boolean, { nullable: true, description: 'Replace aliases that exist on the target.' }) overwriteAliases?: boolean | null;
+  @Field(() => Boolean, { nullable: true }) fixMissingVersions?: boolean | null;
+  @Field(() => String, { nullable: true, description: 'Same key and input → the same promotion; same key, other input → CONFLICT.' })
+  idempotencyKey?: string | null;
+}
+
+@InputType()
+export class PromotionFilter {
+  @Field(() => PromotionStatus, { nullable: true }) status?: RunStatus | null;
+  @Field(() => String, { nullable: true, description: 'Target stage name.' }) stage?: string | null;
+  @Field(() => String, { nullable: true, description: 'Text in the name or description.' }) text?: string | null;
+}
+
+@ObjectType()
+export class PlanItem {
+  @Field(() => ID) assetId!: string;
+  @Field() type!: string;
+  @Field() name!: string;
+  @Field({ description: 'CREATE, UPDATE, UNCHANGED or REFUSED.' }) action!: string;
+  @Field(() => String, { nullable: true }) reason!: string | null;
+  @Field(() => String, { nullable: true, description: 'For aliases: the value that would be sent.' }) aliasValue!: string | null;
+}
+
+@ObjectType()
+export class StagePlan {
+  @Field() stageName!: string;
+  @Field(() => String, { nullable: true, description: 'Why the stage could not be planned (unreachable …).' }) error!: string | null;
+  @Field(() => String, { nullable: true }) errorCode!: string | null;
+  @Field(() => [PlanItem]) items!: PlanItem[];
+}
+
+@ObjectType()
+export class PromotionPlan {
+  @Field(() => [StagePlan]) stages!: StagePlan[];
+}
+
+@ObjectType({ description: 'A step of a promotion, stored: reconnect with afterSequence to miss nothing.' })
+export class ProgressEvent {
+  @Field(() => Int) sequence!: number;
+  @Field(() => ID) promotionId!: string;
+  @Field(() => String, { nullable: true, description: 'Null for the final COMPLETED event.' }) stageName!: string | null;
+  @Field({ description: 'QUEUED, STARTED, EXPORTED, TRANSFERRED, ASSET, SUCCEEDED, FAILED, COMPLETED' }) phase!: string;
+  @Field() message!: string;
+  @Field(() => Int, { nullable: true }) completed!: number | null;
+  @Field(() => Int, { nullable: true }) total!: number | null;
+  @Field() at!: Date;
+}
+
+export const toProgressEvent = (e: StoredEvent): ProgressEvent => {
+  const p = e.payload as unknown as ProgressPayload;
+  return { sequence: e.sequence, promotionId: p.promotionId, stageName: p.stageName, phase: p.phase, message: p.message, completed: p.completed, total: p.total, at: e.createdAt };
+};
+
+@Resolver(() => Promotion)
+export class PromotionResolver {
+  @Requires()
+  @Query(() => PromotionConnection, { description: 'Promotion history, alphabetical by name.' })
+  async promotions(
+    @Arg('filter', () => PromotionFilter, { nullable: true }) filter: PromotionFilter | null,
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() { services }: Context,
+  ): Promise<Connection<PromotionEntity>> {
+    const page = await services.promotions.list(filter ?? {}, first, after);
+    return toConnection(page.nodes, page.totalCount, page.hasNextPage, (p) => Buffer.from(JSON.stringify([p.name, p.id])).toString('base64url'));
+  }
+
+  @Requires()
+  @Query(() => Promotion)
+  promotion(@Arg('id', () => ID) id: string, @Ctx() { services }: Context): Promise<PromotionEntity> {
+    return services.promotions.get(id);
+  }
+
+  @Requires('MANAGE_PROMOTIONS')
+  @Query(() => PromotionPlan, { description: 'What a promotion would do on each stage; nothing is written.' })
+  async promotionPlan(@Arg('input') input: PromoteInput, @Ctx() { services }: Context): Promise<PromotionPlan> {
+    return { stages: await services.promotions.plan(input) };
+  }
+
+  @Requires()
+  @Query(() => [ProgressEvent], { description: 'Stored progress of a promotion after a sequence number.' })
+  async promotionEvents(
+    @Arg('promotionId', () => ID) promotionId: string,
+    @Arg('afterSequence', () => Int, { defaultValue: 0 }) afterSequence: number,
+    @Ctx() { services }: Context,
+  ): Promise<ProgressEvent[]> {
+    return (await services.promotions.readProgress(promotionId, afterSequence)).map(toProgressEvent);
+  }
+
+  @Requires('MANAGE_PROMOTIONS')
+  @Mutation(() => Promotion, { description: 'Queues a promotion and returns it at once; follow it with promotionProgress.' })
+  promote(@Arg('input') input: PromoteInput, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<PromotionEntity> {
+    return services.promotions.promote(user, input);
+  }
+
+  @Requires('MANAGE_PROMOTIONS')
+  @Mutation(() => Promotion, { description: 'Promotes the same assets again, with their current contents.' })
+  repromote(
+    @Arg('promotionId', () => ID) promotionId: string,
+    @Arg('targetStages', () => [String]) targetStages: string[],
+    @Arg('name') name: string,
+    @Arg('description', () => String, { nullable: true }) description: string | null,
+    @Arg('overwriteAssets', () => Boolean, { nullable: true }) overwriteAssets: boolean | null,
+    @Arg('overwriteAliases', () => Boolean, { nullable: true }) overwriteAliases: boolean | null,
+    @Arg('fixMissingVersions', () => Boolean, { nullable: true }) fixMissingVersions: boolean | null,
+    @CurrentUser() user: AuthUser,
+    @Ctx() { services }: Context,
+  ): Promise<PromotionEntity> {
+    return services.promotions.repromote(user, promotionId, { targetStages, name, description, overwriteAssets, overwriteAliases, fixMissingVersions });
+  }
+
+  @Requires('MANAGE_PROMOTIONS')
+  @Mutation(() => Boolean)
+  deletePromotion(@Arg('id', () => ID) id: string, @Ctx() { services }: Context): Promise<boolean> {
+    return services.promotions.delete(id);
+  }
+
+  @Requires('MANAGE_PROMOTIONS')
+  @Subscription(() => ProgressEvent, {
+    description: 'Progress of a promotion (one stage or all): stored events after afterSequence, then live ones, until it finishes.',
+    subscribe: ({ args, context }) =>
+      (context as Context).services.promotions.followProgress(args.promotionId as string, (args.stage as string | null) ?? null, (args.afterSequence as number | null) ?? 0),
+  })
+  promotionProgress(
+    @Root() event: StoredEvent,
+    @Arg('promotionId', () => ID) _promotionId: string,
+    @Arg('stage', () => String, { nullable: true }) _stage: string | null,
+    @Arg('afterSequence', () => Int, { nullable: true, defaultValue: 0 }) _afterSequence: number | null,
+  ): ProgressEvent {
+    return toProgressEvent(event);
+  }
+
+  @FieldResolver(() => [StageResult], { description: 'Per target stage: status, reason and the per-asset report.' })
+  async stages(@Root() promotion: PromotionEntity, @Ctx() { loaders }: Context): Promise<PromotionStageEntity[]> {
+    return loaders.promotionStages.load(promotion.id);
+  }
+}
+

@@ -1,0 +1,113 @@
+import { Arg, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import type { StageEntity } from '../../entities/stage.js';
+import { badInput } from '../../errors.js';
+import { productVersion } from '../../version.js';
+import type { Context } from '../context.js';
+import { Requires } from '../guard.js';
+
+@ObjectType({ description: 'Another Stagecraft instance this one promotes to. Its password is never returned.' })
+export class Stage {
+  @Field(() => ID) id!: string;
+  @Field() name!: string;
+  @Field() description!: string;
+  @Field() url!: string;
+  @Field() username!: string;
+  @Field(() => String, { nullable: true }) keystoreAlias!: string | null;
+  @Field(() => String, { nullable: true }) keyAlias!: string | null;
+  @Field() createdAt!: Date;
+  @Field() updatedAt!: Date;
+}
+
+@InputType()
+export class CreateStageInput {
+  @Field() name!: string;
+  @Field(() => String, { nullable: true }) description?: string | null;
+  @Field({ description: 'http(s)://host:port' }) url!: string;
+  @Field({ description: 'A user of the target instance holding MANAGE_PROMOTIONS.' }) username!: string;
+  @Field({ description: 'Write-only: stored encrypted, never returned.' }) password!: string;
+  @Field(() => String, { nullable: true, description: 'Required for https.' }) keystoreAlias?: string | null;
+  @Field(() => String, { nullable: true, description: 'Required for https.' }) keyAlias?: string | null;
+}
+
+@InputType()
+export class UpdateStageInput {
+  @Field(() => String, { nullable: true }) name?: string;
+  @Field(() => String, { nullable: true }) description?: string | null;
+  @Field(() => String, { nullable: true }) url?: string;
+  @Field(() => String, { nullable: true }) username?: string;
+  @Field(() => String, { nullable: true }) password?: string;
+  @Field(() => String, { nullable: true }) keystoreAlias?: string | null;
+  @Field(() => String, { nullable: true }) keyAlias?: string | null;
+}
+
+@ObjectType()
+export class StageTestResult {
+  @Field() ok!: boolean;
+  @Field() message!: string;
+  @Field(() => String, { nullable: true }) remoteStage!: string | null;
+  @Field(() => String, { nullable: true }) productVersion!: string | null;
+  @Field(() => Int, { nullable: true }) latencyMs!: number | null;
+}
+
+@ObjectType({ description: 'This instance: its stage and product version.' })
+export class ServerInfo {
+  @Field() stage!: string;
+  @Field() productVersion!: string;
+}
+
+/** GraphQL null on an optional field means "leave as is" for the non-nullable columns. */
+const defined = <T extends object>(input: T) => Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+@Resolver()
+export class StageResolver {
+  @Requires()
+  @Query(() => ServerInfo)
+  serverInfo(@Ctx() { services }: Context): ServerInfo {
+    return { stage: services.stage, productVersion };
+  }
+
+  @Requires()
+  @Query(() => [Stage])
+  stages(@Ctx() { services }: Context): Promise<StageEntity[]> {
+    return services.stages.list();
+  }
+
+  @Requires()
+  @Query(() => Stage)
+  stage(@Arg('name') name: string, @Ctx() { services }: Context): Promise<StageEntity> {
+    return services.stages.get(name);
+  }
+
+  @Requires('MANAGE_PROMOTIONS')
+  @Mutation(() => Stage)
+  createStage(@Arg('input') input: CreateStageInput, @Ctx() { services }: Context): Promise<StageEntity> {
+    return services.stages.create(input);
+  }
+
+  @Requires('MANAGE_PROMOTIONS')
+  @Mutation(() => Stage)
+  updateStage(@Arg('name') name: string, @Arg('input') input: UpdateStageInput, @Ctx() { services }: Context): Promise<StageEntity> {
+    const { name: newName, url, username, password, ...rest } = input;
+    return services.stages.update(name, defined({ ...rest, name: newName ?? undefined, url: url ?? undefined, username: username ?? undefined, password: password ?? undefined }));
+  }
+
+  @Requires('MANAGE_PROMOTIONS')
+  @Mutation(() => Boolean)
+  deleteStage(@Arg('name') name: string, @Ctx() { services }: Context): Promise<boolean> {
+    return services.stages.delete(name);
+  }
+
+  @Requires('MANAGE_PROMOTIONS')
+  @Mutation(() => StageTestResult, {
+    description: 'Reaches a saved stage (by name) or unsaved input, signs in, checks MANAGE_PROMOTIONS and the product version.',
+  })
+  async testStage(
+    @Arg('name', () => String, { nullable: true }) name: string | null,
+    @Arg('input', () => CreateStageInput, { nullable: true }) input: CreateStageInput | null,
+    @Ctx() { services }: Context,
+  ): Promise<StageTestResult> {
+    if (name) return services.stages.test(await services.stages.remote(name));
+    if (!input) throw badInput('give a stage name or input', { field: 'name' });
+    return services.stages.test(services.stages.remoteFor(input));
+  }
+}

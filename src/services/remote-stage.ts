@@ -1,0 +1,122 @@
+/**
+ * Talking to another Stagecraft instance (a stage) as a client: sign in with the stage's
+ * credentials, ask what it runs and holds, and hand it an archive to import. Network failures
+ * become STAGE_UNREACHABLE; the remote's own errors keep their code.
+ */
+import { AppError, type ErrorCode } from '../errors.js';
+
+export interface RemoteAsset {
+  id: string;
+  type: string;
+  name: string;
+  checksum: string;
+}
+
+const knownCodes = new Set<string>([
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'CONFLICT',
+  'VERSION_DOWNGRADE',
+  'STAGE_UNREACHABLE',
+  'LOCKED',
+  'INTERNAL_SERVER_ERROR',
+]);
+
+const asCode = (code: unknown): ErrorCode => (typeof code === 'string' && knownCodes.has(code) ? (code as ErrorCode) : 'INTERNAL_SERVER_ERROR');
+
+export class RemoteStage {
+  private token: string | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly url: string,
+    private readonly username: string,
+    private readonly password: string,
+    private readonly timeoutMs = 60_000,
+  ) {}
+
+  private async request(path: string, init: RequestInit & { timeoutMs?: number }): Promise<Response> {
+    try {
+      return await fetch(new URL(path, this.url), { ...init, signal: AbortSignal.timeout(init.timeoutMs ?? this.timeoutMs) });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const detail = (err as Error).name === 'TimeoutError' ? 'timed out' : (cause?.code ?? cause?.message ?? (err as Error).message);
+      throw new AppError('STAGE_UNREACHABLE', `stage ${this.name} at ${this.url} is unreachable: ${detail}`, { stage: this.name });
+    }
+  }
+
+  private async graphql<T>(query: string, variables: Record<string, unknown> = {}, signedIn = true): Promise<T> {
+    if (signedIn && !this.token) await this.login();
+    const res = await this.request('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(signedIn ? { authorization: `Bearer ${this.token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+      timeoutMs: 30_000,
+    });
+    let body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
+    try {
+      body = (await res.json()) as typeof body;
+    } catch {
+      throw new AppError('STAGE_UNREACHABLE', `stage ${this.name} at ${this.url} did not answer as a Stagecraft instance (HTTP ${res.status})`, {
+        stage: this.name,
+      });
+    }
+    const error = body.errors?.[0];
+    if (error) throw new AppError(asCode(error.extensions?.code), `stage ${this.name}: ${error.message}`, { stage: this.name });
+    return body.data as T;
+  }
+
+  async login(): Promise<void> {
+    const data = await this.graphql<{ login: { token: string } }>(
+      'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }',
+      { u: this.username, p: this.password },
+      false,
+    );
+    this.token = data.login.token;
+  }
+
+  /** Who we are signed in as there, and what that stage is. */
+  async info(): Promise<{ stage: string; productVersion: string; privileges: string[] }> {
+    const data = await this.graphql<{ serverInfo: { stage: string; productVersion: string }; me: { privileges: string[] } }>(
+      '{ serverInfo { stage productVersion } me { privileges } }',
+    );
+    return { ...data.serverInfo, privileges: data.me.privileges };
+  }
+
+  async assets(ids: readonly string[]): Promise<Map<string, RemoteAsset>> {
+    const found = new Map<string, RemoteAsset>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const data = await this.graphql<{ assetsByIds: RemoteAsset[] }>('query($ids: [ID!]!) { assetsByIds(ids: $ids) { id type name checksum } }', {
+        ids: ids.slice(i, i + 500),
+      });
+      for (const a of data.assetsByIds) found.set(a.id, a);
+    }
+    return found;
+  }
+
+  /** Sends an archive to the stage's import endpoint; returns its report. */
+  async importArchive(archive: Buffer, query: URLSearchParams, passphrase: string | null): Promise<Record<string, any>> {
+    if (!this.token) await this.login();
+    const res = await this.request(`/archive/import?${query}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/zip',
+        authorization: `Bearer ${this.token}`,
+        ...(passphrase ? { 'x-archive-passphrase': passphrase } : {}),
+      },
+      body: new Uint8Array(archive),
+    });
+    let body: Record<string, any>;
+    try {
+      body = (await res.json()) as Record<string, any>;
+    } catch {
+      throw new AppError('STAGE_UNREACHABLE', `stage ${this.name} broke off the import (HTTP ${res.status})`, { stage: this.name });
+    }
+    if (!res.ok) {
+      throw new AppError(asCode(body.error?.code), `stage ${this.name}: ${body.error?.message ?? `HTTP ${res.status}`}`, { stage: this.name });
+    }
+    return body;
+  }
+}
