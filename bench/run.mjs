@@ -14,6 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 /** Every benchmark, in the order a full run executes them. */
 const benchmarks = {
   catalog: () => import('./catalog.mjs'),
+  archive: () => import('./archive.mjs'),
 };
 
 const resultsDir = new URL('./results/', import.meta.url);

@@ -70,6 +70,12 @@ function decodeCursor(cursor: string): [string, string] {
 export const naturalKey = (type: string, name: string, version: string | null, stage: string | null) =>
   `${type}:${name}:${version ?? ''}:${stage ?? ''}`;
 
+const aliasStageOf = (a: { type: string; spec: Spec }) => (a.type === 'ALIAS' ? ((a.spec.stage as string | null) ?? null) : null);
+
+/** The natural key of an asset: type, name, version, and for aliases the stage it is bound to. */
+export const naturalKeyOf = (a: { type: string; name: string; version: string | null; spec: Spec }) =>
+  naturalKey(a.type, a.name, a.version, aliasStageOf(a));
+
 /** What a stored row looks like once input is validated; shared by create, update and import. */
 export interface PreparedAsset {
   id: string;
@@ -100,7 +106,8 @@ export class AssetService {
     return this.db.transaction(async (tx) => {
       const prepared = await this.prepare(tx, randomUUID(), input, null);
       const versionSetId = versionedTypes.includes(prepared.type) ? randomUUID() : null;
-      return this.write(tx, prepared, actor.username, { versionSetId, systemVersion: versionSetId ? 1 : null });
+      await this.write(tx, prepared, actor.username, { versionSetId, systemVersion: versionSetId ? 1 : null });
+      return this.get(prepared.id, tx);
     });
   }
 
@@ -120,7 +127,8 @@ export class AssetService {
         references,
       };
       const prepared = await this.prepare(tx, id, input, current);
-      return this.write(tx, prepared, actor.username, { versionSetId: current.versionSetId, systemVersion: current.systemVersion }, current);
+      await this.write(tx, prepared, actor.username, { versionSetId: current.versionSetId, systemVersion: current.systemVersion }, current);
+      return this.get(id, tx);
     });
   }
 
@@ -165,7 +173,8 @@ export class AssetService {
         .select('MAX(a.system_version)', 'max')
         .where('a.version_set_id = :set', { set: from.versionSetId })
         .getRawOne()) as { max: number | null };
-      return this.write(tx, prepared, actor.username, { versionSetId: from.versionSetId, systemVersion: (max ?? 0) + 1 });
+      await this.write(tx, prepared, actor.username, { versionSetId: from.versionSetId, systemVersion: (max ?? 0) + 1 });
+      return this.get(prepared.id, tx);
     });
   }
 
@@ -248,7 +257,14 @@ export class AssetService {
   }
 
   /** Validates input into a row, or throws BAD_USER_INPUT naming the field. Writes nothing. */
-  async prepare(manager: EntityManager, id: string, input: AssetInput, current: AssetEntity | null): Promise<PreparedAsset> {
+  async prepare(
+    manager: EntityManager,
+    id: string,
+    input: AssetInput,
+    current: AssetEntity | null,
+    /** How to find referenced assets (an import answers from memory instead of a query per asset). */
+    findTargets: (ids: string[]) => Promise<Pick<AssetEntity, 'id' | 'type' | 'name'>[]> = (ids) => manager.getRepository(AssetEntity).findBy({ id: In(ids) }),
+  ): Promise<PreparedAsset> {
     const name = input.name?.trim() ?? '';
     if (!name || name.length > 200) throw badInput('name must be 1 to 200 characters', { field: 'name' });
     const description = input.description ?? '';
@@ -286,7 +302,7 @@ export class AssetService {
 
     const referenceIds = [...new Set(input.references ?? [])];
     if (referenceIds.includes(id)) throw badInput('an asset cannot reference itself', { field: 'references' });
-    const targets = referenceIds.length ? await manager.getRepository(AssetEntity).findBy({ id: In(referenceIds) }) : [];
+    const targets = referenceIds.length ? await findTargets(referenceIds) : [];
     const unknown = referenceIds.filter((r) => !targets.some((t) => t.id === r));
     if (unknown.length) throw badInput(`referenced assets not found: ${unknown.join(', ')}`, { field: 'references', ids: unknown });
     const references = targets.map((target) => {
@@ -307,30 +323,17 @@ export class AssetService {
     author: string,
     versioning: { versionSetId: string | null; systemVersion: number | null },
     current?: AssetEntity,
-  ): Promise<AssetEntity>;
-  async write(
-    manager: EntityManager,
-    prepared: PreparedAsset,
-    author: string,
-    versioning: { versionSetId: string | null; systemVersion: number | null },
-    current: AssetEntity | undefined,
-    reload: false,
-  ): Promise<void>;
-  async write(
-    manager: EntityManager,
-    prepared: PreparedAsset,
-    author: string,
-    versioning: { versionSetId: string | null; systemVersion: number | null },
-    current?: AssetEntity,
-    reload = true,
-  ): Promise<AssetEntity | void> {
-    const stage = prepared.type === 'ALIAS' ? ((prepared.spec.stage as string | null) ?? null) : null;
-    const key = naturalKey(prepared.type, prepared.name, prepared.version, stage);
-    const taken = await manager.getRepository(AssetEntity).findOne({ where: { naturalKey: key }, select: { id: true } });
-    if (taken && taken.id !== prepared.id) {
+    /** Who holds a natural key (an import answers from memory instead of a query per asset). */
+    ownerOfKey: (key: string) => Promise<string | undefined> = async (key) =>
+      (await manager.getRepository(AssetEntity).findOne({ where: { naturalKey: key }, select: { id: true } }))?.id,
+  ): Promise<void> {
+    const key = naturalKeyOf(prepared);
+    const takenBy = await ownerOfKey(key);
+    if (takenBy && takenBy !== prepared.id) {
+      const stage = aliasStageOf(prepared);
       throw conflict(`${prepared.type} ${prepared.name}${prepared.version ? ` ${prepared.version}` : ''}${stage ? ` for stage ${stage}` : ''} already exists`, {
         field: 'name',
-        existingId: taken.id,
+        existingId: takenBy,
       });
     }
     const checksum = assetChecksum({
@@ -374,10 +377,9 @@ export class AssetService {
       if ((err as { code?: string }).code === '23505') throw conflict(`${prepared.type} ${prepared.name} already exists`, { field: 'name' });
       throw err;
     }
-    await manager.getRepository(AssetReferenceEntity).delete({ fromId: prepared.id });
+    if (current) await manager.getRepository(AssetReferenceEntity).delete({ fromId: prepared.id });
     if (prepared.references.length) {
       await manager.getRepository(AssetReferenceEntity).insert(prepared.references.map((r) => ({ fromId: prepared.id, ...r })));
     }
-    if (reload) return manager.getRepository(AssetEntity).findOneByOrFail({ id: prepared.id });
   }
 }

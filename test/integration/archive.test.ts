@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { sql as sqlOn } from '../support/database.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checksumsOf, exportArchive, importArchive, manifestOf, unzip, zip } from '../support/archive.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -17,15 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => Promise.all([source?.stop(), target?.stop()]));
 
-async function sql(server: TestServer, query: string, params: unknown[] = []): Promise<any[]> {
-  const client = new pg.Client({ connectionString: server.databaseUrl });
-  await client.connect();
-  try {
-    return (await client.query(query, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const sql = (server: TestServer, query: string, params: unknown[] = []) => sqlOn(server.databaseUrl, query, params);
 
 /** Everything an import could write, to prove a refused import wrote nothing. */
 const snapshot = async (server: TestServer) => ({

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { sql as sqlOn } from '../support/database.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, startTestServer, take, type TestServer } from '../support/server.js';
 
@@ -8,15 +8,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-async function sql<T = any>(query: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: server.databaseUrl });
-  await client.connect();
-  try {
-    return (await client.query(query, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const sql = (query: string, params: unknown[] = []) => sqlOn(server.databaseUrl, query, params);
 
 describe('login and me', () => {
   it('signs the first-start admin in and tells who is asking', async () => {

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { sql as sqlOn } from '../support/database.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, take, type TestServer } from '../support/server.js';
 
@@ -10,15 +10,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-async function sql(query: string): Promise<any[]> {
-  const client = new pg.Client({ connectionString: server.databaseUrl });
-  await client.connect();
-  try {
-    return (await client.query(query)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const sql = (query: string) => sqlOn(server.databaseUrl, query);
 
 describe('unexpected errors', () => {
   it('are masked with an id that is in the log, and the failed operation writes nothing', async () => {

@@ -23,3 +23,14 @@ export async function createTestDatabase(): Promise<{ url: string; name: string;
     },
   };
 }
+
+/** Runs one SQL statement on a database, as an outside observer of the server would. */
+export async function sql<T = any>(url: string, query: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(query, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}

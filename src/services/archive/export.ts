@@ -4,8 +4,8 @@
  * memory stays flat however large the archive (the manifest, ~100 bytes per asset, is the only
  * thing that grows, and it is written last).
  */
-import { once } from 'node:events';
-import type { Readable } from 'node:stream';
+import { EventEmitter, once } from 'node:events';
+import { Readable } from 'node:stream';
 import { In, type DataSource } from 'typeorm';
 import yazl from 'yazl';
 import type { OptionalChoice } from '../../domain/dependencies.js';
@@ -36,6 +36,8 @@ export interface ExportSelection {
 const BATCH = 200;
 /** How much finished ZIP output may wait for the consumer before we stop reading the database. */
 const HIGH_WATER = 1024 * 1024;
+/** How many entries may wait in yazl's queue. */
+const PENDING = 64;
 
 /** yazl's output is a PassThrough; its typings say only NodeJS.ReadableStream. */
 const output = (zip: yazl.ZipFile) => zip.outputStream as unknown as Readable;
@@ -103,10 +105,22 @@ export class ArchiveExporter {
     aliasStage: string | null,
   ): Promise<void> {
     const entries: Manifest['entries'] = [];
+    // yazl starts deflating an added buffer at once, so thousands of addBuffer calls would all be
+    // in flight together. Entries added as streams are deflated one after another; we keep at
+    // most PENDING of them queued and let the consumer take what is ready before reading on.
+    let pending = 0;
+    const drained = new EventEmitter();
     for await (const { doc, checksum, updatedAt } of this.documents(ids, key, aliasStage)) {
-      zip.addBuffer(Buffer.from(JSON.stringify(doc)), documentPath(doc.id), { mtime: updatedAt });
+      const data = Buffer.from(JSON.stringify(doc));
+      const entry = Readable.from([data]);
+      pending++;
+      entry.once('end', () => {
+        pending--;
+        drained.emit('entry');
+      });
+      zip.addReadStream(entry, documentPath(doc.id), { mtime: updatedAt, size: data.length });
       entries.push({ type: doc.type, id: doc.id, name: doc.name, checksum });
-      // Backpressure: let the consumer take what is ready before reading on.
+      while (pending > PENDING && !output(zip).destroyed) await once(drained, 'entry');
       while (output(zip).readableLength > HIGH_WATER && !output(zip).destroyed) await once(output(zip), 'data');
     }
     const manifest: Manifest = {

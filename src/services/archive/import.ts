@@ -22,7 +22,7 @@ import {
 import { AppError, badInput } from '../../errors.js';
 import type { SecretBox } from '../../secrets.js';
 import { productVersion } from '../../version.js';
-import type { AssetService } from '../assets.js';
+import { naturalKeyOf, type AssetService } from '../assets.js';
 import type { AuthUser } from '../auth.js';
 import {
   documentPath,
@@ -159,8 +159,18 @@ export class ArchiveImporter {
       (ids.length ? await tx.getRepository(AssetEntity).find({ where: { id: In(ids) }, lock: { mode: 'pessimistic_write' } }) : []).map((a) => [a.id, a]),
     );
     const referenced = [...new Set([...documents.values()].flatMap((d) => d.references.map((r) => r.id)))].filter((id) => !documents.has(id));
-    const onTarget = new Set(
-      referenced.length ? (await tx.getRepository(AssetEntity).find({ select: { id: true }, where: { id: In(referenced) } })).map((a) => a.id) : [],
+    const outside = referenced.length
+      ? await tx.getRepository(AssetEntity).find({ select: { id: true, type: true, name: true }, where: { id: In(referenced) } })
+      : [];
+    const onTarget = new Set(outside.map((a) => a.id));
+    // Answer reference and natural-key lookups from memory: one query each up front, not one per asset.
+    const known = new Map<string, Pick<AssetEntity, 'id' | 'type' | 'name'>>([...outside, ...existing.values()].map((a) => [a.id, a]));
+    const keys = [...documents.values()].map((d) => naturalKeyOf(d));
+    const keyOwners = new Map(
+      (keys.length ? await tx.getRepository(AssetEntity).find({ select: { id: true, naturalKey: true }, where: { naturalKey: In(keys) } }) : []).map((a) => [
+        a.naturalKey,
+        a.id,
+      ]),
     );
     const versioning = await this.versioning(tx, documents, options.fixMissingVersions);
     const mayReplace = (type: AssetType) => options.overwrite === 'ALL' || (options.overwrite === 'CUSTOM' && (options.types ?? []).includes(type));
@@ -240,8 +250,14 @@ export class ArchiveImporter {
             references,
           },
           current ?? null,
+          async (ids) => ids.map((r) => known.get(r)).filter((a) => a !== undefined),
         );
-        await this.assets.write(tx, prepared, actor.username, versioning.get(id) ?? { versionSetId: null, systemVersion: null }, current, false);
+        await this.assets.write(tx, prepared, actor.username, versioning.get(id) ?? { versionSetId: null, systemVersion: null }, current, async (key) =>
+          keyOwners.get(key),
+        );
+        if (current) keyOwners.delete(current.naturalKey);
+        keyOwners.set(naturalKeyOf(prepared), id);
+        known.set(id, { id, type: prepared.type, name: prepared.name });
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         result('FAILURE', err.message);
@@ -273,9 +289,13 @@ export class ArchiveImporter {
     for (const d of documents.values()) {
       if (d.versionSetId && d.systemVersion) bySet.set(d.versionSetId, [...(bySet.get(d.versionSetId) ?? []), d]);
     }
+    const onTarget = bySet.size
+      ? await tx.getRepository(AssetEntity).find({ select: { id: true, versionSetId: true, systemVersion: true }, where: { versionSetId: In([...bySet.keys()]) } })
+      : [];
     for (const [setId, versions] of bySet) {
-      const staying = await tx.getRepository(AssetEntity).find({ select: { id: true, systemVersion: true }, where: { versionSetId: setId } });
-      const present = staying.filter((a) => !documents.has(a.id) && a.systemVersion !== null).map((a) => a.systemVersion!);
+      const present = onTarget
+        .filter((a) => a.versionSetId === setId && !documents.has(a.id) && a.systemVersion !== null)
+        .map((a) => a.systemVersion!);
       const chains = linkVersions(present, versions.map((v) => ({ id: v.id, systemVersion: v.systemVersion! })), fix);
       for (const v of versions) {
         const chain = chains.get(v.id)!;

@@ -1,0 +1,61 @@
+// Shared by the benchmarks: progress lines, cleanup that survives Ctrl-C, bounded concurrency.
+import { performance } from 'node:perf_hooks';
+
+const started = performance.now();
+/** A timestamped progress line on stderr (reports go to stdout). */
+export const progress = (message) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}\n`);
+
+/**
+ * Cleanup steps run last-in first-out, once: at the end of the run, or on SIGINT/SIGTERM (so an
+ * interrupted run does not leave a PostgreSQL or a database behind). A failing step is reported
+ * and the others still run.
+ */
+export function cleanupStack() {
+  const steps = [];
+  let closing;
+  const close = () =>
+    (closing ??= (async () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      while (steps.length) {
+        const { label, fn } = steps.pop();
+        try {
+          await fn();
+        } catch (err) {
+          progress(`cleanup of ${label} failed: ${err?.message ?? err}`);
+        }
+      }
+    })());
+  function onSignal(signal) {
+    progress(`${signal}: cleaning up`);
+    close().finally(() => process.exit(130));
+  }
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { defer: (label, fn) => void steps.push({ label, fn }), close };
+}
+
+/** `fn` over `items`, `concurrency` at a time; on a failure the others stop, then it throws. */
+export async function inParallel(items, fn, concurrency = 4) {
+  const results = new Array(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i], i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  const rejected = settled.find((s) => s.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return results;
+}
+
+export const range = (n) => Array.from({ length: n }, (_, i) => i);
+export const round = (v, digits) => Math.round(v * 10 ** digits) / 10 ** digits;
