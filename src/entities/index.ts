@@ -5,10 +5,11 @@ import { EventEntity } from './event.js';
 import { ImportReportEntity } from './import-report.js';
 import { JobEntity } from './job.js';
 import { PromotionEntity, PromotionStageEntity } from './promotion.js';
+import { RollbackEntity } from './rollback.js';
 import { StageEntity } from './stage.js';
 import { UserEntity } from './user.js';
 
-export { AccessTokenEntity, AssetEntity, AssetReferenceEntity, EventEntity, ImportReportEntity, JobEntity, PromotionEntity, PromotionStageEntity, StageEntity, UserEntity };
+export { AccessTokenEntity, AssetEntity, AssetReferenceEntity, EventEntity, ImportReportEntity, JobEntity, PromotionEntity, PromotionStageEntity, RollbackEntity, StageEntity, UserEntity };
 
 /** Every entity, for the data source and the schema drift check. */
-export const entities = [UserEntity, AccessTokenEntity, EventEntity, AssetEntity, AssetReferenceEntity, ImportReportEntity, StageEntity, PromotionEntity, PromotionStageEntity, JobEntity];
+export const entities = [UserEntity, AccessTokenEntity, EventEntity, AssetEntity, AssetReferenceEntity, ImportReportEntity, StageEntity, PromotionEntity, PromotionStageEntity, JobEntity, RollbackEntity];

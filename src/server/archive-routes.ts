@@ -77,11 +77,26 @@ function parseImportOptions(req: Request) {
   if (!['true', 'false'].includes(fix)) throw badInput('fixMissingVersions must be true or false', { field: 'fixMissingVersions' });
   const passphrase = req.headers['x-archive-passphrase'];
   return {
+    promotion: promotionHeader(req.headers['x-stagecraft-promotion']),
     overwrite: overwrite as OverwriteMode,
     types: types as AssetType[],
     fixMissingVersions: fix === 'true',
     passphrase: typeof passphrase === 'string' && passphrase ? passphrase : null,
   };
+}
+
+const promotionInfo = z.strictObject({ id: uuid, name: z.string().min(1).max(200), description: z.string().max(10_000), promotedBy: z.string().max(64) });
+
+/** A promotion sends who and what it is (base64url JSON), so the import records a rollback. */
+function promotionHeader(value: string | string[] | undefined) {
+  if (value === undefined) return null;
+  try {
+    const parsed = promotionInfo.safeParse(JSON.parse(Buffer.from(String(value), 'base64url').toString('utf8')));
+    if (parsed.success) return parsed.data;
+  } catch {
+    /* fall through */
+  }
+  throw badInput('X-Stagecraft-Promotion is malformed', { field: 'X-Stagecraft-Promotion' });
 }
 
 export function archiveRouter(services: Services, log: Logger): Router {

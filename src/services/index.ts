@@ -9,6 +9,7 @@ import { ImportReports } from './archive/reports.js';
 import { AssetService } from './assets.js';
 import { AuthService } from './auth.js';
 import { PromotionService } from './promotions.js';
+import { RollbackService } from './rollbacks.js';
 import { StageService } from './stages.js';
 import { UserService } from './users.js';
 
@@ -25,6 +26,7 @@ export interface Services {
   importReports: ImportReports;
   stages: StageService;
   promotions: PromotionService;
+  rollbacks: RollbackService;
   /** The name of the stage this instance is. */
   stage: string;
 }
@@ -44,6 +46,7 @@ export function createServices(db: DataSource, events: EventLog, secrets: Secret
     exporter,
     stages,
     promotions: new PromotionService(db, stages, exporter, events, log, assetTypes),
+    rollbacks: new RollbackService(db, events),
     importer: new ArchiveImporter(db, assets),
     importReports: new ImportReports(db),
   };

@@ -294,7 +294,12 @@ export class PromotionService {
       const archive = await streamToBuffer(stream);
       await this.progress(this.db.manager, promotion.id, stageName, 'EXPORTED', `archive of ${ids.length} assets built (${archive.length} bytes)`, 0, ids.length);
       const query = overwriteQuery(promotion.overwriteAssets, promotion.overwriteAliases, promotion.fixMissingVersions, this.allTypes);
-      const report = await remote.importArchive(archive, query, passphrase);
+      const report = await remote.importArchive(archive, query, passphrase, {
+        id: promotion.id,
+        name: promotion.name,
+        description: promotion.description,
+        promotedBy: promotion.promotedBy,
+      });
       await this.progress(this.db.manager, promotion.id, stageName, 'TRANSFERRED', `imported by ${stageName}: ${report.status}`, 0, ids.length);
       const assets: PromotedAssetReport[] = (report.assets as { id: string; type: string; name: string; status: string; explanation: string }[]).map((a) => ({
         assetId: a.id,

@@ -97,7 +97,12 @@ export class RemoteStage {
   }
 
   /** Sends an archive to the stage's import endpoint; returns its report. */
-  async importArchive(archive: Buffer, query: URLSearchParams, passphrase: string | null): Promise<Record<string, any>> {
+  async importArchive(
+    archive: Buffer,
+    query: URLSearchParams,
+    passphrase: string | null,
+    promotion: { id: string; name: string; description: string; promotedBy: string } | null = null,
+  ): Promise<Record<string, any>> {
     if (!this.token) await this.login();
     const res = await this.request(`/archive/import?${query}`, {
       method: 'POST',
@@ -105,6 +110,7 @@ export class RemoteStage {
         'content-type': 'application/zip',
         authorization: `Bearer ${this.token}`,
         ...(passphrase ? { 'x-archive-passphrase': passphrase } : {}),
+        ...(promotion ? { 'x-stagecraft-promotion': Buffer.from(JSON.stringify(promotion)).toString('base64url') } : {}),
       },
       body: new Uint8Array(archive),
     });
@@ -119,4 +125,23 @@ export class RemoteStage {
     }
     return body;
   }
+
+  /** The rollback this stage recorded for a promotion's import, if any. */
+  async rollbackFor(promotionId: string): Promise<Record<string, unknown> | null> {
+    const data = await this.graphql<{ rollbacks: { edges: { node: Record<string, unknown> }[] } }>(
+      `query($p: ID!) { rollbacks(filter: { promotionId: $p }, first: 1) { edges { node { ${REMOTE_ROLLBACK_FIELDS} } } } }`,
+      { p: promotionId },
+    );
+    return data.rollbacks.edges[0]?.node ?? null;
+  }
+
+  async rollback(id: string, force: boolean): Promise<Record<string, unknown>> {
+    const data = await this.graphql<{ rollback: Record<string, unknown> }>(
+      `mutation($id: ID!, $force: Boolean!) { rollback(id: $id, force: $force) { ${REMOTE_ROLLBACK_FIELDS} } }`,
+      { id, force },
+    );
+    return data.rollback;
+  }
 }
+
+const REMOTE_ROLLBACK_FIELDS = 'id name description promotionId sourceStage promotedBy promotionTime rollbackTime status report { type name status }';

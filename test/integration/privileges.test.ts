@@ -54,6 +54,8 @@ const expected: Record<RootKind, Record<string, Need>> = {
     promotion: 'SIGNED_IN',
     promotionEvents: 'SIGNED_IN',
     promotionPlan: ['MANAGE_PROMOTIONS'],
+    rollbacks: 'SIGNED_IN',
+    rollback: 'SIGNED_IN',
     importReport: ['EXPORT_IMPORT'],
   },
   Mutation: {
@@ -75,10 +77,14 @@ const expected: Record<RootKind, Record<string, Need>> = {
     promote: ['MANAGE_PROMOTIONS'],
     repromote: ['MANAGE_PROMOTIONS'],
     deletePromotion: ['MANAGE_PROMOTIONS'],
+    rollbackPromotion: ['MANAGE_PROMOTIONS'],
+    rollback: ['MANAGE_PROMOTIONS'],
+    deleteRollback: ['MANAGE_PROMOTIONS'],
   },
   Subscription: {
     auditLog: ['MANAGE_USERS'],
     promotionProgress: ['MANAGE_PROMOTIONS'],
+    rollbackProgress: ['MANAGE_PROMOTIONS'],
   },
 };
 

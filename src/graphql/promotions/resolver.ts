@@ -5,6 +5,8 @@ import type { StoredEvent } from '../../events/event-log.js';
 import type { AuthUser } from '../../services/auth.js';
 import type { ProgressPayload } from '../../services/promotions.js';
 import { OptionalDependencies } from '../assets/types.js';
+import { badInput, notFound } from '../../errors.js';
+import { Rollback } from '../rollbacks/resolver.js';
 import { ConnectionType, toConnection, type Connection } from '../connection.js';
 import type { Context } from '../context.js';
 import { CurrentUser, Requires } from '../guard.js';
@@ -120,6 +122,23 @@ export const toProgressEvent = (e: StoredEvent): ProgressEvent => {
   return { sequence: e.sequence, promotionId: p.promotionId, stageName: p.stageName, phase: p.phase, message: p.message, completed: p.completed, total: p.total, at: e.createdAt };
 };
 
+/** A rollback as the remote stage reported it (dates arrive as ISO strings). */
+const fromRemote = (r: Record<string, unknown>) => ({
+  ...r,
+  promotionTime: new Date(String(r.promotionTime)),
+  rollbackTime: r.rollbackTime ? new Date(String(r.rollbackTime)) : null,
+});
+
+@Resolver(() => StageResult)
+export class StageResultResolver {
+  @FieldResolver(() => Rollback, { nullable: true, description: 'The rollback the target stage recorded for this import (asked of that stage).' })
+  async rollback(@Root() stage: PromotionStageEntity, @Ctx() { services }: Context): Promise<Record<string, unknown> | null> {
+    if (stage.status === 'QUEUED') return null;
+    const found = await (await services.stages.remote(stage.stageName)).rollbackFor(stage.promotionId);
+    return found && fromRemote(found);
+  }
+}
+
 @Resolver(() => Promotion)
 export class PromotionResolver {
   @Requires()
@@ -176,6 +195,22 @@ export class PromotionResolver {
     @Ctx() { services }: Context,
   ): Promise<PromotionEntity> {
     return services.promotions.repromote(user, promotionId, { targetStages, name, description, overwriteAssets, overwriteAliases, fixMissingVersions });
+  }
+
+  @Requires('MANAGE_PROMOTIONS')
+  @Mutation(() => Rollback, { description: 'Asks the target stage, with its credentials, to roll back this promotion’s import.' })
+  async rollbackPromotion(
+    @Arg('promotionId', () => ID) promotionId: string,
+    @Arg('stage') stage: string,
+    @Arg('force', () => Boolean, { defaultValue: false }) force: boolean,
+    @Ctx() { services }: Context,
+  ): Promise<Record<string, unknown>> {
+    const promotion = await services.promotions.get(promotionId);
+    if (!promotion.targetStages.includes(stage)) throw badInput(`promotion ${promotion.name} did not target stage ${stage}`, { field: 'stage' });
+    const remote = await services.stages.remote(stage);
+    const found = await remote.rollbackFor(promotionId);
+    if (!found) throw notFound('rollback for promotion', `${promotion.name} on ${stage}`);
+    return fromRemote(await remote.rollback(String(found.id), force));
   }
 
   @Requires('MANAGE_PROMOTIONS')

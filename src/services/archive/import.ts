@@ -11,7 +11,9 @@ import { isAssetType, normaliseSpec, SpecError, type AssetType } from '../../dom
 import { assetChecksum } from '../../domain/checksum.js';
 import { dependencyClosure } from '../../domain/dependencies.js';
 import { compareVersions, linkVersions } from '../../domain/versions.js';
+import { AssetReferenceEntity } from '../../entities/asset-reference.js';
 import { AssetEntity } from '../../entities/asset.js';
+import { RollbackEntity, type PreImage } from '../../entities/rollback.js';
 import {
   ImportReportEntity,
   type AssetImportResult,
@@ -46,6 +48,15 @@ export interface ImportOptions {
   types?: readonly AssetType[];
   fixMissingVersions: boolean;
   passphrase?: string | null;
+  /** Set when a promotion makes this import: a rollback with the pre-images is recorded. */
+  promotion?: PromotionInfo | null;
+}
+
+export interface PromotionInfo {
+  id: string;
+  name: string;
+  description: string;
+  promotedBy: string;
 }
 
 interface CheckedArchive {
@@ -158,6 +169,10 @@ export class ArchiveImporter {
     const existing = new Map(
       (ids.length ? await tx.getRepository(AssetEntity).find({ where: { id: In(ids) }, lock: { mode: 'pessimistic_write' } }) : []).map((a) => [a.id, a]),
     );
+    const existingRefs = existing.size
+      ? await tx.getRepository(AssetReferenceEntity).findBy({ fromId: In([...existing.keys()]) })
+      : [];
+    const preImages: PreImage[] = [];
     const referenced = [...new Set([...documents.values()].flatMap((d) => d.references.map((r) => r.id)))].filter((id) => !documents.has(id));
     const outside = referenced.length
       ? await tx.getRepository(AssetEntity).find({ select: { id: true, type: true, name: true }, where: { id: In(referenced) } })
@@ -255,6 +270,13 @@ export class ArchiveImporter {
         await this.assets.write(tx, prepared, actor.username, versioning.get(id) ?? { versionSetId: null, systemVersion: null }, current, async (key) =>
           keyOwners.get(key),
         );
+        preImages.push({
+          assetId: id,
+          type: doc.type,
+          name: doc.name,
+          row: current ? { ...current } : null,
+          references: current ? existingRefs.filter((r) => r.fromId === id).map((r) => ({ toId: r.toId, kind: r.kind })) : [],
+        });
         if (current) keyOwners.delete(current.naturalKey);
         keyOwners.set(naturalKeyOf(prepared), id);
         known.set(id, { id, type: prepared.type, name: prepared.name });
@@ -275,7 +297,21 @@ export class ArchiveImporter {
       types: summarise(assets, existing),
       assets,
     });
-    return tx.getRepository(ImportReportEntity).save(report);
+    const saved = await tx.getRepository(ImportReportEntity).save(report);
+    if (options.promotion && preImages.length) {
+      await tx.getRepository(RollbackEntity).save({
+        name: options.promotion.name,
+        description: options.promotion.description,
+        promotionId: options.promotion.id,
+        sourceStage: manifest.sourceStage,
+        promotedBy: options.promotion.promotedBy,
+        status: 'AVAILABLE',
+        importReportId: saved.id,
+        preImages,
+        report: preImages.map((p) => ({ type: p.type, name: p.name, status: p.row ? 'REPLACED' : 'CREATED', comment: '' })),
+      });
+    }
+    return saved;
   }
 
   /** Version set and system version for each API in the archive, linked by fixMissingVersions. */

@@ -1,0 +1,159 @@
+/**
+ * Rollbacks on the target: undo one promotion's import by restoring the pre-image of everything
+ * it touched, in one transaction. A later import that built on the same assets blocks it
+ * (CONFLICT, naming them) unless forced. Progress is stored on the stream `rollback:<id>`.
+ */
+import { In, type DataSource, type EntityManager } from 'typeorm';
+import { AssetReferenceEntity } from '../entities/asset-reference.js';
+import { AssetEntity } from '../entities/asset.js';
+import { RollbackEntity, type PreImage, type RollbackReportEntry, type RollbackStatus } from '../entities/rollback.js';
+import { AppError, badInput, conflict, notFound } from '../errors.js';
+import { appendEvent, type EventLog, type StoredEvent } from '../events/event-log.js';
+
+export const rollbackStream = (id: string) => `rollback:${id}`;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const MAX_PAGE = 200;
+
+export interface RollbackFilter {
+  status?: RollbackStatus | null;
+  promotionId?: string | null;
+  text?: string | null;
+}
+
+export class RollbackService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly events: EventLog,
+  ) {}
+
+  async get(id: string, manager: EntityManager = this.db.manager): Promise<RollbackEntity> {
+    const rollback = UUID.test(id) ? await manager.getRepository(RollbackEntity).findOneBy({ id }) : null;
+    if (!rollback) throw notFound('rollback', id);
+    return rollback;
+  }
+
+  /** Alphabetical by name (the promotion's), then id. */
+  async list(filter: RollbackFilter, first: number, after?: string | null) {
+    if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}`, { field: 'first' });
+    const query = this.db.getRepository(RollbackEntity).createQueryBuilder('r');
+    if (filter.status) query.andWhere('r.status = :status', { status: filter.status });
+    if (filter.promotionId) query.andWhere('r.promotion_id = :promotionId', { promotionId: filter.promotionId });
+    if (filter.text) query.andWhere('(r.name ILIKE :text OR r.description ILIKE :text)', { text: `%${filter.text.replace(/[\\%_]/g, '\\$&')}%` });
+    const totalCount = await query.getCount();
+    if (after) {
+      let cursor: [string, string];
+      try {
+        cursor = JSON.parse(Buffer.from(after, 'base64url').toString('utf8'));
+      } catch {
+        throw badInput('after is not a cursor from this listing', { field: 'after' });
+      }
+      query.andWhere('(r.name, r.id) > (:name, :id)', { name: cursor[0], id: cursor[1] });
+    }
+    const rows = await query.orderBy('r.name', 'ASC').addOrderBy('r.id', 'ASC').take(first + 1).getMany();
+    return { nodes: rows.slice(0, first), totalCount, hasNextPage: rows.length > first };
+  }
+
+  async delete(id: string): Promise<boolean> {
+    await this.get(id);
+    await this.db.getRepository(RollbackEntity).delete({ id });
+    return true;
+  }
+
+  followProgress(id: string, afterSequence: number): AsyncIterableIterator<StoredEvent> {
+    return this.events.follow(rollbackStream(id), afterSequence, { until: (e) => e.type === 'SUCCEEDED' || e.type === 'FAILED' });
+  }
+
+  /** Restores the state before the import, exactly, in one transaction. */
+  async rollback(id: string, force: boolean): Promise<RollbackEntity> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        const rollback = await tx.getRepository(RollbackEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+        if (!rollback) throw notFound('rollback', id);
+        if (rollback.status !== 'AVAILABLE') throw conflict(`rollback ${rollback.name} is ${rollback.status.toLowerCase().replace('_', ' ')}`);
+        await this.progress(tx, id, 'STARTED', `rolling back ${rollback.name}`, 0, rollback.preImages.length);
+        if (!force) await this.refuseIfBuiltOn(tx, rollback);
+        const report = await this.restore(tx, rollback, force);
+        await tx.getRepository(RollbackEntity).update({ id }, { status: 'ROLLED_BACK', rollbackTime: new Date(), report });
+        await this.progress(tx, id, 'SUCCEEDED', `rolled back ${rollback.preImages.length} assets`, rollback.preImages.length, rollback.preImages.length);
+        return tx.getRepository(RollbackEntity).findOneByOrFail({ id });
+      });
+    } catch (err) {
+      // A clash found while restoring (e.g. an asset took a restored name meanwhile) fails the
+      // rollback for good; refusals (NOT_FOUND, CONFLICT before any change) leave it AVAILABLE.
+      if ((err as { code?: string }).code === '23505' || (err as { code?: string }).code === '23503') {
+        await this.db.transaction(async (tx) => {
+          await tx.getRepository(RollbackEntity).update({ id }, { status: 'FAILED', rollbackTime: new Date() });
+          await this.progress(tx, id, 'FAILED', 'restoring clashed with later changes; nothing was changed');
+        });
+        throw conflict('restoring clashed with later changes on this stage; nothing was changed and the rollback is marked FAILED');
+      }
+      throw err;
+    }
+  }
+
+  /** Later imports (still rollback-able) that touched the same assets would be silently undone. */
+  private async refuseIfBuiltOn(tx: EntityManager, rollback: RollbackEntity): Promise<void> {
+    const mine = new Set(rollback.preImages.map((p) => p.assetId));
+    const later = await tx
+      .getRepository(RollbackEntity)
+      .createQueryBuilder('r')
+      .where("r.status = 'AVAILABLE' AND r.promotion_time > :at AND r.id <> :id", { at: rollback.promotionTime, id: rollback.id })
+      .getMany();
+    const builtOn = later.filter((r) => r.preImages.some((p) => mine.has(p.assetId)));
+    if (builtOn.length) {
+      throw new AppError('CONFLICT', `later promotions changed the same assets: ${builtOn.map((r) => r.name).join(', ')}; roll those back first or force`, {
+        rollbacks: builtOn.map((r) => ({ id: r.id, name: r.name })),
+      });
+    }
+  }
+
+  private async restore(tx: EntityManager, rollback: RollbackEntity, force: boolean): Promise<RollbackReportEntry[]> {
+    const assets = tx.getRepository(AssetEntity);
+    const refs = tx.getRepository(AssetReferenceEntity);
+    const metadata = tx.connection.getMetadata(AssetEntity);
+    const columns = metadata.columns.map((c) => ({ property: c.propertyName, column: c.databaseName }));
+    const created = rollback.preImages.filter((p) => p.row === null).map((p) => p.assetId);
+    if (created.length && !force) {
+      // Something outside this rollback came to require an asset it would delete.
+      const dependents = await refs.find({ where: { toId: In(created), kind: 'REQUIRED' } });
+      const outside = dependents.filter((d) => !created.includes(d.fromId));
+      if (outside.length) {
+        throw conflict(`assets created by ${rollback.name} are now required by others (${[...new Set(outside.map((d) => d.fromId))].join(', ')}); force to remove anyway`);
+      }
+    }
+    const report: RollbackReportEntry[] = [];
+    // Reverse apply order: dependents before what they depend on.
+    for (const [i, image] of [...rollback.preImages].reverse().entries()) {
+      if (image.row === null) {
+        await assets.delete({ id: image.assetId });
+        report.push({ type: image.type, name: image.name, status: 'REMOVED', comment: 'created by the promotion' });
+      } else {
+        await this.upsertRow(tx, image, columns);
+        await refs.delete({ fromId: image.assetId });
+        if (image.references.length) await refs.insert(image.references.map((r) => ({ fromId: image.assetId, toId: r.toId, kind: r.kind as 'REQUIRED' | 'OPTIONAL' })));
+        report.push({ type: image.type, name: image.name, status: 'RESTORED', comment: 'earlier content restored' });
+      }
+      await this.progress(tx, rollback.id, 'ASSET', `${image.type} ${image.name}: ${report.at(-1)!.status}`, i + 1, rollback.preImages.length);
+    }
+    return report.reverse();
+  }
+
+  /** Writes the stored row back exactly, every column, whether the asset still exists or not. */
+  private async upsertRow(tx: EntityManager, image: PreImage, columns: { property: string; column: string }[]): Promise<void> {
+    const row = image.row!;
+    const values = columns.map((c) => {
+      const v = row[c.property];
+      return v !== null && typeof v === 'object' && !(v instanceof Date) ? JSON.stringify(v) : v;
+    });
+    const names = columns.map((c) => `"${c.column}"`);
+    await tx.query(
+      `INSERT INTO assets (${names.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})
+       ON CONFLICT (id) DO UPDATE SET ${names.filter((n) => n !== '"id"').map((n) => `${n} = EXCLUDED.${n}`).join(', ')}`,
+      values,
+    );
+  }
+
+  private progress(manager: EntityManager, id: string, phase: string, message: string, completed: number | null = null, total: number | null = null) {
+    return appendEvent(manager, rollbackStream(id), phase, { rollbackId: id, phase, message, completed, total });
+  }
+}
