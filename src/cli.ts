@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `stagecraft` command: serve, migrate, seed, schema run the server side; export and import
- * are clients of a running server (src/cli/).
+ * The `stagecraft` command: serve, migrate, seed, schema run the server side; export, import and
+ * promote are clients of a running server (src/cli/).
  */
 import { ConfigError, loadConfig, redactConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
@@ -21,10 +21,15 @@ Pipeline commands (talk to a running server; --help on each for details):
   import    FILE --server URL --token TOKEN [--overwrite none|all|custom] [--types API,POLICY]
             [--fix-missing-versions] [--passphrase P] [--json]
             import an archive and print the report
-  Exit status: 0 ok, 1 import with failed assets, 2 bad command line, 3 refused by the server or unreachable.
+  promote   --server URL --token TOKEN --name NAME --asset ID... --to STAGE[,STAGE...] [--description D]
+            [--optional all|none|selected] [--optional-id ID]... [--overwrite-assets] [--overwrite-aliases]
+            [--fix-missing-versions] [--idempotency-key K] [--plan | --wait] [--json]
+            promote assets to other stages: print the plan, or start it (and follow it with --wait)
+  Exit status: 0 ok, 1 import with failed assets, promotion with a failed stage or plan with refusals,
+  2 bad command line, 3 refused by the server or unreachable.
 
 Environment: PORT, HOST, STAGECRAFT_STAGE, STAGECRAFT_DATA_DIR, DATABASE_URL, STAGECRAFT_ADMIN_PASSWORD,
-STAGECRAFT_SECRET_KEY, STAGECRAFT_GRAPHIQL, LOG_LEVEL, NODE_ENV; for export/import STAGECRAFT_SERVER,
+STAGECRAFT_SECRET_KEY, STAGECRAFT_GRAPHIQL, LOG_LEVEL, NODE_ENV; for export/import/promote STAGECRAFT_SERVER,
 STAGECRAFT_TOKEN, STAGECRAFT_ARCHIVE_PASSPHRASE. Flags win over env.`;
 
 function configOrExit(args: string[]): Config {
@@ -112,6 +117,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   schema: schemaCommand,
   export: clientCommand(async () => (await import('./cli/archive-commands.js')).exportCommand),
   import: clientCommand(async () => (await import('./cli/archive-commands.js')).importCommand),
+  promote: clientCommand(async () => (await import('./cli/promote-command.js')).promoteCommand),
 };
 
 const run = command ? commands[command] : undefined;

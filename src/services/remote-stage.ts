@@ -47,7 +47,15 @@ export class RemoteStage {
     }
   }
 
-  private async graphql<T>(query: string, variables: Record<string, unknown> = {}, signedIn = true): Promise<T> {
+  /**
+   * One GraphQL request, answering data and errors as the remote gave them (partial results
+   * are normal when several fields travel together). Only transport failures throw.
+   */
+  async queryRaw(
+    query: string,
+    variables: Record<string, unknown> = {},
+    signedIn = true,
+  ): Promise<{ data?: Record<string, unknown> | null; errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[] }> {
     if (signedIn && !this.token) await this.login();
     const res = await this.request('/graphql', {
       method: 'POST',
@@ -55,16 +63,28 @@ export class RemoteStage {
       body: JSON.stringify({ query, variables }),
       timeoutMs: 30_000,
     });
-    let body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
+    RemoteStage.requests++;
     try {
-      body = (await res.json()) as typeof body;
+      return (await res.json()) as Awaited<ReturnType<RemoteStage['queryRaw']>>;
     } catch {
       throw new AppError('STAGE_UNREACHABLE', `stage ${this.name} at ${this.url} did not answer as a Stagecraft instance (HTTP ${res.status})`, {
         stage: this.name,
       });
     }
+  }
+
+  /** GraphQL requests sent to any stage by this process (for tests and metrics). */
+  static requests = 0;
+
+  /** Turns a remote error into ours, keeping its code. */
+  remoteError(error: { message: string; extensions?: { code?: string } }): AppError {
+    return new AppError(asCode(error.extensions?.code), `stage ${this.name}: ${error.message}`, { stage: this.name });
+  }
+
+  private async graphql<T>(query: string, variables: Record<string, unknown> = {}, signedIn = true): Promise<T> {
+    const body = await this.queryRaw(query, variables, signedIn);
     const error = body.errors?.[0];
-    if (error) throw new AppError(asCode(error.extensions?.code), `stage ${this.name}: ${error.message}`, { stage: this.name });
+    if (error) throw this.remoteError(error);
     return body.data as T;
   }
 
