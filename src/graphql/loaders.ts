@@ -3,7 +3,9 @@
  * so resolvers of a list ask the database once per kind of thing, not once per item.
  */
 import DataLoader from 'dataloader';
-import { In, type DataSource } from 'typeorm';
+import { In } from 'typeorm';
+import type { Services } from '../services/index.js';
+import { createRemoteFieldLoader } from './federation/remote-fields.js';
 import type { ReferenceKind } from '../domain/dependencies.js';
 import { AssetReferenceEntity } from '../entities/asset-reference.js';
 import { AssetEntity } from '../entities/asset.js';
@@ -26,6 +28,8 @@ export interface Loaders {
   teamByName: DataLoader<string, AssetEntity | null>;
   /** The target stages of promotions. */
   promotionStages: DataLoader<string, PromotionStageEntity[]>;
+  /** Fields of remote stages, one call per stage per request. */
+  remoteFields: ReturnType<typeof createRemoteFieldLoader>;
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
@@ -34,7 +38,8 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   return groups;
 }
 
-export function createLoaders(db: DataSource): Loaders {
+export function createLoaders(services: Services): Loaders {
+  const { db } = services;
   const assets = db.getRepository(AssetEntity);
   const references = db.getRepository(AssetReferenceEntity);
 
@@ -76,5 +81,5 @@ export function createLoaders(db: DataSource): Loaders {
     return ids.map((id) => groups.get(id) ?? []);
   });
 
-  return { assetById, referencesFrom: referenceLoader('fromId'), referencesTo: referenceLoader('toId'), versionsOfSet, teamByName, promotionStages };
+  return { assetById, referencesFrom: referenceLoader('fromId'), referencesTo: referenceLoader('toId'), versionsOfSet, teamByName, promotionStages, remoteFields: createRemoteFieldLoader(services) };
 }

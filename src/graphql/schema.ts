@@ -8,10 +8,12 @@ import { AuditResolver } from './audit/resolver.js';
 import { PromotionResolver, StageResultResolver } from './promotions/resolver.js';
 import { RollbackResolver } from './rollbacks/resolver.js';
 import { StageResolver } from './stages/resolver.js';
+import { RemoteData } from './federation/remote-fields.js';
+import { DriftResolver, StageGraphResolver } from './federation/stage-graph.js';
 import { authChecker } from './guard.js';
 import { UserResolver } from './users/resolver.js';
 
-export const resolvers = [UserResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver, ArchiveResolver, StageResolver, PromotionResolver, StageResultResolver, RollbackResolver] as const;
+export const resolvers = [UserResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver, ArchiveResolver, StageResolver, PromotionResolver, StageResultResolver, RollbackResolver, StageGraphResolver, DriftResolver] as const;
 
 /**
  * Every subscription here has its own `subscribe` (the event log, which works across replicas);
@@ -36,6 +38,7 @@ export function createSchema(): Promise<GraphQLSchema> {
     // Implementations of the Asset interface that no field names directly still belong in the schema.
     orphanedTypes: concreteAssetTypes,
     authChecker,
+    globalMiddlewares: [RemoteData],
     authMode: 'error',
     validate: false,
     emitSchemaFile: false,

@@ -27,6 +27,7 @@ interface ClaimedJob {
   attempts: number;
 }
 
+/** For `giveUp`, `attempt` is the number of attempts that were made. */
 export type JobHandler = (job: JobContext) => Promise<void>;
 
 export interface JobQueueOptions {
@@ -119,26 +120,33 @@ export class JobRunner {
   private async execute(job: ClaimedJob): Promise<void> {
     const handler = this.handlers.get(job.kind)!;
     const context = { id: String(job.id), attempt: job.attempts, payload: job.payload };
+    // Every write about the job checks we still hold it: a runner that stalled past its lease
+    // may have lost the job to another, and must not overwrite that runner's outcome.
+    const mine = `id = $1 AND locked_by = '${this.worker.replace(/'/g, "''")}'`;
     const renew = setInterval(() => {
       this.db
-        .query(`UPDATE jobs SET locked_until = now() + ($1 || ' milliseconds')::interval WHERE id = $2 AND locked_by = $3`, [
-          String(this.options.leaseMs),
-          context.id,
-          this.worker,
-        ])
+        .query(`UPDATE jobs SET locked_until = now() + ($2 || ' milliseconds')::interval WHERE ${mine}`, [context.id, String(this.options.leaseMs)])
+        .then((result: unknown) => {
+          if ((result as [unknown, number])[1] === 0) this.log.warn({ job: context.id }, 'lost the lease on a running job; another runner owns it now');
+        })
         .catch((err: Error) => this.log.warn({ err: err.message, job: context.id }, 'could not renew job lease'));
     }, Math.max(100, Math.floor(this.options.leaseMs / 3)));
     try {
-      if (job.attempts > this.options.maxAttempts) await handler.giveUp(context);
-      else await handler.run(context);
-      await this.db.query(`UPDATE jobs SET status = 'DONE', locked_by = NULL, locked_until = NULL WHERE id = $1`, [context.id]);
+      if (job.attempts > this.options.maxAttempts) {
+        // Claimed once more than allowed: its runners kept dying. Close it cleanly.
+        await handler.giveUp({ ...context, attempt: job.attempts - 1 });
+        await this.db.query(`UPDATE jobs SET status = 'FAILED', locked_by = NULL, locked_until = NULL, last_error = 'gave up' WHERE ${mine}`, [context.id]);
+        return;
+      }
+      await handler.run(context);
+      await this.db.query(`UPDATE jobs SET status = 'DONE', locked_by = NULL, locked_until = NULL WHERE ${mine}`, [context.id]);
     } catch (err) {
       this.log.error({ err, job: context.id, kind: job.kind, attempt: job.attempts }, 'job failed');
       const final = job.attempts >= this.options.maxAttempts;
       await this.db
         .query(
           `UPDATE jobs SET status = $2, locked_by = NULL, locked_until = NULL, last_error = $3,
-             run_after = now() + ($4 || ' milliseconds')::interval WHERE id = $1`,
+             run_after = now() + ($4 || ' milliseconds')::interval WHERE ${mine}`,
           [context.id, final ? 'FAILED' : 'QUEUED', (err as Error).message, String(1000 * 2 ** job.attempts)],
         )
         .catch(() => undefined);

@@ -31,5 +31,5 @@ export function tokenFromConnectionParams(params: Record<string, unknown> | unde
 export async function buildContext(services: Services, log: Logger, token: string | null): Promise<Context> {
   const requestId = randomUUID();
   const user = token ? await services.auth.authenticate(token) : null;
-  return { requestId, user, token, services, loaders: createLoaders(services.db), log: log.child({ requestId, user: user?.username }) };
+  return { requestId, user, token, services, loaders: createLoaders(services), log: log.child({ requestId, user: user?.username }) };
 }

@@ -81,7 +81,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
         }
         const errors = validate(schema, document, [...specifiedRules, ...rules]);
         if (errors.length) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
-        const context: Context = { ...ctx.extra.context!, requestId: crypto.randomUUID(), loaders: createLoaders(services.db) };
+        const context: Context = { ...ctx.extra.context!, requestId: crypto.randomUUID(), loaders: createLoaders(services) };
         try {
           checkOperation({
             schema,

@@ -9,6 +9,7 @@ import { ImportReports } from './archive/reports.js';
 import { AssetService } from './assets.js';
 import { AuthService } from './auth.js';
 import { PromotionService } from './promotions.js';
+import { DriftService } from './drift.js';
 import { RollbackService } from './rollbacks.js';
 import { StageService } from './stages.js';
 import { UserService } from './users.js';
@@ -27,6 +28,7 @@ export interface Services {
   stages: StageService;
   promotions: PromotionService;
   rollbacks: RollbackService;
+  drift: DriftService;
   /** The name of the stage this instance is. */
   stage: string;
 }
@@ -47,6 +49,7 @@ export function createServices(db: DataSource, events: EventLog, secrets: Secret
     stages,
     promotions: new PromotionService(db, stages, exporter, events, log, assetTypes),
     rollbacks: new RollbackService(db, events),
+    drift: new DriftService(db, assets, stages, stage),
     importer: new ArchiveImporter(db, assets),
     importReports: new ImportReports(db),
   };

@@ -273,7 +273,7 @@ export class PromotionService {
     const id = String(job.payload.promotionId);
     for (const stage of await this.stagesOf([id])) {
       if (stage.status === 'QUEUED' || stage.status === 'RUNNING') {
-        await this.finishStage(id, stage.stageName, 'FAILURE', 'INTERNAL_SERVER_ERROR', `gave up after ${job.attempt - 1} attempts`, []);
+        await this.finishStage(id, stage.stageName, 'FAILURE', 'INTERNAL_SERVER_ERROR', `gave up after ${job.attempt} attempts`, []);
       }
     }
     await this.complete(id);

@@ -10,7 +10,11 @@ export interface RemoteAsset {
   type: string;
   name: string;
   checksum: string;
+  version: string | null;
 }
+
+/** How long a stage may take to import an archive before we give up waiting for its report. */
+const IMPORT_TIMEOUT_MS = 30 * 60 * 1000;
 
 const knownCodes = new Set<string>([
   'UNAUTHENTICATED',
@@ -55,6 +59,7 @@ export class RemoteStage {
     query: string,
     variables: Record<string, unknown> = {},
     signedIn = true,
+    retry = true,
   ): Promise<{ data?: Record<string, unknown> | null; errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[] }> {
     if (signedIn && !this.token) await this.login();
     const res = await this.request('/graphql', {
@@ -64,13 +69,20 @@ export class RemoteStage {
       timeoutMs: 30_000,
     });
     RemoteStage.requests++;
+    let body: Awaited<ReturnType<RemoteStage['queryRaw']>>;
     try {
-      return (await res.json()) as Awaited<ReturnType<RemoteStage['queryRaw']>>;
+      body = (await res.json()) as typeof body;
     } catch {
       throw new AppError('STAGE_UNREACHABLE', `stage ${this.name} at ${this.url} did not answer as a Stagecraft instance (HTTP ${res.status})`, {
         stage: this.name,
       });
     }
+    // Our session there expired or was revoked: sign in again, once.
+    if (signedIn && retry && body.errors?.some((e) => e.extensions?.code === 'UNAUTHENTICATED')) {
+      this.token = undefined;
+      return this.queryRaw(query, variables, signedIn, false);
+    }
+    return body;
   }
 
   /** GraphQL requests sent to any stage by this process (for tests and metrics). */
@@ -108,7 +120,7 @@ export class RemoteStage {
   async assets(ids: readonly string[]): Promise<Map<string, RemoteAsset>> {
     const found = new Map<string, RemoteAsset>();
     for (let i = 0; i < ids.length; i += 500) {
-      const data = await this.graphql<{ assetsByIds: RemoteAsset[] }>('query($ids: [ID!]!) { assetsByIds(ids: $ids) { id type name checksum } }', {
+      const data = await this.graphql<{ assetsByIds: RemoteAsset[] }>('query($ids: [ID!]!) { assetsByIds(ids: $ids) { id type name checksum version } }', {
         ids: ids.slice(i, i + 500),
       });
       for (const a of data.assetsByIds) found.set(a.id, a);
@@ -122,6 +134,7 @@ export class RemoteStage {
     query: URLSearchParams,
     passphrase: string | null,
     promotion: { id: string; name: string; description: string; promotedBy: string } | null = null,
+    retry = true,
   ): Promise<Record<string, any>> {
     if (!this.token) await this.login();
     const res = await this.request(`/archive/import?${query}`, {
@@ -133,12 +146,18 @@ export class RemoteStage {
         ...(promotion ? { 'x-stagecraft-promotion': Buffer.from(JSON.stringify(promotion)).toString('base64url') } : {}),
       },
       body: new Uint8Array(archive),
+      // The target applies the whole archive before it answers; large promotions take minutes.
+      timeoutMs: IMPORT_TIMEOUT_MS,
     });
     let body: Record<string, any>;
     try {
       body = (await res.json()) as Record<string, any>;
     } catch {
       throw new AppError('STAGE_UNREACHABLE', `stage ${this.name} broke off the import (HTTP ${res.status})`, { stage: this.name });
+    }
+    if (res.status === 401 && retry) {
+      this.token = undefined; // our session there expired: sign in again, once
+      return this.importArchive(archive, query, passphrase, promotion, false);
     }
     if (!res.ok) {
       throw new AppError(asCode(body.error?.code), `stage ${this.name}: ${body.error?.message ?? `HTTP ${res.status}`}`, { stage: this.name });

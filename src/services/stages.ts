@@ -118,11 +118,21 @@ export class StageService {
     return true;
   }
 
-  /** A client for a saved stage. */
+  /**
+   * A client for a saved stage. Clients are kept per stage definition, so their sign-in is
+   * reused across requests (a changed stage gets a new client).
+   */
   async remote(name: string): Promise<RemoteStage> {
     const stage = await this.get(name);
-    return new RemoteStage(stage.name, stage.url, stage.username, this.secrets.open(stage.sealedPassword, passwordContext(stage.name)));
+    const key = `${stage.id}:${stage.updatedAt.getTime()}`;
+    const cached = this.clients.get(stage.name);
+    if (cached?.key === key) return cached.client;
+    const client = new RemoteStage(stage.name, stage.url, stage.username, this.secrets.open(stage.sealedPassword, passwordContext(stage.name)));
+    this.clients.set(stage.name, { key, client });
+    return client;
   }
+
+  private readonly clients = new Map<string, { key: string; client: RemoteStage }>();
 
   /**
    * Reaches the stage, signs in, checks the user may promote there and that it does not run an

@@ -55,6 +55,7 @@ const expected: Record<RootKind, Record<string, Need>> = {
     promotionEvents: 'SIGNED_IN',
     promotionPlan: ['MANAGE_PROMOTIONS'],
     rollbacks: 'SIGNED_IN',
+    assetMatrix: 'SIGNED_IN',
     rollback: 'SIGNED_IN',
     importReport: ['EXPORT_IMPORT'],
   },

@@ -48,7 +48,8 @@ export const graphqlTypeOf: Record<AssetType, string> = {
 
 @InterfaceType('Asset', {
   description: 'Anything the catalog holds. Its id is the same on every stage it reaches.',
-  resolveType: (asset: AssetEntity) => graphqlTypeOf[asset.type],
+  // Remote answers (another stage's) carry __typename; ours carry the asset type.
+  resolveType: (asset: AssetEntity & { __typename?: string }) => asset.__typename ?? graphqlTypeOf[asset.type],
 })
 export abstract class AssetInterface {
   @Field(() => ID) id!: string;

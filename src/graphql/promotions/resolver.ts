@@ -58,7 +58,7 @@ export class Promotion {
   @Field(() => ID, { nullable: true, description: 'The promotion this one repeated.' }) repromotedFrom!: string | null;
 }
 
-const PromotionConnection = ConnectionType('Promotion', () => Promotion);
+export const PromotionConnection = ConnectionType('Promotion', () => Promotion);
 
 @InputType()
 export class PromoteInput {

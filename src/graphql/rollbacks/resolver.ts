@@ -33,7 +33,7 @@ export class Rollback {
   @Field(() => [RollbackReportEntry]) report!: RollbackReportEntry[];
 }
 
-const RollbackConnection = ConnectionType('Rollback', () => Rollback);
+export const RollbackConnection = ConnectionType('Rollback', () => Rollback);
 
 @InputType()
 export class RollbackFilter {

@@ -14,9 +14,27 @@ export class Stage {
   @Field() username!: string;
   @Field(() => String, { nullable: true }) keystoreAlias!: string | null;
   @Field(() => String, { nullable: true }) keyAlias!: string | null;
-  @Field() createdAt!: Date;
-  @Field() updatedAt!: Date;
+  @Field(() => Date, { nullable: true, description: 'Null for this instance.' }) createdAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'Null for this instance.' }) updatedAt!: Date | null;
+  @Field({ description: 'True for the stage this instance is; its fields resolve here, the others on their own instance.' })
+  isLocal!: boolean;
 }
+
+/** The stage this instance is, as a Stage, so `stage(name)` walks into it like any other. */
+const localStage = (name: string): Stage => ({
+  id: 'local',
+  name,
+  description: 'this instance',
+  url: '',
+  username: '',
+  keystoreAlias: null,
+  keyAlias: null,
+  createdAt: null,
+  updatedAt: null,
+  isLocal: true,
+});
+
+const asStage = (row: StageEntity): Stage => ({ ...row, isLocal: false });
 
 @InputType()
 export class CreateStageInput {
@@ -67,28 +85,31 @@ export class StageResolver {
   }
 
   @Requires()
-  @Query(() => [Stage])
-  stages(@Ctx() { services }: Context): Promise<StageEntity[]> {
-    return services.stages.list();
+  @Query(() => [Stage], { description: 'The stages this instance promotes to.' })
+  async stages(@Ctx() { services }: Context): Promise<Stage[]> {
+    return (await services.stages.list()).map(asStage);
   }
 
   @Requires()
-  @Query(() => Stage)
-  stage(@Arg('name') name: string, @Ctx() { services }: Context): Promise<StageEntity> {
-    return services.stages.get(name);
+  @Query(() => Stage, { description: 'A registered stage, or this instance by its own stage name: walk into its assets, promotions and rollbacks.' })
+  async stage(@Arg('name') name: string, @Ctx() { services }: Context): Promise<Stage> {
+    return name === services.stage ? localStage(name) : asStage(await services.stages.get(name));
   }
 
   @Requires('MANAGE_PROMOTIONS')
   @Mutation(() => Stage)
-  createStage(@Arg('input') input: CreateStageInput, @Ctx() { services }: Context): Promise<StageEntity> {
-    return services.stages.create(input);
+  async createStage(@Arg('input') input: CreateStageInput, @Ctx() { services }: Context): Promise<Stage> {
+    if (input.name === services.stage) throw badInput(`${input.name} is this instance's own stage`, { field: 'name' });
+    return asStage(await services.stages.create(input));
   }
 
   @Requires('MANAGE_PROMOTIONS')
   @Mutation(() => Stage)
-  updateStage(@Arg('name') name: string, @Arg('input') input: UpdateStageInput, @Ctx() { services }: Context): Promise<StageEntity> {
+  async updateStage(@Arg('name') name: string, @Arg('input') input: UpdateStageInput, @Ctx() { services }: Context): Promise<Stage> {
     const { name: newName, url, username, password, ...rest } = input;
-    return services.stages.update(name, defined({ ...rest, name: newName ?? undefined, url: url ?? undefined, username: username ?? undefined, password: password ?? undefined }));
+    return asStage(
+      await services.stages.update(name, defined({ ...rest, name: newName ?? undefined, url: url ?? undefined, username: username ?? undefined, password: password ?? undefined })),
+    );
   }
 
   @Requires('MANAGE_PROMOTIONS')

@@ -1,0 +1,112 @@
+/**
+ * The fields that make `stage(name)` a window into any stage: this instance answers its own,
+ * other stages answer theirs through their GraphQL endpoint (batched per request and stage).
+ * A stage that cannot be reached fails its own fields only (STAGE_UNREACHABLE).
+ */
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, Field, FieldResolver, ID, Info, Int, ObjectType, Query, registerEnumType, Resolver, Root } from 'type-graphql';
+import type { DriftState } from '../../services/drift.js';
+import { Requires } from '../guard.js';
+import { AssetResolver } from '../assets/resolver.js';
+import { AssetConnection, AssetFilterInput, AssetInterface } from '../assets/types.js';
+import type { Context } from '../context.js';
+import { PromotionConnection, PromotionFilter, PromotionResolver } from '../promotions/resolver.js';
+import { RollbackConnection, RollbackFilter, RollbackResolver } from '../rollbacks/resolver.js';
+import { Stage } from '../stages/resolver.js';
+import { resolveRemotely } from './remote-fields.js';
+
+const assets = new AssetResolver();
+const promotions = new PromotionResolver();
+const rollbacks = new RollbackResolver();
+
+@Resolver(() => Stage)
+export class StageGraphResolver {
+  @FieldResolver(() => AssetConnection, { nullable: true, description: 'That stage’s assets (same arguments as Query.assets).' })
+  assets(
+    @Root() stage: Stage,
+    @Arg('filter', () => AssetFilterInput, { nullable: true }) filter: AssetFilterInput | null,
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
+  ) {
+    return stage.isLocal ? assets.assets(filter, first, after, ctx) : resolveRemotely(ctx.loaders.remoteFields, stage.name, info);
+  }
+
+  @FieldResolver(() => AssetInterface, { nullable: true, description: 'One asset of that stage.' })
+  asset(@Root() stage: Stage, @Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo) {
+    return stage.isLocal ? assets.asset(id, ctx) : resolveRemotely(ctx.loaders.remoteFields, stage.name, info);
+  }
+
+  @FieldResolver(() => PromotionConnection, { nullable: true, description: 'Promotions made from that stage.' })
+  promotions(
+    @Root() stage: Stage,
+    @Arg('filter', () => PromotionFilter, { nullable: true }) filter: PromotionFilter | null,
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
+  ) {
+    return stage.isLocal ? promotions.promotions(filter, first, after, ctx) : resolveRemotely(ctx.loaders.remoteFields, stage.name, info);
+  }
+
+  @FieldResolver(() => RollbackConnection, { nullable: true, description: 'Rollbacks recorded on that stage.' })
+  rollbacks(
+    @Root() stage: Stage,
+    @Arg('filter', () => RollbackFilter, { nullable: true }) filter: RollbackFilter | null,
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
+  ) {
+    return stage.isLocal ? rollbacks.rollbacks(filter, first, after, ctx) : resolveRemotely(ctx.loaders.remoteFields, stage.name, info);
+  }
+}
+
+export enum DriftStateEnum {
+  MISSING = 'MISSING',
+  IN_SYNC = 'IN_SYNC',
+  DRIFTED = 'DRIFTED',
+  UNKNOWN = 'UNKNOWN',
+}
+registerEnumType(DriftStateEnum, { name: 'DriftState', description: 'Compared with this stage’s copy; UNKNOWN when the stage could not be asked.' });
+
+@ObjectType()
+class LastPromotion {
+  @Field(() => ID) id!: string;
+  @Field() name!: string;
+  @Field() at!: Date;
+}
+
+@ObjectType()
+class MatrixCell {
+  @Field() stageName!: string;
+  @Field(() => DriftStateEnum) state!: DriftState;
+  @Field(() => String, { nullable: true }) version!: string | null;
+  @Field(() => String, { nullable: true }) checksum!: string | null;
+  @Field(() => LastPromotion, { nullable: true, description: 'The last promotion from this stage that sent the asset there.' })
+  lastPromotion!: LastPromotion | null;
+  @Field(() => String, { nullable: true }) error!: string | null;
+}
+
+@ObjectType()
+class MatrixRow {
+  @Field(() => ID) assetId!: string;
+  @Field() type!: string;
+  @Field() name!: string;
+  @Field(() => [MatrixCell]) cells!: MatrixCell[];
+}
+
+@Resolver()
+export class DriftResolver {
+  @Requires()
+  @Query(() => [MatrixRow], { description: 'For each asset (by id or filter) and stage: MISSING, IN_SYNC or DRIFTED against this stage.' })
+  assetMatrix(
+    @Arg('assetIds', () => [ID], { nullable: true }) assetIds: string[] | null,
+    @Arg('filter', () => AssetFilterInput, { nullable: true }) filter: AssetFilterInput | null,
+    @Arg('stages', () => [String]) stages: string[],
+    @Ctx() { services }: Context,
+  ): Promise<MatrixRow[]> {
+    return services.drift.matrix(assetIds, filter, stages);
+  }
+}
