@@ -32,6 +32,12 @@ async function qaState(): Promise<Record<string, string>> {
   return Object.fromEntries(res.data!.assetsByIds.map((a: any) => [a.id, a.checksum]));
 }
 
+/** The Dev/QA/Prod grid cell states of the Petstore API. */
+async function grid(): Promise<Record<string, string>> {
+  const res = await dev.gql('query($id: ID!) { assetMatrix(assetIds: [$id], stages: ["dev", "qa", "prod"]) { cells { stageName state } } }', { id: petstoreId }, devToken);
+  return Object.fromEntries(res.data!.assetMatrix[0].cells.map((c: any) => [c.stageName, c.state]));
+}
+
 beforeAll(async () => {
   [dev, qa, prod] = await Promise.all([
     startTestServer({ env: { STAGECRAFT_STAGE: 'dev', STAGECRAFT_SEED: 'true' } }),
@@ -51,14 +57,18 @@ describe('rollbacks', () => {
   it('restore exactly the earlier state, refuse while a later promotion builds on it, and show from the source', async () => {
     const empty = await qaState();
     expect(empty).toEqual({});
+    expect(await grid()).toEqual({ dev: 'IN_SYNC', qa: 'MISSING', prod: 'MISSING' });
 
     const first = await promoteAndWait('Petstore v1', ['qa', 'prod']);
     const afterFirst = await qaState();
     expect(Object.keys(afterFirst).sort()).toEqual([...closure].sort());
     const exportAfterFirst = await checksumsOf(await exportArchive(qa, qaToken, { assetIds: [petstoreId] }));
+    expect(await grid()).toEqual({ dev: 'IN_SYNC', qa: 'IN_SYNC', prod: 'IN_SYNC' });
 
     await dev.gql('mutation($id: ID!) { updateAsset(id: $id, input: { description: "Petstore, second edition" }) { id } }', { id: petstoreId }, devToken);
+    expect(await grid()).toEqual({ dev: 'IN_SYNC', qa: 'DRIFTED', prod: 'DRIFTED' });
     const second = await promoteAndWait('Petstore v2', ['qa'], { overwriteAssets: true, overwriteAliases: true });
+    expect(await grid()).toEqual({ dev: 'IN_SYNC', qa: 'IN_SYNC', prod: 'DRIFTED' });
     const afterSecond = await qaState();
     expect(afterSecond[petstoreId]).not.toBe(afterFirst[petstoreId]);
 
@@ -90,6 +100,7 @@ describe('rollbacks', () => {
     expect(phases.at(-1)).toBe('SUCCEEDED');
     expect(await qaState()).toEqual(afterFirst);
     expect(await checksumsOf(await exportArchive(qa, qaToken, { assetIds: [petstoreId] }))).toEqual(exportAfterFirst);
+    expect(await grid()).toEqual({ dev: 'IN_SYNC', qa: 'DRIFTED', prod: 'DRIFTED' }); // qa is back to v1, like prod
 
     // now the first can go, and qa is as before any promotion; prod is untouched
     const again = await qa.gql('mutation($id: ID!) { rollback(id: $id) { status report { status } } }', { id: r2.id }, qaToken);
@@ -97,6 +108,7 @@ describe('rollbacks', () => {
     const undo = await qa.gql('mutation($id: ID!) { rollback(id: $id) { status report { status } } }', { id: r1.id }, qaToken);
     expect(undo.data!.rollback.report.every((e: any) => e.status === 'REMOVED')).toBe(true);
     expect(await qaState()).toEqual(empty);
+    expect(await grid()).toEqual({ dev: 'IN_SYNC', qa: 'MISSING', prod: 'DRIFTED' });
     const prodToken = await prod.adminToken();
     expect((await prod.gql('query($ids: [ID!]!) { assetsByIds(ids: $ids) { id } }', { ids: closure }, prodToken)).data!.assetsByIds).toHaveLength(closure.length);
 
