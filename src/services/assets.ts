@@ -54,6 +54,16 @@ export interface AssetPage {
 const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,39}$/;
 export const MAX_PAGE = 500;
 
+/**
+ * Text PostgreSQL stores as given: no NUL (it cannot), no lone UTF-16 surrogates (they would be
+ * stored as U+FFFD, and the checksum taken over the original would no longer match).
+ */
+function checkText(field: string, value: string | null): void {
+  if (value === null) return;
+  if (value.includes('\u0000')) throw badInput(`${field} must not contain NUL characters`, { field });
+  if (!value.isWellFormed()) throw badInput(`${field} contains an unpaired UTF-16 surrogate`, { field });
+}
+
 /** Cursor of the stable listing order (name, id). */
 export const encodeCursor = (a: Pick<AssetEntity, 'name' | 'id'>) => Buffer.from(JSON.stringify([a.name, a.id])).toString('base64url');
 
@@ -277,6 +287,8 @@ export class AssetService {
     if (!versioned && version) throw badInput(`${input.type} assets have no version`, { field: 'version' });
     if (version && !VERSION.test(version)) throw badInput('version must be letters, digits, dots, dashes or plus signs', { field: 'version' });
 
+    for (const [field, value] of [['name', name], ['description', description], ['team', team], ['version', version]] as const) checkText(field, value);
+    for (const text of collectStrings(input.spec ?? {})) checkText('spec', text);
     let spec: Spec;
     try {
       spec = normaliseSpec(input.type, input.spec ?? {});

@@ -50,6 +50,9 @@ describe('creating assets', () => {
       [{ type: 'API', name: 'A', version: '1', references: ['00000000-0000-4000-8000-000000000000'] }, 'BAD_USER_INPUT', 'references'],
       [{ type: 'POLICY', name: 'Ref Target' }, 'CONFLICT', 'name'],
       [{ type: 'PLAN', name: 'Plan', references: [policy.id], spec: { rateLimit: { requests: 0 } } }, 'BAD_USER_INPUT', 'spec.rateLimit.requests'],
+      [{ type: 'POLICY', name: 'nul\u0000name' }, 'BAD_USER_INPUT', 'name'],
+      [{ type: 'POLICY', name: 'P', description: 'lone \ud800 surrogate' }, 'BAD_USER_INPUT', 'description'],
+      [{ type: 'POLICY', name: 'P', spec: { config: { note: 'x\u0000y' } } }, 'BAD_USER_INPUT', 'spec'],
     ];
     for (const [input, code, field] of cases) {
       const res = await server.gql(CREATE, { input }, admin);

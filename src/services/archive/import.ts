@@ -199,6 +199,7 @@ export class ArchiveImporter {
       'ALL',
     );
     const results = new Map<string, AssetImportResult>();
+    const deferred: { fromId: string; toId: string; kind: 'REQUIRED' | 'OPTIONAL' }[] = [];
     const failed = new Set<string>();
     const nameOf = (id: string) => {
       const d = documents.get(id);
@@ -236,9 +237,15 @@ export class ArchiveImporter {
       }
       const references = doc.references
         .filter((r) => {
-          const present = onTarget.has(r.id) || existing.has(r.id) || (documents.has(r.id) && !failed.has(r.id));
-          if (!present) notes.push(`optional reference to ${nameOf(r.id)} left out: not on this stage`);
-          return present;
+          if (known.has(r.id)) return true;
+          // An optional reference closing a cycle points at an asset applied later in this
+          // import: link it once everything is in (optional references are not in checksums).
+          if (documents.has(r.id) && !failed.has(r.id)) {
+            deferred.push({ fromId: id, toId: r.id, kind: r.kind });
+            return false;
+          }
+          notes.push(`optional reference to ${nameOf(r.id)} left out: not on this stage`);
+          return false;
         })
         .map((r) => r.id);
       const secure = doc.type === 'ALIAS' && doc.spec.secure === true && doc.secretDigest !== null;
@@ -286,6 +293,12 @@ export class ArchiveImporter {
         continue;
       }
       result(warnings.length ? 'WARNING' : current ? 'REPLACED' : 'SUCCESS', [current ? 'replaced' : 'created', ...warnings, ...notes].join('; '));
+    }
+
+    const linked = deferred.filter((d) => known.has(d.toId) && results.get(d.fromId)?.status !== 'FAILURE');
+    if (linked.length) await tx.getRepository(AssetReferenceEntity).insert(linked);
+    for (const d of deferred.filter((x) => !linked.includes(x) && results.get(x.fromId)?.status !== 'FAILURE')) {
+      results.get(d.fromId)!.explanation += `; optional reference to ${nameOf(d.toId)} left out: it failed`;
     }
 
     const assets = order.map((id) => results.get(id)!);
