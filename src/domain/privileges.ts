@@ -8,11 +8,13 @@ export const privileges = [
   'EXPORT_IMPORT',
   'MANAGE_GATEWAY_GROUPS',
   'MANAGE_USERS',
+  /** Held by gateway instance tokens only (no user role has it): fetch config, heartbeat. */
+  'GATEWAY_AGENT',
 ] as const;
 export type Privilege = (typeof privileges)[number];
 
 export const privilegesOf: Record<Role, readonly Privilege[]> = {
-  SUPER_ADMIN: privileges,
+  SUPER_ADMIN: ['MANAGE_ASSETS', 'MANAGE_PROMOTIONS', 'EXPORT_IMPORT', 'MANAGE_GATEWAY_GROUPS', 'MANAGE_USERS'],
   API_PROVIDER: ['MANAGE_ASSETS', 'MANAGE_PROMOTIONS', 'EXPORT_IMPORT', 'MANAGE_GATEWAY_GROUPS'],
   VIEWER: [],
 };

@@ -2,6 +2,7 @@ import { AccessTokenEntity } from './access-token.js';
 import { AssetReferenceEntity } from './asset-reference.js';
 import { AssetEntity } from './asset.js';
 import { EventEntity } from './event.js';
+import { GatewayGroupEntity, GatewayInstanceEntity, GatewayTokenEntity, GroupServiceEntity, ServiceRegistryEntity, ServiceVersionEntity } from './gateway.js';
 import { ImportReportEntity } from './import-report.js';
 import { JobEntity } from './job.js';
 import { PromotionEntity, PromotionStageEntity } from './promotion.js';
@@ -12,4 +13,4 @@ import { UserEntity } from './user.js';
 export { AccessTokenEntity, AssetEntity, AssetReferenceEntity, EventEntity, ImportReportEntity, JobEntity, PromotionEntity, PromotionStageEntity, RollbackEntity, StageEntity, UserEntity };
 
 /** Every entity, for the data source and the schema drift check. */
-export const entities = [UserEntity, AccessTokenEntity, EventEntity, AssetEntity, AssetReferenceEntity, ImportReportEntity, StageEntity, PromotionEntity, PromotionStageEntity, JobEntity, RollbackEntity];
+export const entities = [UserEntity, AccessTokenEntity, EventEntity, AssetEntity, AssetReferenceEntity, ImportReportEntity, StageEntity, PromotionEntity, PromotionStageEntity, JobEntity, RollbackEntity, GatewayGroupEntity, GatewayTokenEntity, GatewayInstanceEntity, ServiceVersionEntity, GroupServiceEntity, ServiceRegistryEntity];

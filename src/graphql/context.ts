@@ -10,6 +10,8 @@ export interface Context {
   /** The bearer token of this request (for logout). Never logged. */
   token: string | null;
   services: Services;
+  /** Set when a gateway instance (join token) is asking: the group it belongs to. */
+  gateway: { group: string } | null;
   /** This request's DataLoaders (a fresh set per request or subscription event). */
   loaders: Loaders;
   log: Logger;

@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from '../graphql/context.js';
 import { createLoaders } from '../graphql/loaders.js';
 import type { Logger } from '../logger.js';
+import type { AuthUser } from '../services/auth.js';
+import { GATEWAY_TOKEN_PREFIX } from '../services/gateways.js';
 import type { Services } from '../services/index.js';
 
 /** `Bearer <token>` → token; anything else → null. */
@@ -30,6 +32,15 @@ export function tokenFromConnectionParams(params: Record<string, unknown> | unde
 /** Throws AppError UNAUTHENTICATED for a token that is not valid; no token = anonymous. */
 export async function buildContext(services: Services, log: Logger, token: string | null): Promise<Context> {
   const requestId = randomUUID();
-  const user = token ? await services.auth.authenticate(token) : null;
-  return { requestId, user, token, services, loaders: createLoaders(services), log: log.child({ requestId, user: user?.username }) };
+  let user: AuthUser | null = null;
+  let gateway: Context['gateway'] = null;
+  if (token?.startsWith(GATEWAY_TOKEN_PREFIX)) {
+    // A gateway instance: it may read its group's configuration and report heartbeats, nothing else.
+    const instance = await services.gateways.authenticateInstance(token);
+    gateway = { group: instance.group };
+    user = { id: `gateway:${instance.tokenId}`, username: `gateway@${instance.group}`, role: 'VIEWER', privileges: ['GATEWAY_AGENT'] };
+  } else if (token) {
+    user = await services.auth.authenticate(token);
+  }
+  return { requestId, user, gateway, token, services, loaders: createLoaders(services), log: log.child({ requestId, user: user?.username }) };
 }

@@ -10,6 +10,7 @@ import { AssetService } from './assets.js';
 import { AuthService } from './auth.js';
 import { PromotionService } from './promotions.js';
 import { DriftService } from './drift.js';
+import { GatewayService } from './gateways.js';
 import { RollbackService } from './rollbacks.js';
 import { StageService } from './stages.js';
 import { UserService } from './users.js';
@@ -29,6 +30,7 @@ export interface Services {
   promotions: PromotionService;
   rollbacks: RollbackService;
   drift: DriftService;
+  gateways: GatewayService;
   /** The name of the stage this instance is. */
   stage: string;
 }
@@ -50,6 +52,7 @@ export function createServices(db: DataSource, events: EventLog, secrets: Secret
     promotions: new PromotionService(db, stages, exporter, events, log, assetTypes),
     rollbacks: new RollbackService(db, events),
     drift: new DriftService(db, assets, stages, stage),
+    gateways: new GatewayService(db, events, secrets, log),
     importer: new ArchiveImporter(db, assets),
     importReports: new ImportReports(db),
   };

@@ -10,6 +10,7 @@ import { Requires } from '../guard.js';
 import { AssetResolver } from '../assets/resolver.js';
 import { AssetConnection, AssetFilterInput, AssetInterface } from '../assets/types.js';
 import type { Context } from '../context.js';
+import { GatewayGroup, GatewayGroupResolver } from '../gateways/resolver.js';
 import { PromotionConnection, PromotionFilter, PromotionResolver } from '../promotions/resolver.js';
 import { RollbackConnection, RollbackFilter, RollbackResolver } from '../rollbacks/resolver.js';
 import { Stage } from '../stages/resolver.js';
@@ -18,6 +19,7 @@ import { resolveRemotely } from './remote-fields.js';
 const assets = new AssetResolver();
 const promotions = new PromotionResolver();
 const rollbacks = new RollbackResolver();
+const gateways = new GatewayGroupResolver();
 
 @Resolver(() => Stage)
 export class StageGraphResolver {
@@ -48,6 +50,11 @@ export class StageGraphResolver {
     @Info() info: GraphQLResolveInfo,
   ) {
     return stage.isLocal ? promotions.promotions(filter, first, after, ctx) : resolveRemotely(ctx.loaders.remoteFields, stage.name, info);
+  }
+
+  @FieldResolver(() => [GatewayGroup], { nullable: true, description: 'That stage’s gateway groups.' })
+  gatewayGroups(@Root() stage: Stage, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo) {
+    return stage.isLocal ? gateways.gatewayGroups(ctx) : resolveRemotely(ctx.loaders.remoteFields, stage.name, info);
   }
 
   @FieldResolver(() => RollbackConnection, { nullable: true, description: 'Rollbacks recorded on that stage.' })

@@ -1,0 +1,177 @@
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn, Unique, UpdateDateColumn, type Relation } from 'typeorm';
+import type { RouteConfig } from '../dataplane/config.js';
+
+/** A set of gateway instances that run the same configuration (API7's gateway group). */
+@Entity('gateway_groups')
+export class GatewayGroupEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ type: 'varchar', length: 100, unique: true })
+  name!: string;
+
+  @Column({ type: 'text', default: '' })
+  description!: string;
+
+  /** Grows with every change of the group's configuration. */
+  @Column({ type: 'int', default: 0 })
+  revision!: number;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}
+
+/** A token gateway instances join a group with; stored as a SHA-256 digest. */
+@Entity('gateway_tokens')
+export class GatewayTokenEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Index('idx_gateway_tokens_group')
+  @Column({ name: 'group_id', type: 'uuid' })
+  groupId!: string;
+
+  @ManyToOne(() => GatewayGroupEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'group_id' })
+  group!: Relation<GatewayGroupEntity>;
+
+  @Column({ name: 'token_hash', type: 'char', length: 64, unique: true })
+  tokenHash!: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
+  revokedAt!: Date | null;
+}
+
+/** A running gateway instance, as its heartbeats report it. */
+@Entity('gateway_instances')
+export class GatewayInstanceEntity {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Index('idx_gateway_instances_group')
+  @Column({ name: 'group_id', type: 'uuid' })
+  groupId!: string;
+
+  @ManyToOne(() => GatewayGroupEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'group_id' })
+  group!: Relation<GatewayGroupEntity>;
+
+  @Column({ type: 'varchar', length: 255 })
+  hostname!: string;
+
+  @Column({ name: 'last_seen', type: 'timestamptz' })
+  lastSeen!: Date;
+
+  @Column({ name: 'config_revision', type: 'int' })
+  configRevision!: number;
+}
+
+/** How a service version reaches its upstream: fixed nodes, or a registry lookup. */
+export interface UpstreamSpec {
+  nodes: { host: string; port: number; weight: number }[] | null;
+  discovery: { registry: string; namespace: string | null; serviceName: string } | null;
+  timeoutMs: number;
+  retries: number;
+}
+
+/** One published version of a service (an API) in a group. */
+@Entity('service_versions')
+@Unique('uq_service_versions_version', ['groupId', 'serviceName', 'version'])
+export class ServiceVersionEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ name: 'group_id', type: 'uuid' })
+  groupId!: string;
+
+  @ManyToOne(() => GatewayGroupEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'group_id' })
+  group!: Relation<GatewayGroupEntity>;
+
+  @Column({ name: 'service_name', type: 'varchar', length: 200 })
+  serviceName!: string;
+
+  /** The API asset it was published from. */
+  @Column({ name: 'asset_id', type: 'uuid' })
+  assetId!: string;
+
+  @Column({ type: 'varchar', length: 40 })
+  version!: string;
+
+  @Column({ type: 'jsonb' })
+  routes!: RouteConfig[];
+
+  @Column({ type: 'jsonb' })
+  upstream!: UpstreamSpec;
+
+  /** The version of another group this one was synced from. */
+  @Column({ name: 'synced_from', type: 'uuid', nullable: true })
+  syncedFrom!: string | null;
+
+  @Column({ name: 'created_by', type: 'varchar', length: 64 })
+  createdBy!: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+}
+
+/** Which version of each service a group runs (one at a time). */
+@Entity('group_services')
+export class GroupServiceEntity {
+  @PrimaryColumn({ name: 'group_id', type: 'uuid' })
+  groupId!: string;
+
+  @PrimaryColumn({ name: 'service_name', type: 'varchar', length: 200 })
+  serviceName!: string;
+
+  @ManyToOne(() => GatewayGroupEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'group_id' })
+  group!: Relation<GatewayGroupEntity>;
+
+  @Column({ name: 'running_version_id', type: 'uuid' })
+  runningVersionId!: string;
+
+  @ManyToOne(() => ServiceVersionEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'running_version_id' })
+  runningVersion!: Relation<ServiceVersionEntity>;
+}
+
+/** A service registry the group's gateways look upstream nodes up in. */
+@Entity('service_registries')
+@Unique('uq_service_registries_name', ['groupId', 'name'])
+export class ServiceRegistryEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ name: 'group_id', type: 'uuid' })
+  groupId!: string;
+
+  @ManyToOne(() => GatewayGroupEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'group_id' })
+  group!: Relation<GatewayGroupEntity>;
+
+  @Column({ type: 'varchar', length: 100 })
+  name!: string;
+
+  @Column({ type: 'varchar', length: 12 })
+  type!: 'DNS' | 'NACOS' | 'KUBERNETES';
+
+  @Column({ type: 'varchar', length: 500 })
+  address!: string;
+
+  /** Sealed with the instance key. */
+  @Column({ name: 'sealed_token', type: 'text', nullable: true })
+  sealedToken!: string | null;
+
+  @Column({ name: 'refresh_ms', type: 'int', default: 10000 })
+  refreshMs!: number;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+}
