@@ -13,6 +13,8 @@ Commands:
   migrate   [--data-dir DIR] [--database-url URL]   apply pending database migrations
   seed      [--data-dir DIR] [--database-url URL]   load the demo catalog (Swagger Petstore and friends)
   schema                                            print the GraphQL SDL
+  gateway   --control-plane URL --group NAME --token TOKEN [--port 9080] [--host 0.0.0.0]
+            run a gateway instance of the group (data plane); STAGECRAFT_GATEWAY_TOKEN for the token
 
 Pipeline commands (talk to a running server; --help on each for details):
   export    --server URL --token TOKEN (--asset ID... | [--keyword K] [--type TYPE]... [--team NAME]...)
@@ -94,6 +96,35 @@ async function seedCommand(args: string[]): Promise<void> {
   }
 }
 
+async function gatewayCommand(args: string[]): Promise<void> {
+  const { parseArgs } = await import('node:util');
+  let flags;
+  try {
+    flags = parseArgs({
+      args,
+      options: { 'control-plane': { type: 'string' }, group: { type: 'string' }, token: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } },
+      strict: true,
+    }).values;
+  } catch (err) {
+    process.stderr.write(`stagecraft: ${(err as Error).message}\n${usage}\n`);
+    process.exit(2);
+  }
+  const token = flags.token ?? process.env.STAGECRAFT_GATEWAY_TOKEN;
+  const port = Number(flags.port ?? '9080');
+  const missing = [!flags['control-plane'] && '--control-plane', !flags.group && '--group', !token && '--token'].filter(Boolean);
+  if (missing.length || !Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`stagecraft: gateway needs ${missing.length ? missing.join(', ') : 'a --port between 0 and 65535'}\n`);
+    process.exit(2);
+  }
+  const log = createLogger(process.env.LOG_LEVEL ?? 'info');
+  const { startGateway } = await import('./dataplane/agent.js');
+  const gateway = await startGateway({ controlPlane: flags['control-plane']!, group: flags.group!, token: token!, port, host: flags.host, log });
+  process.stdout.write(`Gateway instance ${gateway.instanceId} of group "${flags.group}" listening on port ${gateway.port}\n`);
+  const shutdown = () => void gateway.stop().then(() => process.exit(0), () => process.exit(1));
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
 async function schemaCommand(): Promise<void> {
   const { printSDL } = await import('./graphql/schema.js');
   process.stdout.write(await printSDL());
@@ -115,6 +146,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   migrate: migrateCommand,
   seed: seedCommand,
   schema: schemaCommand,
+  gateway: gatewayCommand,
   export: clientCommand(async () => (await import('./cli/archive-commands.js')).exportCommand),
   import: clientCommand(async () => (await import('./cli/archive-commands.js')).importCommand),
   promote: clientCommand(async () => (await import('./cli/promote-command.js')).promoteCommand),

@@ -1,0 +1,156 @@
+/**
+ * A gateway instance (`stagecraft gateway`): joins its group with a token over graphql-ws,
+ * receives the group's configuration (a full snapshot on connect and after every change) and
+ * swaps it into the proxy, resolves service-registry upstreams, and heartbeats. When the control
+ * plane is away it keeps serving the last configuration and reconnects with backoff.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import type { Logger } from '../logger.js';
+import type { GatewayConfig, UpstreamNode } from './config.js';
+import { resolveNodes } from './discovery.js';
+import { GatewayProxy } from './proxy.js';
+
+export interface GatewayOptions {
+  controlPlane: string;
+  group: string;
+  token: string;
+  port: number;
+  host?: string;
+  heartbeatMs?: number;
+  log: Logger;
+}
+
+export interface RunningGateway {
+  instanceId: string;
+  port: number;
+  proxy: GatewayProxy;
+  /** Resolves once the first configuration is in (or immediately if it already is). */
+  configured(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const CONFIG_SUBSCRIPTION = 'subscription($g: String!) { gatewayConfig(group: $g) { revision config } }';
+const HEARTBEAT = 'mutation($id: ID!, $h: String!, $r: Int!) { gatewayHeartbeat(instanceId: $id, hostname: $h, revision: $r) }';
+
+export function wsUrlOf(controlPlane: string): string {
+  const url = new URL(controlPlane.replace(/\/graphql\/?$/, '') + '/graphql');
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.toString();
+}
+
+/** Re-resolves discovery upstreams on their registry's schedule; keeps the last nodes on failure. */
+class DiscoveryLoop {
+  private timers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly proxy: GatewayProxy,
+    private readonly log: Logger,
+  ) {}
+
+  update(config: GatewayConfig): void {
+    const wanted = new Map(config.services.filter((s) => s.upstream.discovery).map((s) => [s.serviceVersionId, s.upstream.discovery!]));
+    for (const [id, timer] of this.timers) {
+      if (!wanted.has(id)) {
+        clearInterval(timer);
+        this.timers.delete(id);
+      }
+    }
+    for (const [id, discovery] of wanted) {
+      if (this.timers.has(id)) continue;
+      const refresh = async () => {
+        try {
+          const nodes: UpstreamNode[] = await resolveNodes(discovery);
+          this.proxy.setNodes(id, nodes);
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message, registry: discovery.registry.name, service: discovery.serviceName }, 'service discovery failed; keeping the last nodes');
+        }
+      };
+      void refresh();
+      this.timers.set(id, setInterval(refresh, discovery.registry.refreshMs));
+    }
+  }
+
+  stop(): void {
+    for (const timer of this.timers.values()) clearInterval(timer);
+    this.timers.clear();
+  }
+}
+
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const { log } = options;
+  const instanceId = randomUUID();
+  const host = hostname();
+  const proxy = new GatewayProxy(log);
+  const port = await proxy.listen(options.port, options.host ?? '0.0.0.0');
+  const discovery = new DiscoveryLoop(proxy, log);
+  let firstConfig: () => void;
+  const configuredOnce = new Promise<void>((resolve) => (firstConfig = resolve));
+
+  const client: Client = createClient({
+    url: wsUrlOf(options.controlPlane),
+    webSocketImpl: WebSocket,
+    connectionParams: { Authorization: `Bearer ${options.token}` },
+    lazy: false,
+    keepAlive: 10_000,
+    retryAttempts: Number.POSITIVE_INFINITY,
+    shouldRetry: () => true,
+    // Exponential backoff with jitter, 0.5 s up to 30 s.
+    retryWait: async (retries) => new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** retries) * (0.5 + Math.random() / 2))),
+    on: {
+      connected: () => log.info({ controlPlane: options.controlPlane }, 'connected to the control plane'),
+      closed: (event) => log.warn({ code: (event as { code?: number }).code }, 'control plane connection closed; serving the last configuration'),
+    },
+  });
+
+  const heartbeat = () =>
+    new Promise<void>((resolve) => {
+      client.subscribe(
+        { query: HEARTBEAT, variables: { id: instanceId, h: host, r: proxy.revision ?? -1 } },
+        { next: () => undefined, error: (err) => (log.debug({ err }, 'heartbeat failed'), resolve()), complete: resolve },
+      );
+    });
+
+  let stopped = false;
+  const subscribe = () => {
+    client.subscribe<{ gatewayConfig: { revision: number; config: GatewayConfig } }>(
+      { query: CONFIG_SUBSCRIPTION, variables: { g: options.group } },
+      {
+        next: ({ data, errors }) => {
+          if (errors?.length || !data) return void log.error({ errors }, 'control plane refused the configuration subscription');
+          const { config } = data.gatewayConfig;
+          proxy.setConfig(config);
+          discovery.update(config);
+          log.info({ revision: config.revision, services: config.services.length }, 'configuration applied');
+          firstConfig();
+          void heartbeat();
+        },
+        error: (err) => {
+          log.error({ err }, 'configuration subscription failed; retrying');
+          if (!stopped) setTimeout(subscribe, 2_000);
+        },
+        complete: () => {
+          if (!stopped) setTimeout(subscribe, 1_000);
+        },
+      },
+    );
+  };
+  subscribe();
+  const timer = setInterval(() => void heartbeat(), options.heartbeatMs ?? 5_000);
+
+  return {
+    instanceId,
+    port,
+    proxy,
+    configured: () => configuredOnce,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      discovery.stop();
+      await client.dispose();
+      await proxy.close();
+    },
+  };
+}

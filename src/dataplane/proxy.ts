@@ -1,0 +1,237 @@
+/**
+ * The gateway data plane: one HTTP server that routes each request by the current config
+ * snapshot and proxies it to a node of the matched service's upstream.
+ *
+ * Config updates (`setConfig`, `setNodes`) build a new Snapshot and swap it in with one
+ * assignment; a request keeps the snapshot it arrived with until it finishes (see snapshot.ts).
+ * Retries (see body.ts and attempt.ts for what is safe):
+ *  - connect failures (refused, unreachable, connect timeout): always, on another node;
+ *  - a connection reset before any response: only for idempotent methods (RFC 9110 §9.2.2),
+ *    since the node may have acted on the request; POST and PATCH get 502 instead;
+ *  - no response headers in time: never (504), the node may still be working on it;
+ *  - a response, whatever its status, is the answer (and counts as a success for health).
+ * Each attempt goes to a node this request has not tried, at most `retries` more times.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../logger.js';
+import { attempt, type AttemptOutcome, type FailureKind } from './attempt.js';
+import type { Clock } from './balancer.js';
+import { readRequestBody, type RequestBody } from './body.js';
+import type { GatewayConfig, UpstreamNode } from './config.js';
+import { sendError, sendJson } from './errors.js';
+import { upstreamRequestHeaders } from './headers.js';
+import { PoolRegistry } from './pools.js';
+import { Snapshot, type UpstreamRuntime } from './snapshot.js';
+
+export const HEALTH_PATH = '/__gateway/health';
+
+/** Used when a config carries no usable timeoutMs. */
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** `.` or `..` as a path segment, also percent-encoded: upstreams would resolve them past our routing. */
+const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?=\/|$)/i;
+
+export interface GatewayProxyOptions {
+  /** Clock for passive health (tests); default Date.now. */
+  clock?: Clock;
+  /** How long close() waits for requests in flight before cutting connections; default 5000. */
+  shutdownGraceMs?: number;
+}
+
+type Failed = Extract<AttemptOutcome, { kind: 'failed' }>;
+
+export class GatewayProxy {
+  private readonly server: http.Server;
+  private readonly pools: PoolRegistry;
+  private readonly clock: Clock;
+  private readonly shutdownGraceMs: number;
+  private current: Snapshot | null = null;
+  /** Nodes found by service discovery, by serviceVersionId; kept across config changes. */
+  private readonly discovered = new Map<string, readonly UpstreamNode[]>();
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    private readonly log: Logger,
+    options: GatewayProxyOptions = {},
+  ) {
+    this.clock = options.clock ?? Date.now;
+    this.shutdownGraceMs = options.shutdownGraceMs ?? 5_000;
+    this.pools = new PoolRegistry(log);
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.log.error({ err, method: req.method, path: pathOf(req.url) }, 'gateway request failed unexpectedly');
+        if (!res.writableEnded) sendError(res, 'INTERNAL_ERROR', 'The gateway failed to handle the request.');
+      });
+    });
+  }
+
+  /** Revision of the config in use; null before the first setConfig. */
+  get revision(): number | null {
+    return this.current?.revision ?? null;
+  }
+
+  /**
+   * Applies a config snapshot. New requests use it at once; requests in flight finish with the
+   * one they started with. Nodes that stay keep their connections and health.
+   */
+  setConfig(config: GatewayConfig): void {
+    this.install(config);
+    this.log.info({ group: config.group, revision: config.revision, services: config.services.length }, 'gateway config applied');
+  }
+
+  /**
+   * The nodes service discovery found for a service version whose upstream uses discovery.
+   * Takes effect like a config change (same revision). Ignored for upstreams with static nodes.
+   */
+  setNodes(serviceVersionId: string, nodes: UpstreamNode[]): void {
+    this.discovered.set(serviceVersionId, [...nodes]);
+    const config = this.current?.config;
+    const service = config?.services.find((s) => s.serviceVersionId === serviceVersionId);
+    if (config && service?.upstream.discovery) this.install(config);
+  }
+
+  /** Starts listening; resolves with the bound port (port 0 picks a free one). */
+  listen(port: number, host = '0.0.0.0'): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  /** Stops accepting, lets requests in flight finish (up to the grace period), closes pools. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.server.closeIdleConnections();
+      const force = setTimeout(() => this.server.closeAllConnections(), this.shutdownGraceMs);
+      await closed;
+      clearTimeout(force);
+      this.current?.retire();
+      await this.pools.closeAll(this.shutdownGraceMs);
+    })();
+    return this.closing;
+  }
+
+  /** Node keys (`host:port`) with an open connection pool, for tests and diagnostics. */
+  poolKeys(): string[] {
+    return this.pools.keys();
+  }
+
+  private install(config: GatewayConfig): void {
+    const previous = this.current;
+    // The new snapshot acquires its pools before the old one can release them.
+    const next = new Snapshot(config, this.discovered, this.pools, this.clock, previous);
+    this.current = next;
+    previous?.retire();
+    if (next.problems.length && previous?.config !== config) {
+      for (const problem of next.problems) this.log.warn({ revision: config.revision }, `gateway config: ${problem}`);
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = req.url ?? '';
+    const path = pathOf(target);
+    if (path === HEALTH_PATH) {
+      return sendJson(res, this.current ? 200 : 503, { status: this.current ? 'ok' : 'starting', revision: this.revision });
+    }
+
+    const snapshot = this.current;
+    if (!snapshot) return sendError(res, 'NOT_CONFIGURED', 'The gateway has not received its configuration yet.');
+    snapshot.enter();
+    res.once('close', () => snapshot.leave());
+
+    if (!path.startsWith('/') || DOT_SEGMENT.test(path)) {
+      return sendError(res, 'BAD_REQUEST', 'The request path must be absolute and free of . and .. segments.');
+    }
+    const method = req.method ?? 'GET';
+    const match = snapshot.routes.match(method, path, req.headers.host ?? null);
+    if (!match) return sendError(res, 'ROUTE_NOT_FOUND', `No route matches ${method} ${path}.`);
+
+    const runtime = snapshot.upstreams.get(match.service.serviceVersionId)!;
+    const label = `${match.service.name} ${match.service.version}`;
+    if (runtime.balancer.healthyCount() === 0) {
+      return sendError(res, 'NO_HEALTHY_UPSTREAM', `Service ${label} has no healthy node.`);
+    }
+
+    let body: RequestBody;
+    try {
+      body = await readRequestBody(req);
+    } catch {
+      return void res.destroy(); // the client broke off its upload
+    }
+    res.once('finish', () => {
+      if (!req.complete) body.discard();
+    });
+
+    const failed = await this.forward(req, res, snapshot, runtime, target, body);
+    if (!failed) return;
+    if (failed === 'no-node') return sendError(res, 'NO_HEALTHY_UPSTREAM', `Service ${label} has no healthy node.`);
+    const [code, message] = errorFor(failed.failure, label);
+    sendError(res, code, message);
+  }
+
+  /** Tries nodes until one responds; returns the last failure, 'no-node', or null when answered. */
+  private async forward(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, runtime: UpstreamRuntime, target: string, body: RequestBody): Promise<Failed | 'no-node' | null> {
+    const { upstream, balancer } = runtime;
+    const method = req.method ?? 'GET';
+    const headers = upstreamRequestHeaders(req, 'http');
+    const timeoutMs = Number.isFinite(upstream.timeoutMs) && upstream.timeoutMs > 0 ? upstream.timeoutMs : DEFAULT_TIMEOUT_MS;
+    const attempts = 1 + Math.max(0, Math.floor(upstream.retries || 0));
+    const tried = new Set<string>();
+    let last: Failed | null = null;
+
+    for (let n = 0; n < attempts; n++) {
+      if (n > 0 && !body.replayable()) break;
+      const node = balancer.pick(tried);
+      if (!node) break;
+      tried.add(node.key);
+
+      const outcome = await attempt(snapshot.pool(node.key), { method, path: target, headers, body: body.forAttempt(), timeoutMs }, res);
+      if (outcome.kind === 'response') {
+        balancer.success(node.key);
+        this.log.debug({ method, path: pathOf(target), service: runtime.service.name, node: node.key, status: outcome.status, attempts: n + 1 }, 'proxied');
+        return null;
+      }
+      if (outcome.kind === 'client-gone') return null;
+
+      last = outcome;
+      const countsAgainstNode = outcome.failure !== 'invalid' && outcome.failure !== 'bad-response';
+      if (countsAgainstNode && balancer.failure(node.key)) {
+        this.log.warn({ service: runtime.service.name, serviceVersionId: runtime.service.serviceVersionId, node: node.key, ejectMs: upstream.passiveHealth.ejectMs, err: outcome.error }, 'upstream node ejected after consecutive failures');
+      }
+      this.log.debug({ method, path: pathOf(target), node: node.key, failure: outcome.failure, err: outcome.error }, 'upstream attempt failed');
+      if (!retryable(outcome.failure, method)) break;
+    }
+    return last ?? 'no-node';
+  }
+}
+
+function retryable(failure: FailureKind, method: string): boolean {
+  if (failure === 'connect' || failure === 'connect-timeout') return true;
+  if (failure === 'reset') return IDEMPOTENT.has(method);
+  return false;
+}
+
+function errorFor(failure: FailureKind, label: string): [Parameters<typeof sendError>[1], string] {
+  switch (failure) {
+    case 'timeout':
+    case 'connect-timeout':
+      return ['UPSTREAM_TIMEOUT', `Service ${label} did not respond in time.`];
+    case 'invalid':
+      return ['BAD_REQUEST', 'The request cannot be forwarded.'];
+    default:
+      return ['UPSTREAM_UNAVAILABLE', `Service ${label} could not be reached.`];
+  }
+}
+
+function pathOf(target: string | undefined): string {
+  const t = target ?? '';
+  const q = t.indexOf('?');
+  return q === -1 ? t : t.slice(0, q);
+}
