@@ -6,7 +6,7 @@ import type { DataSource } from 'typeorm';
 import { compareVersions } from '../domain/versions.js';
 import { StageEntity } from '../entities/stage.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
-import type { SecretBox } from '../secrets.js';
+import { SecretError, type SecretBox } from '../secrets.js';
 import { productVersion } from '../version.js';
 import { RemoteStage } from './remote-stage.js';
 
@@ -127,7 +127,17 @@ export class StageService {
     const key = `${stage.id}:${stage.updatedAt.getTime()}`;
     const cached = this.clients.get(stage.name);
     if (cached?.key === key) return cached.client;
-    const client = new RemoteStage(stage.name, stage.url, stage.username, this.secrets.open(stage.sealedPassword, passwordContext(stage.name)));
+    let password: string;
+    try {
+      password = this.secrets.open(stage.sealedPassword, passwordContext(stage.name));
+    } catch (err) {
+      if (!(err instanceof SecretError)) throw err;
+      throw new AppError(
+        'INTERNAL_SERVER_ERROR',
+        `cannot decrypt the password of stage ${stage.name}: this replica's secret key differs (give every replica the same STAGECRAFT_SECRET_KEY)`,
+      );
+    }
+    const client = new RemoteStage(stage.name, stage.url, stage.username, password);
     this.clients.set(stage.name, { key, client });
     return client;
   }

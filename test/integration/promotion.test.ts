@@ -2,7 +2,9 @@
  * Promotions between three real instances (dev, qa, prod), each with its own database, talking
  * over real HTTP; progress over real WebSockets.
  */
+import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/embedded.js';
@@ -244,7 +246,9 @@ describe('promote', () => {
 
 describe('replicas', () => {
   it('a subscriber on one replica sees a promotion queued on another', async () => {
-    const replica = await startTestServer({ databaseUrl: dev.databaseUrl, env: { STAGECRAFT_STAGE: 'dev' } });
+    // Replicas share the database and the secret key (stage passwords are sealed with it).
+    const key = await readFile(path.join(dev.config.dataDir, 'secret.key'), 'utf8');
+    const replica = await startTestServer({ databaseUrl: dev.databaseUrl, env: { STAGECRAFT_STAGE: 'dev', STAGECRAFT_SECRET_KEY: key } });
     try {
       const res = await promote({ name: 'via replica', targetStages: ['prod'], overwriteAssets: true, overwriteAliases: true });
       const { events } = await finished(res.data!.promote.id, replica, await replica.adminToken());
