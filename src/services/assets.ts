@@ -16,6 +16,7 @@ import { AssetEntity } from '../entities/asset.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
 import type { SecretBox } from '../secrets.js';
 import type { AuthUser } from './auth.js';
+import { pageByName, type Page } from './paging.js';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: string, keylen: number, options: object) => Promise<Buffer>;
 
@@ -45,11 +46,7 @@ export interface AssetFilter {
   teams?: readonly string[] | null;
 }
 
-export interface AssetPage {
-  totalCount: number;
-  nodes: AssetEntity[];
-  hasNextPage: boolean;
-}
+export type AssetPage = Page<AssetEntity>;
 
 const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,39}$/;
 export const MAX_PAGE = 500;
@@ -62,19 +59,6 @@ function checkText(field: string, value: string | null): void {
   if (value === null) return;
   if (value.includes('\u0000')) throw badInput(`${field} must not contain NUL characters`, { field });
   if (!value.isWellFormed()) throw badInput(`${field} contains an unpaired UTF-16 surrogate`, { field });
-}
-
-/** Cursor of the stable listing order (name, id). */
-export const encodeCursor = (a: Pick<AssetEntity, 'name' | 'id'>) => Buffer.from(JSON.stringify([a.name, a.id])).toString('base64url');
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) return value as [string, string];
-  } catch {
-    /* fall through */
-  }
-  throw badInput('after is not a cursor from this listing', { field: 'after' });
 }
 
 export const naturalKey = (type: string, name: string, version: string | null, stage: string | null) =>
@@ -201,17 +185,7 @@ export class AssetService {
   }
 
   async search(filter: AssetFilter, first: number, after: string | null | undefined): Promise<AssetPage> {
-    if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) {
-      throw badInput(`first must be between 0 and ${MAX_PAGE}`, { field: 'first' });
-    }
-    const query = this.filtered(filter);
-    const totalCount = await query.getCount();
-    if (after) {
-      const [name, id] = decodeCursor(after);
-      query.andWhere('(a.name, a.id) > (:name, :id)', { name, id });
-    }
-    const rows = await query.orderBy('a.name', 'ASC').addOrderBy('a.id', 'ASC').take(first + 1).getMany();
-    return { totalCount, nodes: rows.slice(0, first), hasNextPage: rows.length > first };
+    return pageByName(this.filtered(filter), 'a', first, after, MAX_PAGE);
   }
 
   /** The assets to move with `ids`, dependencies first. Unknown ids are NOT_FOUND. */

@@ -20,6 +20,7 @@ import type { Logger } from '../logger.js';
 import { productVersion } from '../version.js';
 import type { ArchiveExporter } from './archive/export.js';
 import type { AuthUser } from './auth.js';
+import { pageByName, type Page } from './paging.js';
 import type { StageService } from './stages.js';
 
 export const PROMOTION_JOB = 'promotion';
@@ -116,24 +117,12 @@ export class PromotionService {
   }
 
   /** Alphabetical by name (then id), filtered by status, target stage and text. */
-  async list(filter: PromotionFilter, first: number, after?: string | null) {
-    if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}`, { field: 'first' });
+  async list(filter: PromotionFilter, first: number, after?: string | null): Promise<Page<PromotionEntity>> {
     const query = this.db.getRepository(PromotionEntity).createQueryBuilder('p');
     if (filter.status) query.andWhere('p.status = :status', { status: filter.status });
     if (filter.stage) query.andWhere('p.target_stages ? :stage', { stage: filter.stage });
     if (filter.text) query.andWhere('(p.name ILIKE :text OR p.description ILIKE :text)', { text: `%${filter.text.replace(/[\\%_]/g, '\\$&')}%` });
-    const totalCount = await query.getCount();
-    if (after) {
-      let cursor: [string, string];
-      try {
-        cursor = JSON.parse(Buffer.from(after, 'base64url').toString('utf8'));
-      } catch {
-        throw badInput('after is not a cursor from this listing', { field: 'after' });
-      }
-      query.andWhere('(p.name, p.id) > (:name, :id)', { name: cursor[0], id: cursor[1] });
-    }
-    const rows = await query.orderBy('p.name', 'ASC').addOrderBy('p.id', 'ASC').take(first + 1).getMany();
-    return { nodes: rows.slice(0, first), totalCount, hasNextPage: rows.length > first };
+    return pageByName(query, 'p', first, after, MAX_PAGE);
   }
 
   readProgress(promotionId: string, afterSequence: number): Promise<StoredEvent[]> {

@@ -9,6 +9,7 @@ import { AssetEntity } from '../entities/asset.js';
 import { RollbackEntity, type PreImage, type RollbackReportEntry, type RollbackStatus } from '../entities/rollback.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
 import { appendEvent, type EventLog, type StoredEvent } from '../events/event-log.js';
+import { pageByName, type Page } from './paging.js';
 
 export const rollbackStream = (id: string) => `rollback:${id}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -33,24 +34,12 @@ export class RollbackService {
   }
 
   /** Alphabetical by name (the promotion's), then id. */
-  async list(filter: RollbackFilter, first: number, after?: string | null) {
-    if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}`, { field: 'first' });
+  async list(filter: RollbackFilter, first: number, after?: string | null): Promise<Page<RollbackEntity>> {
     const query = this.db.getRepository(RollbackEntity).createQueryBuilder('r');
     if (filter.status) query.andWhere('r.status = :status', { status: filter.status });
     if (filter.promotionId) query.andWhere('r.promotion_id = :promotionId', { promotionId: filter.promotionId });
     if (filter.text) query.andWhere('(r.name ILIKE :text OR r.description ILIKE :text)', { text: `%${filter.text.replace(/[\\%_]/g, '\\$&')}%` });
-    const totalCount = await query.getCount();
-    if (after) {
-      let cursor: [string, string];
-      try {
-        cursor = JSON.parse(Buffer.from(after, 'base64url').toString('utf8'));
-      } catch {
-        throw badInput('after is not a cursor from this listing', { field: 'after' });
-      }
-      query.andWhere('(r.name, r.id) > (:name, :id)', { name: cursor[0], id: cursor[1] });
-    }
-    const rows = await query.orderBy('r.name', 'ASC').addOrderBy('r.id', 'ASC').take(first + 1).getMany();
-    return { nodes: rows.slice(0, first), totalCount, hasNextPage: rows.length > first };
+    return pageByName(query, 'r', first, after, MAX_PAGE);
   }
 
   async delete(id: string): Promise<boolean> {

@@ -2,7 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } fro
 import { AssetEntity } from '../../entities/asset.js';
 import { badInput } from '../../errors.js';
 import type { AuthUser } from '../../services/auth.js';
-import { encodeCursor } from '../../services/assets.js';
+import { encodeCursor } from '../../services/paging.js';
 import { toConnection, type Connection } from '../connection.js';
 import type { Context } from '../context.js';
 import { CurrentUser, Requires } from '../guard.js';

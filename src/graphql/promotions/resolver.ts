@@ -4,6 +4,7 @@ import type { PromotionEntity, PromotionStageEntity, RunStatus } from '../../ent
 import type { StoredEvent } from '../../events/event-log.js';
 import type { AuthUser } from '../../services/auth.js';
 import type { ProgressPayload } from '../../services/promotions.js';
+import { encodeCursor } from '../../services/paging.js';
 import { OptionalDependencies } from '../assets/types.js';
 import { badInput, notFound } from '../../errors.js';
 import { Rollback } from '../rollbacks/resolver.js';
@@ -150,7 +151,7 @@ export class PromotionResolver {
     @Ctx() { services }: Context,
   ): Promise<Connection<PromotionEntity>> {
     const page = await services.promotions.list(filter ?? {}, first, after);
-    return toConnection(page.nodes, page.totalCount, page.hasNextPage, (p) => Buffer.from(JSON.stringify([p.name, p.id])).toString('base64url'));
+    return toConnection(page.nodes, page.totalCount, page.hasNextPage, encodeCursor);
   }
 
   @Requires()

@@ -1,6 +1,7 @@
 import { Arg, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
 import type { RollbackEntity, RollbackStatus } from '../../entities/rollback.js';
 import type { StoredEvent } from '../../events/event-log.js';
+import { encodeCursor } from '../../services/paging.js';
 import { ConnectionType, toConnection, type Connection } from '../connection.js';
 import type { Context } from '../context.js';
 import { Requires } from '../guard.js';
@@ -53,7 +54,6 @@ export class RollbackProgressEvent {
   @Field() at!: Date;
 }
 
-export const rollbackCursor = (r: RollbackEntity) => Buffer.from(JSON.stringify([r.name, r.id])).toString('base64url');
 
 @Resolver()
 export class RollbackResolver {
@@ -66,7 +66,7 @@ export class RollbackResolver {
     @Ctx() { services }: Context,
   ): Promise<Connection<RollbackEntity>> {
     const page = await services.rollbacks.list(filter ?? {}, first, after);
-    return toConnection(page.nodes, page.totalCount, page.hasNextPage, rollbackCursor);
+    return toConnection(page.nodes, page.totalCount, page.hasNextPage, encodeCursor);
   }
 
   @Requires()

@@ -1,0 +1,36 @@
+/**
+ * The one way lists page here: alphabetical by name, then id (stable under ties), with an opaque
+ * cursor holding the last row's (name, id), and a total count of the filtered list.
+ */
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import { badInput } from '../errors.js';
+
+export interface Page<T> {
+  nodes: T[];
+  totalCount: number;
+  hasNextPage: boolean;
+}
+
+export const encodeCursor = (row: { name: string; id: string }) => Buffer.from(JSON.stringify([row.name, row.id])).toString('base64url');
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) return value as [string, string];
+  } catch {
+    /* fall through */
+  }
+  throw badInput('after is not a cursor from this listing', { field: 'after' });
+}
+
+/** Runs a filtered query (alias `alias`) as one page of `first` rows after `after`. */
+export async function pageByName<T extends ObjectLiteral>(query: SelectQueryBuilder<T>, alias: string, first: number, after: string | null | undefined, maxPage: number): Promise<Page<T>> {
+  if (!Number.isInteger(first) || first < 0 || first > maxPage) throw badInput(`first must be between 0 and ${maxPage}`, { field: 'first' });
+  const totalCount = await query.getCount();
+  if (after) {
+    const [name, id] = decodeCursor(after);
+    query.andWhere(`(${alias}.name, ${alias}.id) > (:cursorName, :cursorId)`, { cursorName: name, cursorId: id });
+  }
+  const rows = await query.orderBy(`${alias}.name`, 'ASC').addOrderBy(`${alias}.id`, 'ASC').take(first + 1).getMany();
+  return { nodes: rows.slice(0, first), totalCount, hasNextPage: rows.length > first };
+}
