@@ -60,12 +60,20 @@ class DiscoveryLoop {
     }
     for (const [id, discovery] of wanted) {
       if (this.timers.has(id)) continue;
+      // One lookup at a time: a registry slower than refreshMs is not asked again meanwhile
+      // (nor does an older answer land after a newer one).
+      let running = false;
       const refresh = async () => {
+        if (running) return;
+        running = true;
         try {
           const nodes: UpstreamNode[] = await resolveNodes(discovery);
-          this.proxy.setNodes(id, nodes);
+          // not for a service that left the config (or a stopped gateway) while it was looked up
+          if (this.timers.has(id)) this.proxy.setNodes(id, nodes);
         } catch (err) {
-          this.log.warn({ err: (err as Error).message, registry: discovery.registry.name, service: discovery.serviceName }, 'service discovery failed; keeping the last nodes');
+          this.log.warn({ err: (err as Error).message, registry: discovery.registry.name, serviceName: discovery.serviceName }, 'service discovery failed; keeping the last nodes');
+        } finally {
+          running = false;
         }
       };
       void refresh();
@@ -105,40 +113,62 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
   });
 
-  const heartbeat = () =>
-    new Promise<void>((resolve) => {
-      client.subscribe(
-        { query: HEARTBEAT, variables: { id: instanceId, h: host, r: proxy.revision ?? -1 } },
-        { next: () => undefined, error: (err) => (log.debug({ err }, 'heartbeat failed'), resolve()), complete: resolve },
-      );
-    });
-
   let stopped = false;
+  let resubscribe: NodeJS.Timeout | undefined;
+
+  // One heartbeat in flight at a time: while the control plane is away, operations wait in the
+  // client and would all be sent at once on reconnect. One asked for meanwhile follows it, with
+  // the revision of that moment.
+  let beating = false;
+  let beatAgain = false;
+  const heartbeat = (): void => {
+    if (stopped) return;
+    if (beating) return void (beatAgain = true);
+    beating = true;
+    let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      beating = false;
+      if (beatAgain) {
+        beatAgain = false;
+        heartbeat();
+      }
+    };
+    client.subscribe(
+      { query: HEARTBEAT, variables: { id: instanceId, h: host, r: proxy.revision ?? -1 } },
+      { next: () => undefined, error: (err) => (log.debug({ err }, 'heartbeat failed'), done()), complete: done },
+    );
+  };
+
   const subscribe = () => {
+    if (stopped) return;
     client.subscribe<{ gatewayConfig: { revision: number; config: GatewayConfig } }>(
       { query: CONFIG_SUBSCRIPTION, variables: { g: options.group } },
       {
         next: ({ data, errors }) => {
+          if (stopped) return; // arrived while stop() was disposing the client
           if (errors?.length || !data) return void log.error({ errors }, 'control plane refused the configuration subscription');
           const { config } = data.gatewayConfig;
           proxy.setConfig(config);
           discovery.update(config);
           log.info({ revision: config.revision, services: config.services.length }, 'configuration applied');
           firstConfig();
-          void heartbeat();
+          heartbeat();
         },
         error: (err) => {
+          if (stopped) return;
           log.error({ err }, 'configuration subscription failed; retrying');
-          if (!stopped) setTimeout(subscribe, 2_000);
+          resubscribe = setTimeout(subscribe, 2_000);
         },
         complete: () => {
-          if (!stopped) setTimeout(subscribe, 1_000);
+          if (!stopped) resubscribe = setTimeout(subscribe, 1_000);
         },
       },
     );
   };
   subscribe();
-  const timer = setInterval(() => void heartbeat(), options.heartbeatMs ?? 5_000);
+  const timer = setInterval(heartbeat, options.heartbeatMs ?? 5_000);
 
   return {
     instanceId,
@@ -147,6 +177,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     configured: () => configuredOnce,
     async stop() {
       stopped = true;
+      clearTimeout(resubscribe);
       clearInterval(timer);
       discovery.stop();
       await client.dispose();

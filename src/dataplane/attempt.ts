@@ -132,6 +132,8 @@ export function attempt(pool: Pool, request: AttemptRequest, res: ServerResponse
           return;
         }
         if (settled) return; // a timeout or the client got there first
+        // The client broke off (its upload failed us mid-stream): not the node's fault.
+        if (res.destroyed) return settle({ kind: 'client-gone' });
         const code = (error as { code?: string }).code ?? '';
         const failure: FailureKind = INVALID_REQUEST_CODES.has(code) ? 'invalid' : controller ? 'reset' : 'connect';
         settle({ kind: 'failed', failure, error });

@@ -78,6 +78,7 @@ export class GatewayProxy {
    * one they started with. Nodes that stay keep their connections and health.
    */
   setConfig(config: GatewayConfig): void {
+    if (this.closing) return;
     this.install(config);
     this.log.info({ group: config.group, revision: config.revision, services: config.services.length }, 'gateway config applied');
   }
@@ -87,6 +88,7 @@ export class GatewayProxy {
    * Takes effect like a config change (same revision). Ignored for upstreams with static nodes.
    */
   setNodes(serviceVersionId: string, nodes: UpstreamNode[]): void {
+    if (this.closing) return;
     this.discovered.set(serviceVersionId, [...nodes]);
     const config = this.current?.config;
     const service = config?.services.find((s) => s.serviceVersionId === serviceVersionId);
@@ -195,7 +197,7 @@ export class GatewayProxy {
       const outcome = await attempt(snapshot.pool(node.key), { method, path: target, headers, body: body.forAttempt(), timeoutMs }, res);
       if (outcome.kind === 'response') {
         balancer.success(node.key);
-        this.log.debug({ method, path: pathOf(target), service: runtime.service.name, node: node.key, status: outcome.status, attempts: n + 1 }, 'proxied');
+        this.log.debug({ method, path: pathOf(target), serviceName: runtime.service.name, node: node.key, status: outcome.status, attempts: n + 1 }, 'proxied');
         return null;
       }
       if (outcome.kind === 'client-gone') return null;
@@ -203,7 +205,7 @@ export class GatewayProxy {
       last = outcome;
       const countsAgainstNode = outcome.failure !== 'invalid' && outcome.failure !== 'bad-response';
       if (countsAgainstNode && balancer.failure(node.key)) {
-        this.log.warn({ service: runtime.service.name, serviceVersionId: runtime.service.serviceVersionId, node: node.key, ejectMs: upstream.passiveHealth.ejectMs, err: outcome.error }, 'upstream node ejected after consecutive failures');
+        this.log.warn({ serviceName: runtime.service.name, serviceVersionId: runtime.service.serviceVersionId, node: node.key, ejectMs: upstream.passiveHealth.ejectMs, err: outcome.error }, 'upstream node ejected after consecutive failures');
       }
       this.log.debug({ method, path: pathOf(target), node: node.key, failure: outcome.failure, err: outcome.error }, 'upstream attempt failed');
       if (!retryable(outcome.failure, method)) break;
