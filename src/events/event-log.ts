@@ -28,10 +28,16 @@ export async function appendEvent(
   type: string,
   payload: Record<string, unknown>,
 ): Promise<StoredEvent> {
+  if (!manager.queryRunner?.isTransactionActive) {
+    // The ordering lock below only holds within a transaction; give a lone append its own.
+    return manager.transaction((tx) => appendEvent(tx, stream, type, payload));
+  }
   // Writers of one stream take turns until commit, so a stream's sequences become visible in
   // order and a reader that resumes after sequence N can never skip a later-committing N-1.
   await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [stream]);
-  const row = await manager.getRepository(EventEntity).save({ stream, type, payload });
+  // The wall-clock time of the event, not the transaction's start (now()), so a batch of
+  // events written in one transaction still shows when each happened.
+  const row = await manager.getRepository(EventEntity).save({ stream, type, payload, createdAt: new Date() });
   await manager.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ stream, sequence: row.sequence })]);
   return toStored(row);
 }

@@ -244,6 +244,19 @@ describe('promote', () => {
   });
 });
 
+describe('selecting stage-bound variants too', () => {
+  it('sends each alias once, as the variant for the target stage', async () => {
+    const variants = await dev.gql('{ assets(first: 50, filter: { keyword: "petstore-backend", types: [ALIAS] }) { edges { node { id ... on Alias { stage } } } } }', {}, devToken);
+    const ids = variants.data!.assets.edges.map((e: any) => e.node.id);
+    expect(ids).toHaveLength(4); // unbound, dev, qa, prod
+    const res = await dev.gql(PROMOTE, { input: { name: 'with every variant', assetIds: [petstoreId, ...ids], targetStages: ['prod'], overwriteAssets: true, overwriteAliases: true } }, devToken);
+    const { promotion } = await finished(res.data!.promote.id);
+    expect(promotion.stages[0]).toMatchObject({ status: 'SUCCESS' });
+    const aliases = promotion.stages[0].report.filter((a: any) => a.name === 'petstore-backend');
+    expect(aliases).toHaveLength(1);
+  });
+});
+
 describe('replicas', () => {
   it('a subscriber on one replica sees a promotion queued on another', async () => {
     // Replicas share the database and the secret key (stage passwords are sealed with it).

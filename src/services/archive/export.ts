@@ -84,6 +84,7 @@ export class ArchiveExporter {
     key: Awaited<ReturnType<typeof newPassphraseKey>> | null,
     aliasStage: string | null,
   ): AsyncGenerator<{ doc: AssetDocument; checksum: string; updatedAt: Date }> {
+    const selected = new Set(ids);
     for (let i = 0; i < ids.length; i += BATCH) {
       const batch = ids.slice(i, i + BATCH);
       const rows = new Map((await this.db.getRepository(AssetEntity).findBy({ id: In(batch) })).map((r) => [r.id, r]));
@@ -92,6 +93,9 @@ export class ArchiveExporter {
       for (const id of batch) {
         const row = rows.get(id);
         if (!row) continue; // deleted meanwhile
+        // A stage-bound variant whose unbound alias also travels goes as that alias's content
+        // (below); sending it again under its own id would clash on the target.
+        if (variants && row.type === 'ALIAS' && row.spec.stage && variants.some((v) => v.name === row.name && v.stage === null && selected.has(v.row.id))) continue;
         const chosen = variants && row.type === 'ALIAS' ? (chooseAlias(variants, row.name, aliasStage!)?.row ?? row) : row;
         yield { ...(await this.document(row.id, chosen, refs, key)), updatedAt: chosen.updatedAt };
       }
