@@ -32,7 +32,14 @@ export function cleanupStack() {
   }
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  return { defer: (label, fn) => void steps.push({ label, fn }), close };
+  // A step deferred after closing began (e.g. a start-up finishing during Ctrl-C) runs at once.
+  const defer = (label, fn) => {
+    if (!closing) return void steps.push({ label, fn });
+    void Promise.resolve()
+      .then(fn)
+      .catch((err) => progress(`cleanup of ${label} failed: ${err?.message ?? err}`));
+  };
+  return { defer, close };
 }
 
 /** `fn` over `items`, `concurrency` at a time; on a failure the others stop, then it throws. */

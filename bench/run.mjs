@@ -15,6 +15,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 const benchmarks = {
   catalog: () => import('./catalog.mjs'),
   archive: () => import('./archive.mjs'),
+  promotion: () => import('./promotion.mjs'),
+  gateway: () => import('./gateway.mjs'),
 };
 
 const resultsDir = new URL('./results/', import.meta.url);
