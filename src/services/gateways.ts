@@ -253,16 +253,20 @@ export class GatewayService {
     try {
       for (;;) {
         const instances = (await this.instances([group.id])).filter((i) => Date.now() - i.lastSeen.getTime() < ONLINE_WINDOW_MS);
-        for (const i of instances) {
-          if (i.configRevision >= revision && !reported.has(i.id)) {
-            reported.add(i.id);
-            await appendEvent(this.db.manager, syncStream(operationId), 'INSTANCE', {
-              operationId,
-              phase: 'INSTANCE',
-              message: `${i.hostname} (${i.id}) runs revision ${i.configRevision}`,
-              instanceId: i.id,
-            });
-          }
+        const arrived = instances.filter((i) => i.configRevision >= revision && !reported.has(i.id));
+        if (arrived.length) {
+          // One transaction per poll, however many instances arrived in it.
+          await this.db.transaction(async (tx) => {
+            for (const i of arrived) {
+              reported.add(i.id);
+              await appendEvent(tx, syncStream(operationId), 'INSTANCE', {
+                operationId,
+                phase: 'INSTANCE',
+                message: `${i.hostname} (${i.id}) runs revision ${i.configRevision}`,
+                instanceId: i.id,
+              });
+            }
+          });
         }
         if (instances.every((i) => i.configRevision >= revision)) {
           await appendEvent(this.db.manager, syncStream(operationId), 'COMPLETED', {
