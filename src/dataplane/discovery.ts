@@ -5,7 +5,8 @@
  * - NACOS: the open API instance list (`/nacos/v1/ns/instance/list`), healthy and enabled ones.
  * - KUBERNETES: EndpointSlices of the service (`discovery.k8s.io/v1`), ready endpoints.
  */
-import { Resolver } from 'node:dns/promises';
+import { lookup, Resolver } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { Discovery, UpstreamNode } from './config.js';
 
 export async function resolveNodes(discovery: Discovery, timeoutMs = 5000): Promise<UpstreamNode[]> {
@@ -21,8 +22,10 @@ export async function resolveNodes(discovery: Discovery, timeoutMs = 5000): Prom
 
 async function resolveDns({ registry, serviceName }: Discovery, timeoutMs: number): Promise<UpstreamNode[]> {
   const resolver = new Resolver({ timeout: timeoutMs, tries: 2 });
-  const [host, port] = registry.address.split(':');
-  resolver.setServers([`${host}:${port ?? 53}`]);
+  const [host, port] = registry.address.split(':') as [string, string | undefined];
+  // setServers takes IP addresses only; a resolver given by name (kube-dns.kube-system:53) is looked up first
+  const server = isIP(host) ? host : (await lookup(host, { family: 4 })).address;
+  resolver.setServers([`${server}:${port ?? 53}`]);
   const plain = /^(.+):(\d+)$/.exec(serviceName);
   if (plain) {
     const addresses = await resolver.resolve4(plain[1]!);
