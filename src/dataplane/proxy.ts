@@ -79,6 +79,9 @@ export class GatewayProxy {
    */
   setConfig(config: GatewayConfig): void {
     if (this.closing) return;
+    // Forget discovered nodes of service versions the new configuration no longer runs.
+    const running = new Set(config.services.map((s) => s.serviceVersionId));
+    for (const id of this.discovered.keys()) if (!running.has(id)) this.discovered.delete(id);
     this.install(config);
     this.log.info({ group: config.group, revision: config.revision, services: config.services.length }, 'gateway config applied');
   }
