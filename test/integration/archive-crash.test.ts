@@ -3,7 +3,7 @@
  * while it applies a large archive. On restart (same database, same data dir) the instance is
  * exactly as before: the same rows, no import report, the same export checksums.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,25 +11,16 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checksumsOf, exportArchive, importArchive, manifestOf } from '../support/archive.js';
 import { checkArchive } from '../../src/services/archive/import.js';
+import { serveEnv, startServeProcess, type ServeProcess } from '../support/serve-process.js';
 import { createTestDatabase } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
-const cli = path.resolve('dist/cli.js');
 const PASSWORD = 'crash-test-admin-password';
 const PASSPHRASE = 'crash test passphrase';
 /** Policies and APIs created on the source: 2 × this many assets in the large archive. */
 const BULK = 1500;
 
-interface Child {
-  process: ChildProcess;
-  url: string;
-  /** Parsed JSON log lines, in order. */
-  logs: Record<string, any>[];
-  output: () => string;
-  /** Resolves with the first log line whose msg is `msg`. */
-  waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, any>>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Child = ServeProcess;
 
 const children: ChildProcess[] = [];
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -37,82 +28,10 @@ let dataDir: string;
 let source: TestServer | undefined;
 
 function childEnv(): NodeJS.ProcessEnv {
-  // Nothing of the test run's own configuration leaks into the child.
-  const rest = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('STAGECRAFT_') && !['DATABASE_URL', 'PORT', 'HOST', 'LOG_LEVEL', 'NODE_ENV'].includes(k)),
-  );
-  return {
-    ...rest,
-    DATABASE_URL: database.url,
-    STAGECRAFT_DATA_DIR: dataDir,
-    STAGECRAFT_ADMIN_PASSWORD: PASSWORD,
-    STAGECRAFT_STAGE: 'prod',
-    LOG_LEVEL: 'info',
-  };
+  return serveEnv({ DATABASE_URL: database.url, STAGECRAFT_DATA_DIR: dataDir, STAGECRAFT_ADMIN_PASSWORD: PASSWORD, STAGECRAFT_STAGE: 'prod' });
 }
 
-async function startChild(): Promise<Child> {
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--host', '127.0.0.1'], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let pending = '';
-  const logs: Record<string, any>[] = [];
-  const waiters: { msg: string; resolve: (line: Record<string, any>) => void }[] = [];
-  child.stdout!.on('data', (d: Buffer) => {
-    out += d;
-    pending += d;
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) {
-      if (!line.startsWith('{')) continue;
-      const parsed = JSON.parse(line) as Record<string, any>;
-      logs.push(parsed);
-      for (const w of waiters.filter((w) => w.msg === parsed.msg)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(parsed);
-      }
-    }
-  });
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
-    child.stdout!.on('data', () => {
-      const match = /GraphQL:\s+(http:\/\/\S+)\/graphql/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code ?? signal}) before it was up:\n${out}`));
-    });
-  });
-  return {
-    process: child,
-    url,
-    logs,
-    output: () => out,
-    exited,
-    waitForLog(msg, timeoutMs = 30_000) {
-      const seen = logs.find((l) => l.msg === msg);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no "${msg}" log line within ${timeoutMs} ms:\n${out}`)), timeoutMs);
-        waiters.push({
-          msg,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolve(line);
-          },
-        });
-      });
-    },
-  };
-}
+const startChild = () => startServeProcess(childEnv(), (child) => void children.push(child));
 
 /** The child, seen as a TestServer by the archive helpers (they only use `url`). */
 const asServer = (child: Child) => ({ url: child.url }) as TestServer;

@@ -7,7 +7,7 @@
  *  2. the TARGET dies while it applies the import: the stage fails STAGE_UNREACHABLE, the target
  *     restarts with exactly the rows it had, and a repromote then succeeds.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -17,10 +17,10 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { productVersion } from '../../src/version.js';
+import { serveEnv, startServeProcess, type ServeProcess } from '../support/serve-process.js';
 import { createTestDatabase } from '../support/database.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../support/server.js';
 
-const cli = path.resolve('dist/cli.js');
 const PASSWORD = 'fault-test-admin-password';
 
 const PROMOTE = 'mutation($input: PromoteInput!) { promote(input: $input) { id status } }';
@@ -62,91 +62,12 @@ afterAll(killChildren);
 
 // ── helpers ────────────────────────────────────────────────────────────────────────────────────
 
-interface Child {
-  process: ChildProcess;
-  url: string;
-  logs: Record<string, any>[];
-  output: () => string;
-  waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, any>>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Child = ServeProcess;
 
 /** Environment of a child: nothing of the test run's own configuration leaks in. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const rest = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('STAGECRAFT_') && !['DATABASE_URL', 'PORT', 'HOST', 'LOG_LEVEL', 'NODE_ENV'].includes(k)),
-  );
-  return { ...rest, STAGECRAFT_ADMIN_PASSWORD: PASSWORD, LOG_LEVEL: 'info', ...extra };
-}
+const childEnv = (extra: Record<string, string>) => serveEnv({ STAGECRAFT_ADMIN_PASSWORD: PASSWORD, ...extra });
 
-/** `stagecraft serve` as a child; resolves once it printed its GraphQL URL. */
-async function startChild(env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--host', '127.0.0.1'], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  let pending = '';
-  const logs: Record<string, any>[] = [];
-  const waiters: { msg: string; resolve: (line: Record<string, any>) => void }[] = [];
-  child.stdout!.on('data', (d: Buffer) => {
-    out += d;
-    pending += d;
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) {
-      if (!line.startsWith('{')) continue;
-      let parsed: Record<string, any>;
-      try {
-        parsed = JSON.parse(line) as Record<string, any>;
-      } catch {
-        continue;
-      }
-      logs.push(parsed);
-      for (const w of waiters.filter((w) => w.msg === parsed.msg)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(parsed);
-      }
-    }
-  });
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
-    child.stdout!.on('data', () => {
-      const match = /GraphQL:\s+(http:\/\/\S+)\/graphql/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code ?? signal}) before it was up:\n${out}`));
-    });
-  });
-  return {
-    process: child,
-    url,
-    logs,
-    output: () => out,
-    exited,
-    waitForLog(msg, timeoutMs = 30_000) {
-      const seen = logs.find((l) => l.msg === msg);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no "${msg}" log line within ${timeoutMs} ms:\n${out.slice(-5000)}`)), timeoutMs);
-        waiters.push({
-          msg,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolve(line);
-          },
-        });
-      });
-    },
-  };
-}
+const startChild = (env: Record<string, string>) => startServeProcess(childEnv(env), (child) => void children.add(child));
 
 async function sigkill(child: Child): Promise<void> {
   child.process.kill('SIGKILL');
