@@ -45,7 +45,7 @@ import { loadConfig } from '../dist/src/config.js';
 import { createDataSource, migrate, statementCounter } from '../dist/src/db/data-source.js';
 import { startEmbeddedDatabase } from '../dist/src/db/embedded.js';
 import { createLogger } from '../dist/src/logger.js';
-import { cleanupStack, inParallel, progress, range, round } from './lib.mjs';
+import { cleanupStack, inParallel, progress, range, round, login } from './lib.mjs';
 
 export const name = 'archive';
 
@@ -137,7 +137,7 @@ async function benchmark(cleanup) {
   const sourceRows = await tableCounts(source.services.db);
   progress(`catalog built: ${built.total} assets, ${sourceRows.asset_references} references in ${buildSeconds.toFixed(1)}s`);
 
-  const [sourceToken, targetToken] = [await login(source.url), await login(target.url)];
+  const [sourceToken, targetToken] = [await login(source.url, ADMIN_PASSWORD), await login(target.url, ADMIN_PASSWORD)];
   const allIds = (await source.services.db.query('SELECT id FROM assets')).map((r) => r.id);
   const archiveFile = path.join(tmp, 'export.zip');
   const reportFile = path.join(tmp, 'import-report.json');
@@ -456,19 +456,6 @@ async function buildCatalog(app) {
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
-async function login(baseUrl) {
-  const res = await fetch(`${baseUrl}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      query: 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }',
-      variables: { u: 'admin', p: ADMIN_PASSWORD },
-    }),
-  });
-  const body = await res.json();
-  if (!body.data?.login?.token) throw new Error(`login failed (HTTP ${res.status}): ${JSON.stringify(body.errors)}`);
-  return body.data.login.token;
-}
 
 /** One HTTP request; resolves with the response (headers in, body not yet read). */
 function request(url, { method = 'POST', headers = {}, body }) {

@@ -24,7 +24,7 @@ import { loadConfig } from '../dist/src/config.js';
 import { statementCounter } from '../dist/src/db/data-source.js';
 import { startEmbeddedDatabase } from '../dist/src/db/embedded.js';
 import { createLogger } from '../dist/src/logger.js';
-import { cleanupStack, inParallel, progress, range, round } from './lib.mjs';
+import { cleanupStack, inParallel, progress, range, round, login, provisionDatabase } from './lib.mjs';
 
 export const name = 'catalog';
 
@@ -107,7 +107,7 @@ async function benchmark(cleanup) {
   const buildSeconds = (performance.now() - buildStarted) / 1000;
   progress(`catalog built: ${built.total} assets in ${buildSeconds.toFixed(1)}s`);
 
-  const token = await login(graphqlUrl);
+  const token = await login(graphqlUrl, ADMIN_PASSWORD);
   const portal = portalRequest(graphqlUrl, token);
 
   // 1. The server, over HTTP.
@@ -177,30 +177,6 @@ async function benchmark(cleanup) {
 }
 
 /** A fresh database: on DATABASE_URL's server when set, else on an embedded cluster under `tmp`. */
-async function provisionDatabase(tmp, log, cleanup) {
-  const dbName = `stagecraft_bench_${randomBytes(6).toString('hex')}`;
-  const external = process.env.DATABASE_URL;
-  if (external) {
-    const withAdmin = async (sql) => {
-      const admin = new pg.Client({ connectionString: external });
-      await admin.connect();
-      try {
-        await admin.query(sql);
-      } finally {
-        await admin.end();
-      }
-    };
-    await withAdmin(`CREATE DATABASE "${dbName}"`);
-    cleanup.defer(`database ${dbName}`, () => withAdmin(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
-    const url = new URL(external);
-    url.pathname = `/${dbName}`;
-    return { mode: 'external', url: url.toString() };
-  }
-  progress('starting embedded PostgreSQL');
-  const embedded = await startEmbeddedDatabase(path.join(tmp, 'postgres'), log, dbName);
-  cleanup.defer('embedded PostgreSQL', () => embedded.stop());
-  return { mode: 'embedded', url: embedded.url };
-}
 
 /** Creates the catalog through the asset service, a few writes at a time. */
 async function buildCatalog(app) {
@@ -300,19 +276,6 @@ async function buildCatalog(app) {
   return { total, byType };
 }
 
-async function login(graphqlUrl) {
-  const res = await fetch(graphqlUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      query: 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }',
-      variables: { u: 'admin', p: ADMIN_PASSWORD },
-    }),
-  });
-  const body = await res.json();
-  if (!body.data?.login?.token) throw new Error(`login failed (HTTP ${res.status}): ${JSON.stringify(body.errors)}`);
-  return body.data.login.token;
-}
 
 /** One portal request: POST, read the whole body, fail on any error. */
 function portalRequest(graphqlUrl, token) {

@@ -41,7 +41,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { cleanupStack, inParallel, progress, range, round } from './lib.mjs';
+import { cleanupStack, inParallel, progress, range, round, login, provisionDatabase } from './lib.mjs';
 
 export const name = 'gateway';
 
@@ -104,7 +104,7 @@ async function benchmark(cleanup) {
   cleanup.defer('stagecraft', () => app.stop());
   progress(`control plane listening on ${app.url}`);
 
-  const cp = controlPlane(app.url, await login(app.url));
+  const cp = controlPlane(app.url, await login(app.url, ADMIN_PASSWORD));
   const actor = await app.services.users.firstSuperAdmin();
   const asset = await app.services.assets.create(actor, {
     type: 'API',
@@ -645,47 +645,8 @@ function controlPlane(url, token) {
   return { url, gql, subscriber };
 }
 
-async function login(url) {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      query: 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }',
-      variables: { u: 'admin', p: ADMIN_PASSWORD },
-    }),
-  });
-  const body = await res.json();
-  if (!body.data?.login?.token) throw new Error(`login failed (HTTP ${res.status}): ${JSON.stringify(body.errors)}`);
-  return body.data.login.token;
-}
 
 /** A fresh database: on DATABASE_URL's server when set, else on an embedded cluster under `tmp`. */
-async function provisionDatabase(tmp, log, cleanup) {
-  const dbName = `stagecraft_bench_${randomBytes(6).toString('hex')}`;
-  const external = process.env.DATABASE_URL;
-  if (external) {
-    const { default: pg } = await import('pg');
-    const withAdmin = async (sql) => {
-      const admin = new pg.Client({ connectionString: external });
-      await admin.connect();
-      try {
-        await admin.query(sql);
-      } finally {
-        await admin.end();
-      }
-    };
-    await withAdmin(`CREATE DATABASE "${dbName}"`);
-    cleanup.defer(`database ${dbName}`, () => withAdmin(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
-    const url = new URL(external);
-    url.pathname = `/${dbName}`;
-    return { mode: 'external', url: url.toString() };
-  }
-  progress('starting embedded PostgreSQL');
-  const { startEmbeddedDatabase } = await import(new URL('src/db/embedded.js', DIST));
-  const embedded = await startEmbeddedDatabase(path.join(tmp, 'postgres'), log, dbName);
-  cleanup.defer('embedded PostgreSQL', () => embedded.stop());
-  return { mode: 'embedded', url: embedded.url };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Processes

@@ -66,3 +66,51 @@ export async function inParallel(items, fn, concurrency = 4) {
 
 export const range = (n) => Array.from({ length: n }, (_, i) => i);
 export const round = (v, digits) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/** A bearer token for the admin user of a Stagecraft at `url` (base URL or …/graphql). */
+export async function login(url, password) {
+  const res = await fetch(`${url.replace(/\/graphql$/, '')}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      query: 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }',
+      variables: { u: 'admin', p: password },
+    }),
+  });
+  const body = await res.json();
+  if (!body.data?.login?.token) throw new Error(`login failed (HTTP ${res.status}): ${JSON.stringify(body.errors)}`);
+  return body.data.login.token;
+}
+
+/**
+ * A fresh database for a benchmark: on the server at DATABASE_URL (dropped afterwards), or on an
+ * embedded PostgreSQL under `tmp` (stopped afterwards).
+ */
+export async function provisionDatabase(tmp, log, cleanup) {
+  const { randomBytes } = await import('node:crypto');
+  const path = await import('node:path');
+  const dbName = `stagecraft_bench_${randomBytes(6).toString('hex')}`;
+  const external = process.env.DATABASE_URL;
+  if (external) {
+    const { default: pg } = await import('pg');
+    const withAdmin = async (sql) => {
+      const admin = new pg.Client({ connectionString: external });
+      await admin.connect();
+      try {
+        await admin.query(sql);
+      } finally {
+        await admin.end();
+      }
+    };
+    await withAdmin(`CREATE DATABASE "${dbName}"`);
+    cleanup.defer(`database ${dbName}`, () => withAdmin(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
+    const url = new URL(external);
+    url.pathname = `/${dbName}`;
+    return { mode: 'external', url: url.toString() };
+  }
+  progress('starting embedded PostgreSQL');
+  const { startEmbeddedDatabase } = await import('../dist/src/db/embedded.js');
+  const embedded = await startEmbeddedDatabase(path.join(tmp, 'postgres'), log, dbName);
+  cleanup.defer('embedded PostgreSQL', () => embedded.stop());
+  return { mode: 'embedded', url: embedded.url };
+}

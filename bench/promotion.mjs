@@ -50,7 +50,7 @@ import { loadConfig } from '../dist/src/config.js';
 import { statementCounter } from '../dist/src/db/data-source.js';
 import { startEmbeddedDatabase } from '../dist/src/db/embedded.js';
 import { createLogger } from '../dist/src/logger.js';
-import { cleanupStack, inParallel, progress, range, round } from './lib.mjs';
+import { cleanupStack, inParallel, progress, range, round, login } from './lib.mjs';
 
 export const name = 'promotion';
 
@@ -145,7 +145,7 @@ async function benchmark(cleanup) {
   const prod = await startInstance('prod', prodDbUrl);
   progress(`stagecraft dev on ${dev.url}, prod on ${prod.url}`);
 
-  const devToken = await login(dev.url);
+  const devToken = await login(dev.url, ADMIN_PASSWORD);
   const gql = graphql(dev.url, devToken);
   await gql('mutation($i: CreateStageInput!) { createStage(input: $i) { name } }', {
     i: { name: 'prod', url: prod.url, username: 'admin', password: ADMIN_PASSWORD },
@@ -809,19 +809,6 @@ async function buildCatalog(app) {
 // ---------------------------------------------------------------------------------------------
 // HTTP
 
-async function login(baseUrl) {
-  const res = await fetch(`${baseUrl}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      query: 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }',
-      variables: { u: 'admin', p: ADMIN_PASSWORD },
-    }),
-  });
-  const body = await res.json();
-  if (!body.data?.login?.token) throw new Error(`login failed (HTTP ${res.status}): ${JSON.stringify(body.errors)}`);
-  return body.data.login.token;
-}
 
 /** POST /graphql signed in; the data, or an error naming the first GraphQL error. */
 function graphql(baseUrl, token) {
