@@ -20,6 +20,7 @@ import { createLogger } from '../../src/logger.js';
 import { ONLINE_WINDOW_MS } from '../../src/services/gateways.js';
 import { createTestDatabase } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { get, until } from '../support/polling.js';
 
 const HEARTBEAT_MS = 500;
 
@@ -40,27 +41,7 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------- helpers
 
-async function get(port: number, target = '/pet/1'): Promise<{ status: number; body: any; upstream: number | null }> {
-  const res = await fetch(`http://127.0.0.1:${port}${target}`);
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null, upstream: Number(res.headers.get('x-upstream-port')) || null };
-}
 
-async function until<T>(what: string, probe: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 15_000, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (check(value)) return value;
-      last = value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    await sleep(intervalMs);
-  }
-}
 
 /** Does anything accept connections at `url`? */
 async function reachable(url: string): Promise<boolean> {

@@ -24,6 +24,7 @@ import { resolveNodes } from '../../src/dataplane/discovery.js';
 import { dog, startNacosRegistry, startPetstore, type RunningUpstream } from '../../src/demo/petstore.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { get, until } from '../support/polling.js';
 
 // ---------------------------------------------------------------- cleanup
 
@@ -235,29 +236,7 @@ const discovery = (reg: ServiceRegistryConfig, serviceName: string, namespace: s
 
 const byAddress = (nodes: UpstreamNode[]) => [...nodes].sort((a, b) => `${a.host}:${a.port}`.localeCompare(`${b.host}:${b.port}`));
 
-/** One GET through a gateway: status, JSON body, and which Petstore answered (x-upstream-port). */
-async function get(port: number, target = '/pet/1'): Promise<{ status: number; body: any; upstream: number | null }> {
-  const res = await fetch(`http://127.0.0.1:${port}${target}`);
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null, upstream: Number(res.headers.get('x-upstream-port')) || null };
-}
 
-/** Polls until `check` holds; fails naming `what` and the last value seen. */
-async function until<T>(what: string, probe: () => Promise<T>, check: (value: T) => boolean, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (check(value)) return value;
-      last = value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    await sleep(intervalMs);
-  }
-}
 
 /**
  * Sends GETs until the Petstore on `port` answers, checking every answer on the way is a 200
