@@ -295,8 +295,7 @@ export class GatewayGroupResolver {
 export class ServiceVersionResolver {
   @FieldResolver(() => GatewayGroup)
   async gatewayGroup(@Root() version: ServiceVersionEntity, @Ctx() { services }: Context): Promise<GatewayGroupEntity> {
-    const groups = await services.gateways.listGroups();
-    return groups.find((g) => g.id === version.groupId)!;
+    return services.gateways.groupById(version.groupId);
   }
 
   @FieldResolver(() => String, { description: 'Alias of serviceName.' })
