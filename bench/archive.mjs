@@ -45,6 +45,7 @@ import { loadConfig } from '../dist/src/config.js';
 import { createDataSource, migrate, statementCounter } from '../dist/src/db/data-source.js';
 import { startEmbeddedDatabase } from '../dist/src/db/embedded.js';
 import { createLogger } from '../dist/src/logger.js';
+import { buildCatalog, catalogShape } from './catalog-builder.mjs';
 import { cleanupStack, inParallel, progress, range, round, login } from './lib.mjs';
 
 export const name = 'archive';
@@ -54,30 +55,7 @@ const SAMPLE_MS = 20;
 const TABLES = ['assets', 'asset_references'];
 
 /** The catalog: 10 + 400 + 400 + 5,000 + 100 + 200 + 3,890 = 10,000 assets. */
-const CATALOG = {
-  total: 10_000,
-  teams: 5, // each a TEAM referencing its GROUP
-  policies: 400,
-  unboundAliases: 320, // plus stageBoundAliases variants (stage prod) of the first names
-  stageBoundAliases: 80,
-  apis: 4000,
-  secondVersionEvery: 4, // every 4th API also gets version 1.1.0
-  plans: 100, // each requires a policy
-  packages: 200, // each requires 2 APIs, a plan and a policy
-};
-CATALOG.applications =
-  CATALOG.total -
-  2 * CATALOG.teams -
-  CATALOG.policies -
-  CATALOG.unboundAliases -
-  CATALOG.stageBoundAliases -
-  CATALOG.apis -
-  Math.ceil(CATALOG.apis / CATALOG.secondVersionEvery) -
-  CATALOG.plans -
-  CATALOG.packages;
-
-/** Writes in flight while building (the pool holds 10 connections). */
-const BUILD_CONCURRENCY = 8;
+const CATALOG = catalogShape({ countStageBound: true });
 
 
 export async function run() {
@@ -132,7 +110,7 @@ async function benchmark(cleanup) {
   }
 
   const buildStarted = performance.now();
-  const built = await buildCatalog(source);
+  const built = await buildCatalog(source, CATALOG, { prefix: 'Archive', expectedTotal: CATALOG.total });
   const buildSeconds = (performance.now() - buildStarted) / 1000;
   const sourceRows = await tableCounts(source.services.db);
   progress(`catalog built: ${built.total} assets, ${sourceRows.asset_references} references in ${buildSeconds.toFixed(1)}s`);
@@ -328,130 +306,6 @@ async function tableCounts(dataSource) {
 // ---------------------------------------------------------------------------------------------
 // The catalog
 
-/** Creates the catalog through the asset service, BUILD_CONCURRENCY writes at a time; keeps only ids. */
-async function buildCatalog(app) {
-  const { assets, users } = app.services;
-  const actor = await users.firstSuperAdmin();
-  const byType = {};
-  let done = 0;
-  const create = async (input) => {
-    const asset = await assets.create(actor, input);
-    byType[input.type] = (byType[input.type] ?? 0) + 1;
-    if (++done % 2000 === 0) progress(`  ${done} assets`);
-    return asset.id;
-  };
-  const parallel = (n, fn) => inParallel(range(n), fn, BUILD_CONCURRENCY);
-  const teamNames = ['Payments', 'Logistics', 'Identity', 'Catalogue', 'Partner Integrations'].slice(0, CATALOG.teams);
-  const teamOf = (i) => teamNames[i % teamNames.length];
-
-  for (const team of teamNames) {
-    const slug = team.toLowerCase().replace(/\W+/g, '-');
-    const group = await create({ type: 'GROUP', name: `${team} Developers`, team, spec: { members: [`${slug}-lead`, `${slug}-dev`] } });
-    await create({ type: 'TEAM', name: team, description: `Owns the ${team} APIs`, spec: { email: `${slug}@example.com` }, references: [group] });
-  }
-
-  const kinds = ['AUTHENTICATION', 'RATE_LIMIT', 'CORS', 'IP_FILTER', 'TRANSFORMATION', 'LOGGING'];
-  const policies = await parallel(CATALOG.policies, (i) =>
-    create({
-      type: 'POLICY',
-      name: `Policy ${pad(i)}`,
-      description: `${kinds[i % kinds.length].toLowerCase().replace('_', ' ')} policy ${i}`,
-      team: teamOf(i),
-      spec: { kind: kinds[i % kinds.length], config: { index: i, requests: 100 + i } },
-    }),
-  );
-
-  const aliases = await parallel(CATALOG.unboundAliases, (i) =>
-    create({
-      type: 'ALIAS',
-      name: `backend-${pad(i)}`,
-      description: `Upstream ${i} (unbound default)`,
-      team: teamOf(i),
-      spec: { kind: 'ENDPOINT', value: `http://backend-${pad(i)}.internal:8080` },
-    }),
-  );
-  await parallel(CATALOG.stageBoundAliases, (i) =>
-    create({
-      type: 'ALIAS',
-      name: `backend-${pad(i)}`,
-      description: `Upstream ${i} on prod`,
-      team: teamOf(i),
-      spec: { kind: 'ENDPOINT', value: `http://backend-${pad(i)}.prod.internal:8080`, stage: 'prod' },
-    }),
-  );
-
-  // APIs: 2–3 policies and an alias each; every 4th also gets a second version.
-  const apis = await parallel(CATALOG.apis, async (i) => {
-    const refs = new Set([policies[(i * 7) % policies.length], policies[(i * 7 + 1) % policies.length]]);
-    if (i % 2 === 0) refs.add(policies[(i * 7 + 50) % policies.length]);
-    refs.add(aliases[i % aliases.length]);
-    const api = await create({
-      type: 'API',
-      name: `Archive API ${pad(i)}`,
-      version: '1.0.0',
-      description: `Archive API number ${i}`,
-      team: teamOf(i),
-      spec: {
-        apiType: 'REST',
-        basePath: `/api/${pad(i)}`,
-        routes: [
-          { method: 'GET', path: '/items', description: 'List items' },
-          { method: 'POST', path: '/items', description: 'Create an item' },
-          { method: 'GET', path: '/items/{id}', description: 'Get an item' },
-        ],
-        tags: [teamOf(i).toLowerCase(), `group-${i % 10}`],
-      },
-      references: [...refs],
-    });
-    if (i % CATALOG.secondVersionEvery === 0) {
-      await assets.createApiVersion(actor, api, '1.1.0');
-      byType.API++;
-      done++;
-    }
-    return api;
-  });
-
-  const plans = await parallel(CATALOG.plans, (i) =>
-    create({
-      type: 'PLAN',
-      name: `Plan ${pad(i)}`,
-      team: teamOf(i),
-      spec: { rateLimit: { requests: 100 * (1 + (i % 10)), perSeconds: 60 }, price: i % 5, currency: 'EUR' },
-      references: [policies[(i * 3) % policies.length]],
-    }),
-  );
-  await parallel(CATALOG.packages, (i) =>
-    create({
-      type: 'PACKAGE',
-      name: `Package ${pad(i)}`,
-      team: teamOf(i),
-      spec: { visibility: i % 4 === 0 ? 'PRIVATE' : 'PUBLIC', tags: [`tier-${i % 3}`] },
-      references: [
-        ...new Set([apis[(i * 11) % apis.length], apis[(i * 11 + 5) % apis.length]]),
-        plans[i % plans.length],
-        policies[(i * 13) % policies.length],
-      ],
-    }),
-  );
-
-  // Applications: a third reference no API, the others one or two.
-  await parallel(CATALOG.applications, (j) => {
-    const refs = new Set();
-    if (j % 3 !== 0) refs.add(apis[(j * 5) % apis.length]);
-    if (j % 3 === 2) refs.add(apis[(j * 5 + 17) % apis.length]);
-    return create({
-      type: 'APPLICATION',
-      name: `Application ${pad(j)}`,
-      team: teamOf(j),
-      spec: { contactEmail: `app-${pad(j)}@example.com`, identifiers: [`app-${pad(j)}`] },
-      references: [...refs],
-    });
-  });
-
-  const total = (await assets.search({}, 0, null)).totalCount;
-  if (total !== CATALOG.total) throw new Error(`catalog has ${total} assets, expected ${CATALOG.total}`);
-  return { total, byType };
-}
 
 // ---------------------------------------------------------------------------------------------
 // HTTP
@@ -764,6 +618,5 @@ export function report(r) {
 // ---------------------------------------------------------------------------------------------
 // Helpers (as in catalog.mjs)
 
-const pad = (i) => String(i).padStart(4, '0');
 const mb = (bytes) => (bytes / (1024 * 1024)).toFixed(1);
 const fmtBytes = (bytes) => (bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(2)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`);

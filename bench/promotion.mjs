@@ -50,6 +50,7 @@ import { loadConfig } from '../dist/src/config.js';
 import { statementCounter } from '../dist/src/db/data-source.js';
 import { startEmbeddedDatabase } from '../dist/src/db/embedded.js';
 import { createLogger } from '../dist/src/logger.js';
+import { buildCatalog, catalogShape } from './catalog-builder.mjs';
 import { cleanupStack, inParallel, progress, range, round, login } from './lib.mjs';
 
 export const name = 'promotion';
@@ -70,29 +71,8 @@ const RUN_TIMEOUT_MS = 200_000;
  * too would send two prod variants of one name, and prod refuses the second ("ALIAS … for stage
  * prod already exists").
  */
-const CATALOG = {
-  total: 10_000, // promoted; the dev catalog also holds the stageBoundAliases
-  teams: 5, // each a TEAM referencing its GROUP
-  policies: 400,
-  unboundAliases: 320, // plus stageBoundAliases variants (stage prod) of the first names
-  stageBoundAliases: 80,
-  apis: 4000,
-  secondVersionEvery: 4, // every 4th API also gets version 1.1.0
-  plans: 100, // each requires a policy
-  packages: 200, // each requires 2 APIs, a plan and a policy
-};
-CATALOG.applications =
-  CATALOG.total -
-  2 * CATALOG.teams -
-  CATALOG.policies -
-  CATALOG.unboundAliases -
-  CATALOG.apis -
-  Math.ceil(CATALOG.apis / CATALOG.secondVersionEvery) -
-  CATALOG.plans -
-  CATALOG.packages;
-
-/** Writes in flight while building (the pool holds 10 connections). */
-const BUILD_CONCURRENCY = 8;
+// 10,000 promoted; the dev catalog also holds the prod-bound alias variants.
+const CATALOG = catalogShape({ countStageBound: false });
 
 const PROMOTE = 'mutation($input: PromoteInput!) { promote(input: $input) { id status } }';
 const PROGRESS = `subscription($id: ID!) {
@@ -155,7 +135,7 @@ async function benchmark(cleanup) {
   progress('stage prod registered on dev');
 
   const buildStarted = performance.now();
-  const built = await buildCatalog(dev);
+  const built = await buildCatalog(dev, CATALOG, { prefix: 'Promotion', expectedTotal: CATALOG.total + CATALOG.stageBoundAliases });
   const buildSeconds = (performance.now() - buildStarted) / 1000;
   const references = Number((await dev.services.db.query('SELECT count(*) AS n FROM asset_references'))[0].n);
   progress(`catalog built: ${built.total} assets, ${references} references in ${buildSeconds.toFixed(1)}s`);
@@ -679,132 +659,6 @@ async function provisionServer(tmp, log, cleanup) {
 // ---------------------------------------------------------------------------------------------
 // The catalog (as bench/archive.mjs)
 
-/** Creates the catalog through the asset service, BUILD_CONCURRENCY writes at a time; keeps only ids. */
-async function buildCatalog(app) {
-  const { assets, users } = app.services;
-  const actor = await users.firstSuperAdmin();
-  const byType = {};
-  let done = 0;
-  const create = async (input) => {
-    const asset = await assets.create(actor, input);
-    byType[input.type] = (byType[input.type] ?? 0) + 1;
-    if (++done % 2500 === 0) progress(`  ${done} assets`);
-    return asset.id;
-  };
-  const parallel = (n, fn) => inParallel(range(n), fn, BUILD_CONCURRENCY);
-  const teamNames = ['Payments', 'Logistics', 'Identity', 'Catalogue', 'Partner Integrations'].slice(0, CATALOG.teams);
-  const teamOf = (i) => teamNames[i % teamNames.length];
-
-  for (const team of teamNames) {
-    const slug = team.toLowerCase().replace(/\W+/g, '-');
-    const group = await create({ type: 'GROUP', name: `${team} Developers`, team, spec: { members: [`${slug}-lead`, `${slug}-dev`] } });
-    await create({ type: 'TEAM', name: team, description: `Owns the ${team} APIs`, spec: { email: `${slug}@example.com` }, references: [group] });
-  }
-
-  const kinds = ['AUTHENTICATION', 'RATE_LIMIT', 'CORS', 'IP_FILTER', 'TRANSFORMATION', 'LOGGING'];
-  const policies = await parallel(CATALOG.policies, (i) =>
-    create({
-      type: 'POLICY',
-      name: `Policy ${pad(i)}`,
-      description: `${kinds[i % kinds.length].toLowerCase().replace('_', ' ')} policy ${i}`,
-      team: teamOf(i),
-      spec: { kind: kinds[i % kinds.length], config: { index: i, requests: 100 + i } },
-    }),
-  );
-
-  const aliases = await parallel(CATALOG.unboundAliases, (i) =>
-    create({
-      type: 'ALIAS',
-      name: `backend-${pad(i)}`,
-      description: `Upstream ${i} (unbound default)`,
-      team: teamOf(i),
-      spec: { kind: 'ENDPOINT', value: `http://backend-${pad(i)}.internal:8080` },
-    }),
-  );
-  await parallel(CATALOG.stageBoundAliases, (i) =>
-    create({
-      type: 'ALIAS',
-      name: `backend-${pad(i)}`,
-      description: `Upstream ${i} on prod`,
-      team: teamOf(i),
-      spec: { kind: 'ENDPOINT', value: `http://backend-${pad(i)}.prod.internal:8080`, stage: 'prod' },
-    }),
-  );
-
-  // APIs: 2–3 policies and an alias each; every 4th also gets a second version.
-  const apis = await parallel(CATALOG.apis, async (i) => {
-    const refs = new Set([policies[(i * 7) % policies.length], policies[(i * 7 + 1) % policies.length]]);
-    if (i % 2 === 0) refs.add(policies[(i * 7 + 50) % policies.length]);
-    refs.add(aliases[i % aliases.length]);
-    const api = await create({
-      type: 'API',
-      name: `Promotion API ${pad(i)}`,
-      version: '1.0.0',
-      description: `Promotion API number ${i}`,
-      team: teamOf(i),
-      spec: {
-        apiType: 'REST',
-        basePath: `/api/${pad(i)}`,
-        routes: [
-          { method: 'GET', path: '/items', description: 'List items' },
-          { method: 'POST', path: '/items', description: 'Create an item' },
-          { method: 'GET', path: '/items/{id}', description: 'Get an item' },
-        ],
-        tags: [teamOf(i).toLowerCase(), `group-${i % 10}`],
-      },
-      references: [...refs],
-    });
-    if (i % CATALOG.secondVersionEvery === 0) {
-      await assets.createApiVersion(actor, api, '1.1.0');
-      byType.API++;
-      done++;
-    }
-    return api;
-  });
-
-  const plans = await parallel(CATALOG.plans, (i) =>
-    create({
-      type: 'PLAN',
-      name: `Plan ${pad(i)}`,
-      team: teamOf(i),
-      spec: { rateLimit: { requests: 100 * (1 + (i % 10)), perSeconds: 60 }, price: i % 5, currency: 'EUR' },
-      references: [policies[(i * 3) % policies.length]],
-    }),
-  );
-  await parallel(CATALOG.packages, (i) =>
-    create({
-      type: 'PACKAGE',
-      name: `Package ${pad(i)}`,
-      team: teamOf(i),
-      spec: { visibility: i % 4 === 0 ? 'PRIVATE' : 'PUBLIC', tags: [`tier-${i % 3}`] },
-      references: [
-        ...new Set([apis[(i * 11) % apis.length], apis[(i * 11 + 5) % apis.length]]),
-        plans[i % plans.length],
-        policies[(i * 13) % policies.length],
-      ],
-    }),
-  );
-
-  // Applications: a third reference no API, the others one or two.
-  await parallel(CATALOG.applications, (j) => {
-    const refs = new Set();
-    if (j % 3 !== 0) refs.add(apis[(j * 5) % apis.length]);
-    if (j % 3 === 2) refs.add(apis[(j * 5 + 17) % apis.length]);
-    return create({
-      type: 'APPLICATION',
-      name: `Application ${pad(j)}`,
-      team: teamOf(j),
-      spec: { contactEmail: `app-${pad(j)}@example.com`, identifiers: [`app-${pad(j)}`] },
-      references: [...refs],
-    });
-  });
-
-  const total = (await assets.search({}, 0, null)).totalCount;
-  if (total !== CATALOG.total + CATALOG.stageBoundAliases) {
-    throw new Error(`catalog has ${total} assets, expected ${CATALOG.total} + ${CATALOG.stageBoundAliases} prod-bound alias variants`);
-  }
-  return { total, byType };
-}
 
 // ---------------------------------------------------------------------------------------------
 // HTTP
@@ -987,7 +841,6 @@ export function report(r) {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const pad = (i) => String(i).padStart(4, '0');
 const mb = (bytes) => (bytes / (1024 * 1024)).toFixed(1);
 const countBy = (items, key) => {
   const counts = {};
