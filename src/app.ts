@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import type { Config } from './config.js';
 import { createDataSource, migrate } from './db/data-source.js';
-import { startEmbeddedDatabase } from './db/embedded.js';
+import { startEmbeddedDatabase, type EmbeddedOptions } from './db/embedded.js';
 import { EventLog } from './events/event-log.js';
 import { createSchema } from './graphql/schema.js';
 import { createLogger, type Logger } from './logger.js';
@@ -32,9 +32,12 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Connects to DATABASE_URL, or starts the embedded cluster, and applies pending migrations. */
-export async function openDatabase(config: Config, log: Logger): Promise<Database> {
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedDatabase(config.dataDir, log);
+/**
+ * Connects to DATABASE_URL, or starts the embedded cluster (or, with `shareRunning`, uses the one
+ * a live Stagecraft process runs on the same data dir), and applies pending migrations.
+ */
+export async function openDatabase(config: Config, log: Logger, embeddedOptions: EmbeddedOptions = {}): Promise<Database> {
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedDatabase(config.dataDir, log, 'stagecraft', embeddedOptions);
   const url = config.databaseUrl ?? embedded!.url;
   const dataSource = createDataSource(url, { applicationName: `stagecraft-${config.stage}` });
   try {
@@ -63,9 +66,13 @@ export interface StartOptions {
 }
 
 /** Database, secrets, event log and services: everything but the HTTP server. */
-export async function openServices(config: Config, log: Logger): Promise<{ services: Services; databaseUrl: string; close(): Promise<void> }> {
+export async function openServices(
+  config: Config,
+  log: Logger,
+  embeddedOptions: EmbeddedOptions = {},
+): Promise<{ services: Services; databaseUrl: string; close(): Promise<void> }> {
   const secrets = await loadSecretBox(config.dataDir, config.secretKey);
-  const db = await openDatabase(config, log);
+  const db = await openDatabase(config, log, embeddedOptions);
   const events = new EventLog(db.dataSource, db.url, log);
   try {
     await events.start();

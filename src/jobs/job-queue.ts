@@ -4,13 +4,24 @@
  * lease ran out (its replica died) is claimed again; the handler learns it is a retry through
  * `attempt` and must finish or fail the work cleanly. Enqueueing NOTIFYs, so idle runners wake
  * at once; they also poll, so a lost notification only delays.
+ *
+ * A job runs once at a time:
+ *  - claims, renewals and final statuses go over the runner's own connection (JobConnection),
+ *    never through the request pool, so pool pressure cannot make a live runner's lease lapse;
+ *  - a runner never claims a job it is running itself;
+ *  - every claim gets a fresh lease token; the handler's writes go through `job.transaction`,
+ *    which refuses (LeaseLostError) once another runner holds the job, and the runner then stops
+ *    that job quietly: no retry, no give-up, no status written (src/jobs/lease.ts).
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { JobEntity } from '../entities/job.js';
 import type { Logger } from '../logger.js';
+import { JobConnection } from './job-connection.js';
+import { assertLease, LeaseLostError } from './lease.js';
+
+export { LeaseLostError } from './lease.js';
 
 const CHANNEL = 'stagecraft_jobs';
 
@@ -18,6 +29,15 @@ export interface JobContext {
   id: string;
   attempt: number;
   payload: Record<string, unknown>;
+  /** Aborted once this runner learns it lost the lease; long waits may stop early on it. */
+  signal: AbortSignal;
+  /**
+   * A transaction that first checks this runner still holds the job (and keeps it held until
+   * commit); throws LeaseLostError otherwise. Every write the handler makes goes through it.
+   */
+  transaction<T>(fn: (tx: EntityManager) => Promise<T>): Promise<T>;
+  /** The same check inside a transaction the handler opened itself. */
+  assertOwned(tx: EntityManager): Promise<void>;
 }
 
 interface ClaimedJob {
@@ -25,6 +45,7 @@ interface ClaimedJob {
   kind: string;
   payload: Record<string, unknown>;
   attempts: number;
+  lease_token: string;
 }
 
 /** For `giveUp`, `attempt` is the number of attempts that were made. */
@@ -32,6 +53,8 @@ export type JobHandler = (job: JobContext) => Promise<void>;
 
 export interface JobQueueOptions {
   leaseMs: number;
+  /** How often running jobs' leases are renewed; default a third of leaseMs. */
+  renewMs?: number;
   pollMs: number;
   maxAttempts: number;
   /** How many jobs one replica runs at once. */
@@ -46,21 +69,37 @@ export async function enqueueJob(manager: EntityManager, kind: string, payload: 
   return row.id;
 }
 
+interface RunningJob {
+  token: string;
+  lease: AbortController;
+}
+
 export class JobRunner {
   private readonly worker = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly handlers = new Map<string, { run: JobHandler; giveUp: JobHandler }>();
   private readonly running = new Set<Promise<void>>();
-  private listener: pg.Client | undefined;
+  /** The jobs this runner holds, by id: renewed together, never claimed again by us. */
+  private readonly held = new Map<string, RunningJob>();
+  private readonly connection: JobConnection;
+  private renewTimer: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private wake: (() => void) | undefined;
 
   constructor(
     private readonly db: DataSource,
-    private readonly databaseUrl: string,
+    databaseUrl: string,
     private readonly log: Logger,
     private readonly options: JobQueueOptions = defaultJobOptions,
-  ) {}
+  ) {
+    // A statement on the job connection gets at most half a renewal period before the
+    // connection is replaced, so one hung connection costs one renewal, not the lease.
+    this.connection = new JobConnection(databaseUrl, CHANNEL, log, Math.max(250, Math.floor(this.renewMs / 2)), () => this.wake?.());
+  }
+
+  private get renewMs(): number {
+    return this.options.renewMs ?? Math.max(100, Math.floor(this.options.leaseMs / 3));
+  }
 
   /** `giveUp` runs instead of `run` once a job has been tried maxAttempts times. */
   register(kind: string, run: JobHandler, giveUp: JobHandler): void {
@@ -68,12 +107,8 @@ export class JobRunner {
   }
 
   async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'stagecraft-jobs' });
-    client.on('notification', () => this.wake?.());
-    client.on('error', (err) => this.log.warn({ err: err.message }, 'job listener lost its connection; polling only'));
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
-    this.listener = client;
+    await this.connection.open();
+    this.renewTimer = setInterval(() => void this.renew(), this.renewMs);
     void this.loop();
   }
 
@@ -103,56 +138,109 @@ export class JobRunner {
   private async claim(): Promise<ClaimedJob | undefined> {
     const kinds = [...this.handlers.keys()];
     if (!kinds.length) return undefined;
-    const result: unknown = await this.db.query(
-      `UPDATE jobs SET status = 'RUNNING', locked_by = $1, locked_until = now() + ($2 || ' milliseconds')::interval, attempts = attempts + 1
+    const rows = await this.connection.query<ClaimedJob>(
+      `UPDATE jobs SET status = 'RUNNING', locked_by = $1, locked_until = now() + ($2 || ' milliseconds')::interval,
+              attempts = attempts + 1, lease_token = gen_random_uuid()
        WHERE id = (
          SELECT id FROM jobs
-         WHERE kind = ANY($3) AND ((status = 'QUEUED' AND run_after <= now()) OR (status = 'RUNNING' AND locked_until < now()))
+         WHERE kind = ANY($3) AND NOT (id = ANY($4::bigint[]))
+           AND ((status = 'QUEUED' AND run_after <= now()) OR (status = 'RUNNING' AND locked_until < now()))
          ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
-       RETURNING id, kind, payload, attempts`,
-      [this.worker, String(this.options.leaseMs), kinds],
+       RETURNING id::text AS id, kind, payload, attempts, lease_token::text AS lease_token`,
+      [this.worker, String(this.options.leaseMs), kinds, [...this.held.keys()]],
     );
-    // TypeORM answers UPDATE … RETURNING on PostgreSQL with [rows, affectedCount].
-    const [rows] = result as [ClaimedJob[], number];
-    return rows[0];
+    const job = rows[0];
+    if (job) this.held.set(job.id, { token: job.lease_token, lease: new AbortController() });
+    return job;
+  }
+
+  /** One statement renews every job we hold; a job it does not return was taken from us. */
+  private async renew(): Promise<void> {
+    if (this.held.size === 0) return;
+    const jobs = [...this.held.entries()];
+    let renewed: { id: string }[];
+    try {
+      renewed = await this.connection.query<{ id: string }>(
+        `UPDATE jobs j SET locked_until = now() + ($3 || ' milliseconds')::interval
+         FROM unnest($1::bigint[], $2::uuid[]) AS mine(id, token)
+         WHERE j.id = mine.id AND j.lease_token = mine.token AND j.status = 'RUNNING'
+         RETURNING j.id::text AS id`,
+        [jobs.map(([id]) => id), jobs.map(([, j]) => j.token), String(this.options.leaseMs)],
+      );
+    } catch (err) {
+      if (!this.stopped) this.log.warn({ err: (err as Error).message, jobs: jobs.map(([id]) => id) }, 'could not renew job leases; retrying');
+      return;
+    }
+    const alive = new Set(renewed.map((r) => r.id));
+    for (const [id, job] of jobs) {
+      // Finished meanwhile (removed from `held`) is not a loss.
+      if (!alive.has(id) && this.held.get(id) === job && !job.lease.signal.aborted) {
+        this.log.warn({ job: id }, 'lost the lease on a running job; another runner owns it now');
+        job.lease.abort(new LeaseLostError(id));
+      }
+    }
+  }
+
+  private context(job: ClaimedJob, held: RunningJob, attempt: number): JobContext {
+    const assertOwned = async (tx: EntityManager) => {
+      if (held.lease.signal.aborted) throw new LeaseLostError(job.id);
+      await assertLease(tx, job.id, held.token);
+    };
+    return {
+      id: job.id,
+      attempt,
+      payload: job.payload,
+      signal: held.lease.signal,
+      assertOwned,
+      transaction: (fn) =>
+        this.db.transaction(async (tx) => {
+          await assertOwned(tx);
+          return fn(tx);
+        }),
+    };
+  }
+
+  /** A status change of the job, only while we still hold it; false when another runner does. */
+  private async settle(job: ClaimedJob, token: string, set: string, params: unknown[] = []): Promise<boolean> {
+    const rows = await this.connection.query(
+      `UPDATE jobs SET ${set}, locked_by = NULL, locked_until = NULL WHERE id = $1 AND lease_token = $2 RETURNING id`,
+      [job.id, token, ...params],
+    );
+    return rows.length === 1;
   }
 
   private async execute(job: ClaimedJob): Promise<void> {
     const handler = this.handlers.get(job.kind)!;
-    const context = { id: String(job.id), attempt: job.attempts, payload: job.payload };
-    // Every write about the job checks we still hold it: a runner that stalled past its lease
-    // may have lost the job to another, and must not overwrite that runner's outcome.
-    const mine = `id = $1 AND locked_by = '${this.worker.replace(/'/g, "''")}'`;
-    const renew = setInterval(() => {
-      this.db
-        .query(`UPDATE jobs SET locked_until = now() + ($2 || ' milliseconds')::interval WHERE ${mine}`, [context.id, String(this.options.leaseMs)])
-        .then((result: unknown) => {
-          if ((result as [unknown, number])[1] === 0) this.log.warn({ job: context.id }, 'lost the lease on a running job; another runner owns it now');
-        })
-        .catch((err: Error) => this.log.warn({ err: err.message, job: context.id }, 'could not renew job lease'));
-    }, Math.max(100, Math.floor(this.options.leaseMs / 3)));
+    const held = this.held.get(job.id)!;
+    const lost = () => this.log.warn({ job: job.id, kind: job.kind, attempt: job.attempts }, 'job lease lost: stopped this run without writing more');
     try {
       if (job.attempts > this.options.maxAttempts) {
         // Claimed once more than allowed: its runners kept dying. Close it cleanly.
-        await handler.giveUp({ ...context, attempt: job.attempts - 1 });
-        await this.db.query(`UPDATE jobs SET status = 'FAILED', locked_by = NULL, locked_until = NULL, last_error = 'gave up' WHERE ${mine}`, [context.id]);
+        await handler.giveUp(this.context(job, held, job.attempts - 1));
+        if (!(await this.settle(job, held.token, `status = 'FAILED', last_error = 'gave up'`))) lost();
         return;
       }
-      await handler.run(context);
-      await this.db.query(`UPDATE jobs SET status = 'DONE', locked_by = NULL, locked_until = NULL WHERE ${mine}`, [context.id]);
+      await handler.run(this.context(job, held, job.attempts));
+      if (!(await this.settle(job, held.token, `status = 'DONE'`))) lost();
     } catch (err) {
-      this.log.error({ err, job: context.id, kind: job.kind, attempt: job.attempts }, 'job failed');
+      if (err instanceof LeaseLostError || held.lease.signal.aborted) return lost();
+      this.log.error({ err, job: job.id, kind: job.kind, attempt: job.attempts }, 'job failed');
       const final = job.attempts >= this.options.maxAttempts;
-      await this.db
-        .query(
-          `UPDATE jobs SET status = $2, locked_by = NULL, locked_until = NULL, last_error = $3,
-             run_after = now() + ($4 || ' milliseconds')::interval WHERE ${mine}`,
-          [context.id, final ? 'FAILED' : 'QUEUED', (err as Error).message, String(1000 * 2 ** job.attempts)],
-        )
-        .catch(() => undefined);
-      if (final) await handler.giveUp(context).catch((e: Error) => this.log.error({ err: e, job: context.id }, 'job give-up failed'));
+      const settled = await this.settle(job, held.token, `status = $3, last_error = $4, run_after = now() + ($5 || ' milliseconds')::interval`, [
+        final ? 'FAILED' : 'QUEUED',
+        (err as Error).message,
+        String(1000 * 2 ** job.attempts),
+      ]).catch(() => false);
+      if (!settled) return lost();
+      if (final) {
+        // FAILED now, so no renewals: the give-up's writes are fenced by the token alone.
+        this.held.delete(job.id);
+        await handler.giveUp(this.context(job, held, job.attempts)).catch((e: Error) => {
+          if (!(e instanceof LeaseLostError)) this.log.error({ err: e, job: job.id }, 'job give-up failed');
+        });
+      }
     } finally {
-      clearInterval(renew);
+      this.held.delete(job.id);
     }
   }
 
@@ -161,6 +249,7 @@ export class JobRunner {
     this.stopped = true;
     this.wake?.();
     await Promise.allSettled([...this.running]);
-    await this.listener?.end().catch(() => undefined);
+    clearInterval(this.renewTimer);
+    await this.connection.close();
   }
 }

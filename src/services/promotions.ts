@@ -15,7 +15,7 @@ import { PromotionEntity, PromotionStageEntity, type PromotedAssetReport, type R
 import { StageEntity } from '../entities/stage.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
 import { appendEvent, type EventLog, type StoredEvent } from '../events/event-log.js';
-import { enqueueJob, type JobContext } from '../jobs/job-queue.js';
+import { enqueueJob, LeaseLostError, type JobContext } from '../jobs/job-queue.js';
 import type { Logger } from '../logger.js';
 import { productVersion } from '../version.js';
 import type { ArchiveExporter } from './archive/export.js';
@@ -239,22 +239,25 @@ export class PromotionService {
   }
 
   // ---- the job ----
+  // Every write of the job goes through job.transaction: fenced by the job's lease token, so a
+  // run that lost its job to another runner stops instead of writing a second outcome.
 
   async run(job: JobContext): Promise<void> {
     const promotion = await this.get(String(job.payload.promotionId));
-    await this.db.getRepository(PromotionEntity).update({ id: promotion.id }, { status: 'RUNNING' });
+    if (promotion.status === 'SUCCESS' || promotion.status === 'FAILURE') return; // finished by an earlier run
+    await job.transaction((tx) => tx.getRepository(PromotionEntity).update({ id: promotion.id }, { status: 'RUNNING' }));
     const stages = await this.stagesOf([promotion.id]);
     for (const stage of stages) {
       if (stage.status === 'SUCCESS' || stage.status === 'FAILURE') continue;
       if (stage.status === 'RUNNING') {
         // We were interrupted mid-transfer; whether the target committed is unknown. Say so
         // plainly rather than re-send (a repromote decides, with the target's report in view).
-        await this.finishStage(promotion.id, stage.stageName, 'FAILURE', 'INTERRUPTED', 'interrupted: the source stopped during the transfer; check the target and repromote', []);
+        await this.finishStage(job, promotion.id, stage.stageName, 'FAILURE', 'INTERRUPTED', 'interrupted: the source stopped during the transfer; check the target and repromote', []);
         continue;
       }
-      await this.runStage(promotion, stage.stageName);
+      await this.runStage(job, promotion, stage.stageName);
     }
-    await this.complete(promotion.id);
+    await this.complete(job, promotion.id);
   }
 
   /** After the last attempt: nothing may stay QUEUED or RUNNING. */
@@ -262,15 +265,17 @@ export class PromotionService {
     const id = String(job.payload.promotionId);
     for (const stage of await this.stagesOf([id])) {
       if (stage.status === 'QUEUED' || stage.status === 'RUNNING') {
-        await this.finishStage(id, stage.stageName, 'FAILURE', 'INTERNAL_SERVER_ERROR', `gave up after ${job.attempt} attempts`, []);
+        await this.finishStage(job, id, stage.stageName, 'FAILURE', 'INTERNAL_SERVER_ERROR', `gave up after ${job.attempt} attempts`, []);
       }
     }
-    await this.complete(id);
+    await this.complete(job, id);
   }
 
-  private async runStage(promotion: PromotionEntity, stageName: string): Promise<void> {
-    await this.db.getRepository(PromotionStageEntity).update({ promotionId: promotion.id, stageName }, { status: 'RUNNING', startedAt: new Date() });
-    await this.progress(this.db.manager, promotion.id, stageName, 'STARTED', `promoting to ${stageName}`);
+  private async runStage(job: JobContext, promotion: PromotionEntity, stageName: string): Promise<void> {
+    await job.transaction(async (tx) => {
+      await tx.getRepository(PromotionStageEntity).update({ promotionId: promotion.id, stageName }, { status: 'RUNNING', startedAt: new Date() });
+      await this.progress(tx, promotion.id, stageName, 'STARTED', `promoting to ${stageName}`);
+    });
     try {
       const remote = await this.stages.remote(stageName);
       const info = await remote.info();
@@ -281,7 +286,7 @@ export class PromotionService {
       const passphrase = randomBytes(24).toString('base64url');
       const { ids, stream } = await this.exporter.export({ ...promotion, passphrase, aliasStage: stageName });
       const archive = await streamToBuffer(stream);
-      await this.progress(this.db.manager, promotion.id, stageName, 'EXPORTED', `archive of ${ids.length} assets built (${archive.length} bytes)`, 0, ids.length);
+      await job.transaction((tx) => this.progress(tx, promotion.id, stageName, 'EXPORTED', `archive of ${ids.length} assets built (${archive.length} bytes)`, 0, ids.length));
       const query = overwriteQuery(promotion.overwriteAssets, promotion.overwriteAliases, promotion.fixMissingVersions, this.allTypes);
       const report = await remote.importArchive(archive, query, passphrase, {
         id: promotion.id,
@@ -289,7 +294,7 @@ export class PromotionService {
         description: promotion.description,
         promotedBy: promotion.promotedBy,
       });
-      await this.progress(this.db.manager, promotion.id, stageName, 'TRANSFERRED', `imported by ${stageName}: ${report.status}`, 0, ids.length);
+      await job.transaction((tx) => this.progress(tx, promotion.id, stageName, 'TRANSFERRED', `imported by ${stageName}: ${report.status}`, 0, ids.length));
       const assets: PromotedAssetReport[] = (report.assets as { id: string; type: string; name: string; status: string; explanation: string }[]).map((a) => ({
         assetId: a.id,
         type: a.type,
@@ -297,26 +302,28 @@ export class PromotionService {
         status: a.status,
         comment: a.explanation,
       }));
-      await this.db.transaction(async (tx) => {
+      await job.transaction(async (tx) => {
         for (const [i, a] of assets.entries()) {
           await this.progress(tx, promotion.id, stageName, 'ASSET', `${a.type} ${a.name}: ${a.status}`, i + 1, assets.length);
         }
       });
       const failures = assets.filter((a) => a.status === 'FAILURE').length;
-      if (report.status === 'SUCCESS') await this.finishStage(promotion.id, stageName, 'SUCCESS', null, `${assets.length} assets promoted`, assets, report.id);
-      else await this.finishStage(promotion.id, stageName, 'FAILURE', 'IMPORT_FAILED', `${failures} of ${assets.length} assets failed on ${stageName}`, assets, report.id);
+      if (report.status === 'SUCCESS') await this.finishStage(job, promotion.id, stageName, 'SUCCESS', null, `${assets.length} assets promoted`, assets, report.id);
+      else await this.finishStage(job, promotion.id, stageName, 'FAILURE', 'IMPORT_FAILED', `${failures} of ${assets.length} assets failed on ${stageName}`, assets, report.id);
     } catch (err) {
+      if (err instanceof LeaseLostError) throw err; // not ours any more: write nothing
       if (err instanceof AppError) {
-        await this.finishStage(promotion.id, stageName, 'FAILURE', err.code, err.message, []);
+        await this.finishStage(job, promotion.id, stageName, 'FAILURE', err.code, err.message, []);
       } else {
         const errorId = randomBytes(8).toString('hex');
         this.log.error({ err, errorId, promotion: promotion.id, stage: stageName }, 'promotion stage failed unexpectedly');
-        await this.finishStage(promotion.id, stageName, 'FAILURE', 'INTERNAL_SERVER_ERROR', `internal error (id ${errorId})`, []);
+        await this.finishStage(job, promotion.id, stageName, 'FAILURE', 'INTERNAL_SERVER_ERROR', `internal error (id ${errorId})`, []);
       }
     }
   }
 
   private async finishStage(
+    job: JobContext,
     promotionId: string,
     stageName: string,
     status: 'SUCCESS' | 'FAILURE',
@@ -325,7 +332,7 @@ export class PromotionService {
     report: PromotedAssetReport[],
     importReportId: string | null = null,
   ): Promise<void> {
-    await this.db.transaction(async (tx) => {
+    await job.transaction(async (tx) => {
       await tx
         .getRepository(PromotionStageEntity)
         .update({ promotionId, stageName }, { status, code, reason, report, importReportId, finishedAt: new Date() });
@@ -333,10 +340,10 @@ export class PromotionService {
     });
   }
 
-  private async complete(promotionId: string): Promise<void> {
+  private async complete(job: JobContext, promotionId: string): Promise<void> {
     const stages = await this.stagesOf([promotionId]);
     const status: RunStatus = stages.every((s) => s.status === 'SUCCESS') ? 'SUCCESS' : 'FAILURE';
-    await this.db.transaction(async (tx) => {
+    await job.transaction(async (tx) => {
       await tx.getRepository(PromotionEntity).update({ id: promotionId }, { status });
       const failed = stages.filter((s) => s.status !== 'SUCCESS').map((s) => s.stageName);
       await this.progress(tx, promotionId, null, 'COMPLETED', status === 'SUCCESS' ? 'all stages succeeded' : `failed on ${failed.join(', ')}`);
