@@ -92,9 +92,9 @@ export class JobRunner {
     private readonly log: Logger,
     private readonly options: JobQueueOptions = defaultJobOptions,
   ) {
-    // A statement on the job connection gets at most half a renewal period before the
-    // connection is replaced, so one hung connection costs one renewal, not the lease.
-    this.connection = new JobConnection(databaseUrl, CHANNEL, log, Math.max(250, Math.floor(this.renewMs / 2)), () => this.wake?.());
+    // A statement on the job connection gets half a lease (at least a second: a busy machine is
+    // not a dead connection) before the connection is replaced and the next renewal tries anew.
+    this.connection = new JobConnection(databaseUrl, CHANNEL, log, Math.max(1000, Math.floor(this.options.leaseMs / 2)), () => this.wake?.());
   }
 
   private get renewMs(): number {
