@@ -45,7 +45,7 @@ export type SyncDecision =
   | { action: 'CREATED' }
   /** The target runs (or ran) this version with another upstream: a new copy with the new upstream. */
   | { action: 'UPSTREAM_CHANGED'; previous: VersionShape }
-  /** The target holds this exact copy but runs something else (or nothing): run that copy again. */
+  /** The target holds a copy with this upstream but runs another one (or none): run that copy again. */
   | { action: 'REACTIVATED'; existing: VersionShape }
   /** The target already runs this exact copy: nothing to write, no new revision. */
   | { action: 'UNCHANGED'; existing: VersionShape }
@@ -65,8 +65,9 @@ export function decideSync(source: VersionShape, copies: readonly VersionShape[]
     return { action: 'REFUSED', reason: `version ${source.version} in the target group was published from a different API definition; publish a new version there instead` };
   }
   const running = copies.find((v) => v.id === runningId);
-  if (running) return sameUpstream(running.upstream, upstream) ? { action: 'UNCHANGED', existing: running } : { action: 'UPSTREAM_CHANGED', previous: running };
-  // Not running: reuse a copy that already has this upstream rather than piling up identical rows.
+  if (running && sameUpstream(running.upstream, upstream)) return { action: 'UNCHANGED', existing: running };
+  // Going back to an upstream the group had: run that copy again rather than pile up identical rows.
   const match = copies.find((v) => sameUpstream(v.upstream, upstream));
-  return match ? { action: 'REACTIVATED', existing: match } : { action: 'UPSTREAM_CHANGED', previous: copies[copies.length - 1]! };
+  if (match) return { action: 'REACTIVATED', existing: match };
+  return { action: 'UPSTREAM_CHANGED', previous: running ?? copies[copies.length - 1]! };
 }

@@ -338,11 +338,11 @@ export class GatewayGroupResolver {
   @FieldResolver(() => [ServiceVersion], { description: 'Every version published or synced into the group, oldest first, unpublished services included.' })
   async serviceVersions(
     @Root() group: GatewayGroupEntity,
-    @Arg('service', () => String, { nullable: true, description: 'Only this service.' }) service: string | null,
+    @Arg('service', () => String, { nullable: true, description: 'Only this service.' }) service: string | null | undefined,
     @Ctx() { loaders }: Context,
   ): Promise<ServiceVersionEntity[]> {
     const versions = await loaders.gateways.versionsOfGroup.load(group.id);
-    return service === null ? versions : versions.filter((v) => v.serviceName === service);
+    return service == null ? versions : versions.filter((v) => v.serviceName === service);
   }
 
   @FieldResolver(() => [GatewayInstance])
