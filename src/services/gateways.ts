@@ -147,12 +147,6 @@ export class GatewayService {
     return group;
   }
 
-  async groupById(id: string): Promise<GatewayGroupEntity> {
-    const group = await this.db.getRepository(GatewayGroupEntity).findOneBy({ id });
-    if (!group) throw notFound('gateway group', id);
-    return group;
-  }
-
   async createGroup(input: { name: string; description?: string | null }): Promise<GatewayGroupEntity> {
     const name = input.name?.trim() ?? '';
     if (!GROUP_NAME.test(name)) throw badInput('name must be 1 to 100 letters, digits, spaces, dots, dashes or underscores', { field: 'name' });
