@@ -5,6 +5,16 @@ import { Promotions1764100000000 } from './1764100000000-promotions.js';
 import { Rollbacks1764200000000 } from './1764200000000-rollbacks.js';
 import { Gateways1764300000000 } from './1764300000000-gateways.js';
 import { JobLeaseToken1764410000000 } from './1764410000000-job-lease-token.js';
+import { GatewaySyncAndTokens1764460000000 } from './1764460000000-gateway-sync-and-tokens.js';
 
 /** Every migration, in order. Listed explicitly so the same code runs from src and from dist. */
-export const migrations = [Foundation1763800000000, Catalog1763900000000, Archives1764000000000, Promotions1764100000000, Rollbacks1764200000000, Gateways1764300000000, JobLeaseToken1764410000000];
+export const migrations = [
+  Foundation1763800000000,
+  Catalog1763900000000,
+  Archives1764000000000,
+  Promotions1764100000000,
+  Rollbacks1764200000000,
+  Gateways1764300000000,
+  JobLeaseToken1764410000000,
+  GatewaySyncAndTokens1764460000000,
+];

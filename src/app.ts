@@ -15,6 +15,7 @@ import { createHttpServer } from './server/http-server.js';
 import { createServices, type Services } from './services/index.js';
 import { defaultJobOptions, JobRunner } from './jobs/job-queue.js';
 import { PROMOTION_JOB } from './services/promotions.js';
+import { SYNC_ROLLOUT_JOB } from './services/gateways.js';
 import { seedDemoCatalog } from './services/seed.js';
 
 export interface Stagecraft {
@@ -108,6 +109,7 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
 
   const jobs = new JobRunner(services.db, opened.databaseUrl, log, { ...defaultJobOptions, leaseMs: config.jobLeaseMs });
   jobs.register(PROMOTION_JOB, (job) => services.promotions.run(job), (job) => services.promotions.giveUp(job));
+  jobs.register(SYNC_ROLLOUT_JOB, (job) => services.gateways.watchRollout(job), (job) => services.gateways.giveUpRollout(job));
   await jobs.start();
 
   const http = await createHttpServer(config, await createSchema(), services, log);
@@ -118,6 +120,7 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
     });
   } catch (err) {
     await http.drain();
+    services.gateways.stopBackgroundWork();
     await jobs.stop();
     await opened.close();
     throw err;
@@ -135,6 +138,7 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
     stop: () =>
       (stopping ??= (async () => {
         await http.drain();
+        services.gateways.stopBackgroundWork(); // rollout watches go back to the queue, unfinished
         await jobs.stop();
         await opened.close();
         log.info('stagecraft stopped');

@@ -32,7 +32,7 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-const CONFIG_SUBSCRIPTION = 'subscription($g: String!) { gatewayConfig(group: $g) { revision config } }';
+const CONFIG_SUBSCRIPTION = 'subscription($g: String!) { gatewayConfig(group: $g) { revision deleted config } }';
 const HEARTBEAT = 'mutation($id: ID!, $h: String!, $r: Int!) { gatewayHeartbeat(instanceId: $id, hostname: $h, revision: $r) }';
 
 export function wsUrlOf(controlPlane: string): string {
@@ -143,12 +143,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const subscribe = () => {
     if (stopped) return;
-    client.subscribe<{ gatewayConfig: { revision: number; config: GatewayConfig } }>(
+    client.subscribe<{ gatewayConfig: { revision: number; deleted: boolean; config: GatewayConfig } }>(
       { query: CONFIG_SUBSCRIPTION, variables: { g: options.group } },
       {
         next: ({ data, errors }) => {
           if (stopped) return; // arrived while stop() was disposing the client
           if (errors?.length || !data) return void log.error({ errors }, 'control plane refused the configuration subscription');
+          if (data.gatewayConfig.deleted) return groupDeleted();
           const { config } = data.gatewayConfig;
           proxy.setConfig(config);
           discovery.update(config);
@@ -167,6 +168,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       },
     );
   };
+  /**
+   * The group is gone, and its join tokens with it: nothing will ever configure this instance
+   * again. It stops talking to the control plane and answers 503 until an operator stops it.
+   */
+  const groupDeleted = () => {
+    stopped = true;
+    clearTimeout(resubscribe);
+    clearInterval(timer);
+    discovery.stop();
+    proxy.groupDeleted(options.group);
+    log.error({ group: options.group }, 'the gateway group was deleted on the control plane; answering 503 to every request');
+    void client.dispose();
+  };
+
   subscribe();
   const timer = setInterval(heartbeat, options.heartbeatMs ?? 5_000);
 

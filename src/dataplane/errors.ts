@@ -18,6 +18,8 @@ export type GatewayErrorCode =
   | 'BAD_REQUEST'
   /** 503: no config received yet. */
   | 'NOT_CONFIGURED'
+  /** 503: the control plane deleted this instance's gateway group; it serves nothing any more. */
+  | 'GROUP_DELETED'
   /** 500: a bug; the log has the details. */
   | 'INTERNAL_ERROR';
 
@@ -28,6 +30,7 @@ export const statusFor: Record<GatewayErrorCode, number> = {
   UPSTREAM_TIMEOUT: 504,
   BAD_REQUEST: 400,
   NOT_CONFIGURED: 503,
+  GROUP_DELETED: 503,
   INTERNAL_ERROR: 500,
 };
 

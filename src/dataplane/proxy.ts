@@ -52,6 +52,8 @@ export class GatewayProxy {
   /** Nodes found by service discovery, by serviceVersionId; kept across config changes. */
   private readonly discovered = new Map<string, readonly UpstreamNode[]>();
   private closing: Promise<void> | null = null;
+  /** Set once the control plane said the group is gone: every request gets a 503 from then on. */
+  private deletedGroup: string | null = null;
 
   constructor(
     private readonly log: Logger,
@@ -78,7 +80,7 @@ export class GatewayProxy {
    * one they started with. Nodes that stay keep their connections and health.
    */
   setConfig(config: GatewayConfig): void {
-    if (this.closing) return;
+    if (this.closing || this.deletedGroup) return;
     // Forget discovered nodes of service versions the new configuration no longer runs.
     const running = new Set(config.services.map((s) => s.serviceVersionId));
     for (const id of this.discovered.keys()) if (!running.has(id)) this.discovered.delete(id);
@@ -87,11 +89,22 @@ export class GatewayProxy {
   }
 
   /**
+   * The group was deleted on the control plane: stop routing (its services are nobody's now) and
+   * answer every request with 503 GROUP_DELETED, so clients and load balancers see why.
+   */
+  groupDeleted(group: string): void {
+    this.deletedGroup = group;
+    const previous = this.current;
+    this.current = null;
+    previous?.retire();
+  }
+
+  /**
    * The nodes service discovery found for a service version whose upstream uses discovery.
    * Takes effect like a config change (same revision). Ignored for upstreams with static nodes.
    */
   setNodes(serviceVersionId: string, nodes: UpstreamNode[]): void {
-    if (this.closing) return;
+    if (this.closing || this.deletedGroup) return;
     this.discovered.set(serviceVersionId, [...nodes]);
     const config = this.current?.config;
     const service = config?.services.find((s) => s.serviceVersionId === serviceVersionId);
@@ -143,7 +156,11 @@ export class GatewayProxy {
     const target = req.url ?? '';
     const path = pathOf(target);
     if (path === HEALTH_PATH) {
-      return sendJson(res, this.current ? 200 : 503, { status: this.current ? 'ok' : 'starting', revision: this.revision });
+      const status = this.deletedGroup ? 'group-deleted' : this.current ? 'ok' : 'starting';
+      return sendJson(res, this.current ? 200 : 503, { status, revision: this.revision });
+    }
+    if (this.deletedGroup) {
+      return sendError(res, 'GROUP_DELETED', `The gateway group ${this.deletedGroup} was deleted on the control plane; this instance serves nothing.`);
     }
 
     const snapshot = this.current;

@@ -70,6 +70,15 @@ export class GatewayInstanceEntity {
 
   @Column({ name: 'config_revision', type: 'int' })
   configRevision!: number;
+
+  /** The join token that registered the instance: only that token may heartbeat for it. */
+  @Index('idx_gateway_instances_token')
+  @Column({ name: 'token_id', type: 'uuid', nullable: true })
+  tokenId!: string | null;
+
+  @ManyToOne(() => GatewayTokenEntity, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'token_id' })
+  token!: Relation<GatewayTokenEntity> | null;
 }
 
 /** How a service version reaches its upstream: fixed nodes, or a registry lookup. */
@@ -80,9 +89,13 @@ export interface UpstreamSpec {
   retries: number;
 }
 
-/** One published version of a service (an API) in a group. */
+/**
+ * One published version of a service (an API) in a group. A version number may appear more than
+ * once in a group: re-syncing it with another upstream adds a copy and keeps the earlier one as
+ * history (the newest copy is the one that runs).
+ */
 @Entity('service_versions')
-@Unique('uq_service_versions_version', ['groupId', 'serviceName', 'version'])
+@Index('idx_service_versions_version', ['groupId', 'serviceName', 'version'])
 export class ServiceVersionEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

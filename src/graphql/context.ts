@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { AuthUser } from '../services/auth.js';
+import type { GatewayPrincipal } from '../services/gateways.js';
 import type { Services } from '../services/index.js';
 import type { Loaders } from './loaders.js';
 
@@ -10,8 +11,8 @@ export interface Context {
   /** The bearer token of this request (for logout). Never logged. */
   token: string | null;
   services: Services;
-  /** Set when a gateway instance (join token) is asking: the group it belongs to. */
-  gateway: { group: string } | null;
+  /** Set when a gateway instance (join token) is asking: its token and group. */
+  gateway: GatewayPrincipal | null;
   /** This request's DataLoaders (a fresh set per request or subscription event). */
   loaders: Loaders;
   log: Logger;

@@ -10,6 +10,7 @@ import type { ReferenceKind } from '../domain/dependencies.js';
 import { AssetReferenceEntity } from '../entities/asset-reference.js';
 import { AssetEntity } from '../entities/asset.js';
 import { PromotionStageEntity } from '../entities/promotion.js';
+import { createGatewayLoaders, type GatewayLoaders } from './gateways/loaders.js';
 
 export interface Reference {
   kind: ReferenceKind;
@@ -30,6 +31,8 @@ export interface Loaders {
   promotionStages: DataLoader<string, PromotionStageEntity[]>;
   /** Fields of remote stages, one call per stage per request. */
   remoteFields: ReturnType<typeof createRemoteFieldLoader>;
+  /** Gateway groups, their services, versions and instances. */
+  gateways: GatewayLoaders;
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
@@ -81,5 +84,5 @@ export function createLoaders(services: Services): Loaders {
     return ids.map((id) => groups.get(id) ?? []);
   });
 
-  return { assetById, referencesFrom: referenceLoader('fromId'), referencesTo: referenceLoader('toId'), versionsOfSet, teamByName, promotionStages, remoteFields: createRemoteFieldLoader(services) };
+  return { assetById, referencesFrom: referenceLoader('fromId'), referencesTo: referenceLoader('toId'), versionsOfSet, teamByName, promotionStages, remoteFields: createRemoteFieldLoader(services), gateways: createGatewayLoaders(services.gateways) };
 }

@@ -5,7 +5,7 @@ import { ApiAssetResolver, AssetResolver, TeamAssetResolver } from './assets/res
 import { concreteAssetTypes } from './assets/types.js';
 import { ArchiveResolver } from './archive/resolver.js';
 import { AuditResolver } from './audit/resolver.js';
-import { GatewayGroupResolver, ServiceVersionResolver } from './gateways/resolver.js';
+import { GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResolver } from './gateways/resolver.js';
 import { PromotionResolver, StageResultResolver } from './promotions/resolver.js';
 import { RollbackResolver } from './rollbacks/resolver.js';
 import { StageResolver } from './stages/resolver.js';
@@ -14,7 +14,7 @@ import { DriftResolver, StageGraphResolver } from './federation/stage-graph.js';
 import { authChecker } from './guard.js';
 import { UserResolver } from './users/resolver.js';
 
-export const resolvers = [UserResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver, ArchiveResolver, StageResolver, PromotionResolver, StageResultResolver, RollbackResolver, StageGraphResolver, DriftResolver, GatewayGroupResolver, ServiceVersionResolver] as const;
+export const resolvers = [UserResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver, ArchiveResolver, StageResolver, PromotionResolver, StageResultResolver, RollbackResolver, StageGraphResolver, DriftResolver, GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResolver] as const;
 
 /**
  * Every subscription here has its own `subscribe` (the event log, which works across replicas);

@@ -35,9 +35,9 @@ export async function buildContext(services: Services, log: Logger, token: strin
   let user: AuthUser | null = null;
   let gateway: Context['gateway'] = null;
   if (token?.startsWith(GATEWAY_TOKEN_PREFIX)) {
-    // A gateway instance: it may read its group's configuration and report heartbeats, nothing else.
+    // A gateway instance: the guard (graphql/guard.ts) lets it use GATEWAY_AGENT fields only.
     const instance = await services.gateways.authenticateInstance(token);
-    gateway = { group: instance.group };
+    gateway = instance;
     user = { id: `gateway:${instance.tokenId}`, username: `gateway@${instance.group}`, role: 'VIEWER', privileges: ['GATEWAY_AGENT'] };
   } else if (token) {
     user = await services.auth.authenticate(token);

@@ -6,6 +6,7 @@
  */
 import { Repeater } from '@repeaterjs/repeater';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { GatewayConfig, RouteConfig, ServiceConfig } from '../dataplane/config.js';
 import { AssetEntity } from '../entities/asset.js';
@@ -18,8 +19,11 @@ import {
   ServiceVersionEntity,
   type UpstreamSpec,
 } from '../entities/gateway.js';
+import { decideSync, type SyncDecision } from '../domain/gateway-sync.js';
+import { isOnline, ONLINE_WINDOW_MS } from '../domain/gateway-instances.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
 import { appendEvent, type EventLog } from '../events/event-log.js';
+import { enqueueJob, type JobContext } from '../jobs/job-queue.js';
 import type { Logger } from '../logger.js';
 import type { SecretBox } from '../secrets.js';
 import type { AuthUser } from './auth.js';
@@ -27,9 +31,15 @@ import type { AuthUser } from './auth.js';
 export const gatewayStream = (group: string) => `gateway:${group}`;
 export const syncStream = (operationId: string) => `sync:${operationId}`;
 
-/** An instance is ONLINE while its heartbeats are fresher than this. */
-export const ONLINE_WINDOW_MS = 15_000;
+export { ONLINE_WINDOW_MS };
 export const GATEWAY_TOKEN_PREFIX = 'gwt_';
+/** The durable job that follows a sync until the target's online instances run it. */
+export const SYNC_ROLLOUT_JOB = 'gateway-sync-rollout';
+/** How long a sync rollout may take before it is reported FAILED. */
+export const ROLLOUT_TIMEOUT_MS = 120_000;
+/** Every replica re-checks the credentials of its open sockets when this channel is notified. */
+export const AUTH_CHANNEL = 'stagecraft_auth';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$/;
 const VERSION = /^\d+\.\d+\.\d+$/;
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -41,6 +51,41 @@ export interface UpstreamInput {
   retries?: number | null;
 }
 
+/** Who a gateway join token speaks for: one token of one group. */
+export interface GatewayPrincipal {
+  tokenId: string;
+  groupId: string;
+  group: string;
+}
+
+export type SyncAction = Exclude<SyncDecision['action'], 'REFUSED'>;
+
+export interface SyncResult {
+  /** Follow it with syncProgress. */
+  id: string;
+  action: SyncAction;
+  message: string;
+  /** The version that runs in the target group now. */
+  version: ServiceVersionEntity;
+  /** The target group's revision after the sync (unchanged for UNCHANGED). */
+  revision: number;
+}
+
+/** One update of the configuration stream: a snapshot, or the news that the group is gone. */
+export interface GatewayConfigEvent {
+  config: GatewayConfig;
+  deleted: boolean;
+}
+
+interface RolloutPayload {
+  operationId: string;
+  groupId: string;
+  group: string;
+  revision: number;
+  /** Epoch ms: a resumed watch keeps the original deadline. */
+  deadline: number;
+}
+
 export interface RegistryInput {
   gatewayGroup: string;
   name: string;
@@ -48,6 +93,14 @@ export interface RegistryInput {
   address: string;
   token?: string | null;
   refreshMs?: number | null;
+}
+
+/**
+ * The shared contract for anything that may invalidate a credential: notify in the same
+ * transaction, and every replica re-validates its open sockets once the change is committed.
+ */
+async function notifyCredentialsChanged(tx: EntityManager): Promise<void> {
+  await tx.query(`SELECT pg_notify('${AUTH_CHANNEL}', '')`);
 }
 
 /** "1.0.9" → "1.0.10". */
@@ -72,6 +125,9 @@ export function routesOf(asset: AssetEntity): RouteConfig[] {
 }
 
 export class GatewayService {
+  /** Aborted when the process stops: background watches hand their jobs back. */
+  private readonly background = new AbortController();
+
   constructor(
     private readonly db: DataSource,
     private readonly events: EventLog,
@@ -88,12 +144,6 @@ export class GatewayService {
   async group(name: string, manager: EntityManager = this.db.manager): Promise<GatewayGroupEntity> {
     const group = await manager.getRepository(GatewayGroupEntity).findOneBy({ name });
     if (!group) throw notFound('gateway group', name);
-    return group;
-  }
-
-  async groupById(id: string): Promise<GatewayGroupEntity> {
-    const group = await this.db.getRepository(GatewayGroupEntity).findOneBy({ id });
-    if (!group) throw notFound('gateway group', id);
     return group;
   }
 
@@ -122,10 +172,27 @@ export class GatewayService {
     return this.group(newName);
   }
 
-  async deleteGroup(name: string): Promise<boolean> {
+  /**
+   * Deletes a group with its history, tokens and registries. Instances still ONLINE would keep
+   * serving a group nobody manages, so that needs `force`; forced, they are told over their
+   * configuration stream and answer 503 from then on.
+   */
+  async deleteGroup(name: string, force = false): Promise<boolean> {
     if (name === 'default') throw conflict('the default group cannot be deleted');
-    const group = await this.group(name);
-    await this.db.getRepository(GatewayGroupEntity).delete({ id: group.id });
+    await this.db.transaction(async (tx) => {
+      const group = await this.lockGroup(tx, name);
+      const online = (await tx.getRepository(GatewayInstanceEntity).find({ where: { groupId: group.id }, order: { hostname: 'ASC' } })).filter((i) => isOnline(i.lastSeen));
+      if (online.length && !force) {
+        const named = online.slice(0, 10).map((i) => `${i.hostname} (${i.id})`).join(', ') + (online.length > 10 ? ` and ${online.length - 10} more` : '');
+        throw conflict(`gateway group ${name} has ${online.length} ONLINE instance${online.length > 1 ? 's' : ''}: ${named}; stop ${online.length > 1 ? 'them' : 'it'} first, or delete with force: true`, {
+          instances: online.map((i) => ({ id: i.id, hostname: i.hostname })),
+        });
+      }
+      await appendEvent(tx, gatewayStream(group.name), 'DELETED', { revision: group.revision });
+      await tx.getRepository(GatewayGroupEntity).delete({ id: group.id });
+      // Its join tokens go with it: sockets authenticated by them must be re-checked.
+      await notifyCredentialsChanged(tx);
+    });
     return true;
   }
 
@@ -138,32 +205,85 @@ export class GatewayService {
     return { id: row.id, token };
   }
 
-  /** The group a join token belongs to, or UNAUTHENTICATED. */
-  async authenticateInstance(token: string): Promise<{ tokenId: string; group: string }> {
-    const row = await this.db.getRepository(GatewayTokenEntity).findOne({ where: { tokenHash: digest(token) }, relations: { group: true } });
-    if (!row || row.revokedAt) throw new AppError('UNAUTHENTICATED', 'gateway token is invalid or revoked');
-    return { tokenId: row.id, group: row.group.name };
+  /** The join tokens of a group, oldest first (the secret itself is never stored). */
+  async instanceTokens(groupName: string): Promise<GatewayTokenEntity[]> {
+    const group = await this.group(groupName);
+    return this.db.getRepository(GatewayTokenEntity).find({ where: { groupId: group.id }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
-  async heartbeat(groupName: string, instance: { id: string; hostname: string; revision: number }): Promise<void> {
-    const group = await this.group(groupName);
-    await this.db
-      .createQueryBuilder()
-      .insert()
-      .into(GatewayInstanceEntity)
-      .values({ id: instance.id, groupId: group.id, hostname: instance.hostname.slice(0, 255), lastSeen: new Date(), configRevision: instance.revision })
-      .orUpdate(['group_id', 'hostname', 'last_seen', 'config_revision'], ['id'])
-      .execute();
+  /**
+   * Revokes a join token: it fails authentication from the next request on, and every replica is
+   * told to re-check the sockets it authenticated (the shared `stagecraft_auth` notification, sent
+   * with the commit). Revoking a revoked token changes nothing.
+   */
+  async revokeInstanceToken(id: string): Promise<GatewayTokenEntity> {
+    if (!UUID.test(id)) throw badInput('id must be a gateway token id (a UUID)', { field: 'id' });
+    return this.db.transaction(async (tx) => {
+      const tokens = tx.getRepository(GatewayTokenEntity);
+      const row = await tokens.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!row) throw notFound('gateway token', id);
+      if (row.revokedAt) return row;
+      row.revokedAt = new Date();
+      await tokens.update({ id }, { revokedAt: row.revokedAt });
+      await notifyCredentialsChanged(tx);
+      return row;
+    });
+  }
+
+  /** The token's group, or UNAUTHENTICATED (unknown, revoked, or its group deleted). */
+  async authenticateInstance(token: string): Promise<GatewayPrincipal> {
+    const row = await this.db.getRepository(GatewayTokenEntity).findOne({ where: { tokenHash: digest(token) }, relations: { group: true } });
+    if (!row || row.revokedAt) throw new AppError('UNAUTHENTICATED', 'gateway token is invalid or revoked');
+    return { tokenId: row.id, groupId: row.groupId, group: row.group.name };
+  }
+
+  /**
+   * Records that an instance is alive and which revision it runs. The instance is bound to the
+   * token that first reported it: another token (of this group or another) is refused and moves
+   * nothing. A revision the group never had is refused too.
+   */
+  async heartbeat(principal: GatewayPrincipal, instance: { id: string; hostname: string; revision: number }): Promise<void> {
+    if (!UUID.test(instance.id)) throw badInput('instanceId must be a UUID', { field: 'instanceId' });
+    const hostname = instance.hostname.trim();
+    if (!hostname || hostname.length > 255 || /[\u0000-\u001f\u007f]/.test(hostname)) throw badInput('hostname must be 1 to 255 printable characters', { field: 'hostname' });
+    const group = await this.db.getRepository(GatewayGroupEntity).findOneBy({ id: principal.groupId });
+    if (!group) throw notFound('gateway group', principal.group);
+    if (!Number.isInteger(instance.revision) || instance.revision < -1 || instance.revision > group.revision) {
+      throw badInput(`revision must be between -1 (not configured yet) and the group's revision ${group.revision}`, { field: 'revision' });
+    }
+    let rows: unknown[];
+    try {
+      rows = await this.db.query(
+        `INSERT INTO gateway_instances (id, group_id, token_id, hostname, last_seen, config_revision) VALUES ($1, $2, $3, $4, now(), $5)
+         ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, last_seen = EXCLUDED.last_seen, config_revision = EXCLUDED.config_revision, token_id = EXCLUDED.token_id
+         WHERE gateway_instances.group_id = EXCLUDED.group_id AND (gateway_instances.token_id IS NULL OR gateway_instances.token_id = EXCLUDED.token_id)
+         RETURNING id`,
+        [instance.id, group.id, principal.tokenId, hostname, instance.revision],
+      );
+    } catch (err) {
+      // The group (or the token) was deleted between the read above and the write.
+      if ((err as { code?: string }).code === '23503') throw notFound('gateway group', principal.group);
+      throw err;
+    }
+    if (!rows.length) throw new AppError('FORBIDDEN', `gateway instance ${instance.id} is registered by another gateway token; start the instance again to get an id of its own`);
   }
 
   instances(groupIds: readonly string[]): Promise<GatewayInstanceEntity[]> {
-    return this.db.getRepository(GatewayInstanceEntity).find({ where: { groupId: In([...groupIds]) }, order: { hostname: 'ASC' } });
+    return this.db.getRepository(GatewayInstanceEntity).find({ where: { groupId: In([...groupIds]) }, order: { hostname: 'ASC', id: 'ASC' } });
+  }
+
+  instancesOfTokens(tokenIds: readonly string[]): Promise<GatewayInstanceEntity[]> {
+    return this.db.getRepository(GatewayInstanceEntity).find({ where: { tokenId: In([...tokenIds]) }, order: { hostname: 'ASC', id: 'ASC' } });
+  }
+
+  groupsByIds(ids: readonly string[]): Promise<GatewayGroupEntity[]> {
+    return this.db.getRepository(GatewayGroupEntity).findBy({ id: In([...ids]) });
   }
 
   // ---- services ----
 
   versions(groupIds: readonly string[]): Promise<ServiceVersionEntity[]> {
-    return this.db.getRepository(ServiceVersionEntity).find({ where: { groupId: In([...groupIds]) }, order: { createdAt: 'ASC' } });
+    return this.db.getRepository(ServiceVersionEntity).find({ where: { groupId: In([...groupIds]) }, order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   running(groupIds: readonly string[]): Promise<GroupServiceEntity[]> {
@@ -171,13 +291,13 @@ export class GatewayService {
   }
 
   async version(id: string): Promise<ServiceVersionEntity> {
-    const row = /^[0-9a-f-]{36}$/.test(id) ? await this.db.getRepository(ServiceVersionEntity).findOneBy({ id }) : null;
+    const row = UUID.test(id) ? await this.db.getRepository(ServiceVersionEntity).findOneBy({ id }) : null;
     if (!row) throw notFound('service version', id);
     return row;
   }
 
   async publish(actor: AuthUser, input: { assetId: string; gatewayGroup: string; version?: string | null; upstream: UpstreamInput }): Promise<ServiceVersionEntity> {
-    const asset = /^[0-9a-f-]{36}$/.test(input.assetId) ? await this.db.getRepository(AssetEntity).findOneBy({ id: input.assetId }) : null;
+    const asset = UUID.test(input.assetId) ? await this.db.getRepository(AssetEntity).findOneBy({ id: input.assetId }) : null;
     if (!asset) throw notFound('asset', input.assetId);
     if (asset.type !== 'API') throw badInput('only APIs can be published as services', { field: 'assetId' });
     if (input.version && !VERSION.test(input.version)) throw badInput('version must look like 1.0.0', { field: 'version' });
@@ -206,7 +326,8 @@ export class GatewayService {
   async rollbackService(serviceName: string, groupName: string, version: string): Promise<ServiceVersionEntity> {
     return this.db.transaction(async (tx) => {
       const group = await this.lockGroup(tx, groupName);
-      const row = await tx.getRepository(ServiceVersionEntity).findOneBy({ groupId: group.id, serviceName, version });
+      // A version re-synced with another upstream has several copies; the newest is the one meant.
+      const row = await tx.getRepository(ServiceVersionEntity).findOne({ where: { groupId: group.id, serviceName, version }, order: { createdAt: 'DESC', id: 'DESC' } });
       if (!row) throw notFound('service version', `${serviceName} ${version} in ${groupName}`);
       await this.run(tx, group, row);
       return row;
@@ -214,90 +335,135 @@ export class GatewayService {
   }
 
   /**
-   * Copies a group's running version to another group with the same version number and the
-   * upstream chosen now; then watches the target's online instances until they all run it.
+   * Stops running a service in a group: its instances stop routing it at the next revision. The
+   * versions stay as history (rollbackService runs one of them again).
    */
-  async sync(actor: AuthUser, input: { serviceVersionId: string; targetGroup: string; upstream: UpstreamInput }): Promise<{ id: string; version: ServiceVersionEntity }> {
+  async unpublish(serviceName: string, groupName: string): Promise<GatewayGroupEntity> {
+    return this.db.transaction(async (tx) => {
+      const group = await this.lockGroup(tx, groupName);
+      const removed = await tx.getRepository(GroupServiceEntity).delete({ groupId: group.id, serviceName });
+      if (!removed.affected) throw notFound('running service', `${serviceName} in ${groupName}`);
+      await this.bump(tx, group);
+      return group;
+    });
+  }
+
+  /**
+   * Copies a group's running version to another group with the same version number and the
+   * upstream chosen now. Idempotent: the same sync again is UNCHANGED (no new revision); another
+   * upstream makes a new copy and a new revision. A durable job then follows the target's
+   * online instances until they all run it (see watchRollout).
+   */
+  async sync(actor: AuthUser, input: { serviceVersionId: string; targetGroup: string; upstream: UpstreamInput }): Promise<SyncResult> {
     const source = await this.version(input.serviceVersionId);
     const running = await this.db.getRepository(GroupServiceEntity).findOneBy({ groupId: source.groupId, serviceName: source.serviceName });
     if (running?.runningVersionId !== source.id) throw badInput('only the running version can be synced', { field: 'serviceVersionId' });
     const operationId = randomUUID();
-    const copy = await this.db.transaction(async (tx) => {
+    const label = `${source.serviceName} ${source.version}`;
+    return this.db.transaction(async (tx) => {
       const target = await this.lockGroup(tx, input.targetGroup);
       if (target.id === source.groupId) throw badInput('the target group is the source group', { field: 'targetGroup' });
       const upstream = await this.upstream(tx, target, input.upstream);
-      const same = await tx.getRepository(ServiceVersionEntity).findOneBy({ groupId: target.id, serviceName: source.serviceName, version: source.version });
-      if (same) throw conflict(`${source.serviceName} ${source.version} already exists in ${target.name}`, { field: 'serviceVersionId' });
-      const row = await tx.getRepository(ServiceVersionEntity).save({
-        groupId: target.id,
-        serviceName: source.serviceName,
-        assetId: source.assetId,
-        version: source.version,
-        routes: source.routes,
-        upstream,
-        syncedFrom: source.id,
-        createdBy: actor.username,
-      });
+      const copies = await tx.getRepository(ServiceVersionEntity).find({ where: { groupId: target.id, serviceName: source.serviceName, version: source.version }, order: { createdAt: 'ASC', id: 'ASC' } });
+      const targetRunning = await tx.getRepository(GroupServiceEntity).findOneBy({ groupId: target.id, serviceName: source.serviceName });
+      const decision = decideSync(source, copies, targetRunning?.runningVersionId ?? null, upstream);
+      const stream = syncStream(operationId);
+
+      if (decision.action === 'REFUSED') throw conflict(`${label}: ${decision.reason}`, { field: 'serviceVersionId' });
+      if (decision.action === 'UNCHANGED') {
+        const message = `${label} already runs in ${target.name} with the same upstream; nothing changed (revision ${target.revision})`;
+        await appendEvent(tx, stream, 'COMPLETED', { operationId, phase: 'COMPLETED', message, group: target.name, revision: target.revision });
+        return { id: operationId, action: 'UNCHANGED', message, version: decision.existing as ServiceVersionEntity, revision: target.revision };
+      }
+
+      const row =
+        decision.action === 'REACTIVATED'
+          ? (decision.existing as ServiceVersionEntity)
+          : await tx.getRepository(ServiceVersionEntity).save({
+              groupId: target.id,
+              serviceName: source.serviceName,
+              assetId: source.assetId,
+              version: source.version,
+              routes: source.routes,
+              upstream,
+              syncedFrom: source.id,
+              createdBy: actor.username,
+            });
       const revision = await this.run(tx, target, row);
-      await appendEvent(tx, syncStream(operationId), 'PUBLISHED', {
-        operationId,
-        phase: 'PUBLISHED',
-        message: `${source.serviceName} ${source.version} runs in ${target.name} at revision ${revision}`,
-        revision,
-        group: target.name,
-      });
-      return { row, revision, group: target };
+      const message = {
+        CREATED: `${label} runs in ${target.name} at revision ${revision}`,
+        UPSTREAM_CHANGED: `${label} runs in ${target.name} with a new upstream at revision ${revision}`,
+        REACTIVATED: `${label} runs again in ${target.name} (its earlier copy with this upstream) at revision ${revision}`,
+      }[decision.action];
+      await appendEvent(tx, stream, 'PUBLISHED', { operationId, phase: 'PUBLISHED', message, revision, group: target.name });
+      const payload: RolloutPayload = { operationId, groupId: target.id, group: target.name, revision, deadline: Date.now() + ROLLOUT_TIMEOUT_MS };
+      await enqueueJob(tx, SYNC_ROLLOUT_JOB, { ...payload });
+      return { id: operationId, action: decision.action, message, version: row, revision };
     });
-    void this.watchRollout(operationId, copy.group, copy.revision);
-    return { id: operationId, version: copy.row };
   }
 
-  /** Emits per-instance progress until every online instance of the group reports the revision. */
-  private async watchRollout(operationId: string, group: GatewayGroupEntity, revision: number, timeoutMs = 120_000): Promise<void> {
-    const started = Date.now();
-    const reported = new Set<string>();
-    try {
-      for (;;) {
-        const instances = (await this.instances([group.id])).filter((i) => Date.now() - i.lastSeen.getTime() < ONLINE_WINDOW_MS);
-        const arrived = instances.filter((i) => i.configRevision >= revision && !reported.has(i.id));
-        if (arrived.length) {
-          // One transaction per poll, however many instances arrived in it.
-          await this.db.transaction(async (tx) => {
-            for (const i of arrived) {
-              reported.add(i.id);
-              await appendEvent(tx, syncStream(operationId), 'INSTANCE', {
-                operationId,
-                phase: 'INSTANCE',
-                message: `${i.hostname} (${i.id}) runs revision ${i.configRevision}`,
-                instanceId: i.id,
-              });
-            }
-          });
+  /**
+   * The SYNC_ROLLOUT_JOB handler: emits one INSTANCE event per online instance that reaches the
+   * revision, then COMPLETED, or FAILED at the deadline. It runs in the durable queue, so when
+   * this process stops mid-rollout the job is handed back (stopBackgroundWork) and another
+   * replica, or this one restarted, resumes it from the events already written, keeping the
+   * original deadline.
+   */
+  async watchRollout(job: JobContext): Promise<void> {
+    const p = job.payload as unknown as RolloutPayload;
+    const stream = syncStream(p.operationId);
+    for (;;) {
+      if (this.background.signal.aborted) throw new Error(`sync rollout ${p.operationId} interrupted by shutdown; it resumes on the next replica to claim it`);
+      const done = await this.db.transaction(async (tx) => {
+        const written = await this.lockStream(tx, stream);
+        if (written.some((e) => e.type === 'COMPLETED' || e.type === 'FAILED')) return true;
+        const group = await tx.getRepository(GatewayGroupEntity).findOneBy({ id: p.groupId });
+        if (!group) {
+          await appendEvent(tx, stream, 'FAILED', { operationId: p.operationId, phase: 'FAILED', message: `gateway group ${p.group} was deleted during the rollout` });
+          return true;
         }
-        if (instances.every((i) => i.configRevision >= revision)) {
-          await appendEvent(this.db.manager, syncStream(operationId), 'COMPLETED', {
-            operationId,
-            phase: 'COMPLETED',
-            message: `all ${instances.length} online instances of ${group.name} run revision ${revision}`,
-          });
-          return;
+        const reported = new Set(written.filter((e) => e.type === 'INSTANCE').map((e) => (e.payload as { instanceId?: string }).instanceId));
+        const online = (await tx.getRepository(GatewayInstanceEntity).findBy({ groupId: p.groupId })).filter((i) => isOnline(i.lastSeen));
+        for (const i of online.filter((i) => i.configRevision >= p.revision && !reported.has(i.id))) {
+          await appendEvent(tx, stream, 'INSTANCE', { operationId: p.operationId, phase: 'INSTANCE', message: `${i.hostname} (${i.id}) runs revision ${i.configRevision}`, instanceId: i.id });
         }
-        if (Date.now() - started > timeoutMs) {
-          await appendEvent(this.db.manager, syncStream(operationId), 'FAILED', {
-            operationId,
-            phase: 'FAILED',
-            message: `not every online instance of ${group.name} reached revision ${revision} within ${timeoutMs / 1000} s`,
-          });
-          return;
+        if (online.every((i) => i.configRevision >= p.revision)) {
+          const message = `all ${online.length} online instance${online.length === 1 ? '' : 's'} of ${p.group} run revision ${p.revision}`;
+          await appendEvent(tx, stream, 'COMPLETED', { operationId: p.operationId, phase: 'COMPLETED', message });
+          return true;
         }
-        await new Promise((r) => setTimeout(r, 300));
-      }
-    } catch (err) {
-      this.log.error({ err, operationId }, 'sync rollout watch failed');
+        if (Date.now() > p.deadline) {
+          const late = online.filter((i) => i.configRevision < p.revision).map((i) => `${i.hostname} (${i.id})`);
+          const message = `not every online instance of ${p.group} reached revision ${p.revision} within ${ROLLOUT_TIMEOUT_MS / 1000} s: ${late.join(', ')}`;
+          await appendEvent(tx, stream, 'FAILED', { operationId: p.operationId, phase: 'FAILED', message });
+          return true;
+        }
+        return false;
+      });
+      if (done) return;
+      await sleep(300, undefined, { signal: this.background.signal }).catch(() => undefined);
     }
   }
 
-  followSync(operationId: string, afterSequence: number) {
+  /** After the queue's last attempt: the operation ends FAILED rather than never. */
+  async giveUpRollout(job: JobContext): Promise<void> {
+    const p = job.payload as unknown as RolloutPayload;
+    const stream = syncStream(p.operationId);
+    await this.db.transaction(async (tx) => {
+      const written = await this.lockStream(tx, stream);
+      if (written.some((e) => e.type === 'COMPLETED' || e.type === 'FAILED')) return;
+      await appendEvent(tx, stream, 'FAILED', { operationId: p.operationId, phase: 'FAILED', message: `the rollout watch of ${p.group} was given up after ${job.attempt} attempts` });
+    });
+  }
+
+  /** Hands running rollout watches back to the queue; call before stopping the job runner. */
+  stopBackgroundWork(): void {
+    this.background.abort();
+  }
+
+  async followSync(operationId: string, afterSequence: number) {
+    // Every operation writes its first event in the sync's own transaction: no event, no operation.
+    if (!UUID.test(operationId) || !(await this.events.latestSequence(syncStream(operationId)))) throw notFound('sync operation', operationId);
     return this.events.follow(syncStream(operationId), afterSequence, { until: (e) => e.type === 'COMPLETED' || e.type === 'FAILED' });
   }
 
@@ -379,21 +545,44 @@ export class GatewayService {
   }
 
   /**
-   * Snapshots now and after every change of the group, for one gateway connection. A Repeater,
-   * so a gateway that disconnects releases its listener at once, not at the next change.
+   * Snapshots now and after every change of the group, for one gateway connection; when the group
+   * is deleted, one last update saying so, and the end of the stream. A Repeater, so a gateway that
+   * disconnects releases its listener at once, not at the next change.
    */
-  watchConfig(groupName: string): AsyncIterableIterator<GatewayConfig> {
-    return new Repeater<GatewayConfig>(async (push, stop) => {
+  watchConfig(groupName: string): AsyncIterableIterator<GatewayConfigEvent> {
+    return new Repeater<GatewayConfigEvent>(async (push, stop) => {
       const after = await this.events.latestSequence(gatewayStream(groupName));
       const changes = this.events.follow(gatewayStream(groupName), after);
       void stop.then(() => changes.return?.());
-      await push(await this.config(groupName));
-      for await (const _ of changes) await push(await this.config(groupName));
+      const gone = (revision: number) => push({ config: { group: groupName, revision, services: [] }, deleted: true }).then(() => stop());
+      const snapshot = async (): Promise<GatewayConfig | null> => {
+        try {
+          return await this.config(groupName);
+        } catch (err) {
+          if (err instanceof AppError && err.code === 'NOT_FOUND') return null;
+          throw err;
+        }
+      };
+      const first = await snapshot();
+      if (!first) return gone(0);
+      await push({ config: first, deleted: false });
+      for await (const event of changes) {
+        const next = event.type === 'DELETED' ? null : await snapshot();
+        if (!next) return gone(Number((event.payload as { revision?: number }).revision ?? 0));
+        await push({ config: next, deleted: false });
+      }
       stop();
     });
   }
 
   // ---- internals ----
+
+  /** Serialises writers of one event stream (two claims of one job, say) and returns what it holds. */
+  private async lockStream(tx: EntityManager, stream: string) {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [stream]);
+    const rows: { type: string; payload: Record<string, unknown> }[] = await tx.query('SELECT type, payload FROM events WHERE stream = $1 ORDER BY sequence', [stream]);
+    return rows;
+  }
 
   private async lockGroup(tx: EntityManager, name: string): Promise<GatewayGroupEntity> {
     const group = await tx.getRepository(GatewayGroupEntity).findOne({ where: { name }, lock: { mode: 'pessimistic_write' } });

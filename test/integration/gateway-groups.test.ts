@@ -109,8 +109,14 @@ describe('services', () => {
 
     const g = (await group('Production Group')).data!.gatewayGroup;
     expect(g.instances).toEqual([{ id: instanceId, hostname: 'gw-test', status: 'ONLINE', configRevision: configs[1].revision }]);
-    const again = await cp.gql('mutation($i: SyncServiceVersionInput!) { syncServiceVersion(input: $i) { id } }', { i: { serviceVersionId: running, targetGroup: 'Production Group', upstream: nodes(18082) } }, admin);
-    expect(again.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    // the same sync again: UNCHANGED, no new revision, and its progress ends at once
+    const again = await cp.gql('mutation($i: SyncServiceVersionInput!) { syncServiceVersion(input: $i) { id action message revision serviceVersion { id } } }', { i: { serviceVersionId: running, targetGroup: 'Production Group', upstream: nodes(18082) } }, admin);
+    expect(again.errors).toBeUndefined();
+    expect(again.data!.syncServiceVersion).toMatchObject({ action: 'UNCHANGED', revision: configs[1].revision, serviceVersion: { id: g.services[0].runningVersion.id } });
+    expect(again.data!.syncServiceVersion.message).toContain('nothing changed');
+    expect((await group('Production Group')).data!.gatewayGroup.revision).toBe(configs[1].revision);
+    const unchanged = await take(cp.wsClient(admin), 'subscription($id: ID!) { syncProgress(operationId: $id) { phase } }', { id: again.data!.syncServiceVersion.id }, 1, 5_000);
+    expect(unchanged.map((p: any) => p.data.syncProgress.phase)).toEqual(['COMPLETED']);
     await gw.dispose();
     await collect.catch(() => undefined);
   });

@@ -5,27 +5,12 @@
  * (subscriptions). The test walks the schema, so new fields are picked up automatically: add a
  * field, and this file fails until the table says what the field needs.
  */
-import { randomUUID } from 'node:crypto';
-import {
-  getNamedType,
-  isCompositeType,
-  isEnumType,
-  isInputObjectType,
-  isListType,
-  isNonNullType,
-  isRequiredArgument,
-  isRequiredInputField,
-  isScalarType,
-  type GraphQLField,
-  type GraphQLFormattedError,
-  type GraphQLInputType,
-  type GraphQLObjectType,
-  type GraphQLSchema,
-} from 'graphql';
+import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { privilegesOf, roles, type Privilege, type Role } from '../../src/domain/privileges.js';
 import type { GuardExtension } from '../../src/graphql/guard.js';
 import { createSchema } from '../../src/graphql/schema.js';
+import { buildOperation, classify, classifyOverWebSocket, guardOf, ROOT_KINDS, rootFields, type Outcome, type RootField, type RootKind, type Verdict } from '../support/schema-walk.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../support/server.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -33,7 +18,6 @@ import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../support/ser
 // ---------------------------------------------------------------------------------------------
 
 type Need = 'PUBLIC' | 'SIGNED_IN' | readonly Privilege[];
-type RootKind = 'Query' | 'Mutation' | 'Subscription';
 
 const expected: Record<RootKind, Record<string, Need>> = {
   Query: {
@@ -59,6 +43,7 @@ const expected: Record<RootKind, Record<string, Need>> = {
     gatewayGroups: 'SIGNED_IN',
     gatewayGroup: 'SIGNED_IN',
     serviceRegistries: 'SIGNED_IN',
+    gatewayInstanceTokens: ['MANAGE_GATEWAY_GROUPS'],
     rollback: 'SIGNED_IN',
     importReport: ['EXPORT_IMPORT'],
   },
@@ -88,6 +73,8 @@ const expected: Record<RootKind, Record<string, Need>> = {
     updateGatewayGroup: ['MANAGE_GATEWAY_GROUPS'],
     deleteGatewayGroup: ['MANAGE_GATEWAY_GROUPS'],
     createGatewayInstanceToken: ['MANAGE_GATEWAY_GROUPS'],
+    revokeGatewayInstanceToken: ['MANAGE_GATEWAY_GROUPS'],
+    unpublishService: ['MANAGE_GATEWAY_GROUPS'],
     publishService: ['MANAGE_GATEWAY_GROUPS'],
     rollbackService: ['MANAGE_GATEWAY_GROUPS'],
     syncServiceVersion: ['MANAGE_GATEWAY_GROUPS'],
@@ -115,49 +102,8 @@ const argumentOverrides: Record<string, Record<string, unknown>> = {
   'Mutation.login': { username: 'admin', password: ADMIN_PASSWORD },
 };
 
-/** Sample variable values for scalars; a new custom scalar needs an entry here. */
-const scalarSamples: Record<string, () => unknown> = {
-  ID: () => randomUUID(), // never an existing row: updateUser/deleteUser/revokeApiToken touch nothing
-  String: () => 'matrix-value',
-  Int: () => 1,
-  Float: () => 1.5,
-  Boolean: () => false,
-  DateTimeISO: () => new Date().toISOString(),
-  JSONObject: () => ({}),
-};
-
-const ROOT_KINDS: readonly RootKind[] = ['Query', 'Mutation', 'Subscription'];
 const CALLERS = ['anonymous', 'VIEWER', 'API_PROVIDER', 'SUPER_ADMIN'] as const;
 type Caller = (typeof CALLERS)[number];
-
-/** How long an authorised subscription must stay quiet (no error) after the connection is acknowledged. */
-const SUBSCRIPTION_SETTLE_MS = 300;
-
-// ---------------------------------------------------------------------------------------------
-// Schema helpers
-// ---------------------------------------------------------------------------------------------
-
-interface RootField {
-  kind: RootKind;
-  name: string;
-  /** `Query.me` */
-  id: string;
-  field: GraphQLField<unknown, unknown>;
-}
-
-function rootType(schema: GraphQLSchema, kind: RootKind): GraphQLObjectType | null | undefined {
-  return kind === 'Query' ? schema.getQueryType() : kind === 'Mutation' ? schema.getMutationType() : schema.getSubscriptionType();
-}
-
-function rootFields(schema: GraphQLSchema): RootField[] {
-  return ROOT_KINDS.flatMap((kind) =>
-    Object.values(rootType(schema, kind)?.getFields() ?? {}).map((field) => ({ kind, name: field.name, id: `${kind}.${field.name}`, field })),
-  );
-}
-
-function guardOf(field: GraphQLField<unknown, unknown>): GuardExtension | undefined {
-  return (field.extensions as { guard?: GuardExtension } | undefined)?.guard;
-}
 
 /** The table's notation as the guard extension it stands for (privileges sorted for comparison). */
 function needAsGuard(need: Need): GuardExtension {
@@ -180,73 +126,12 @@ function describeGuard(guard: GuardExtension | undefined): string {
   return guard.privileges.length ? `[${guard.privileges.join(', ')}]` : 'SIGNED_IN';
 }
 
-/** A value for a required input: dummies all the way down, only required input fields filled in. */
-function sampleValue(type: GraphQLInputType, where: string): unknown {
-  if (isNonNullType(type)) return sampleValue(type.ofType, where);
-  if (isListType(type)) return [sampleValue(type.ofType, `${where}[]`)];
-  if (isEnumType(type)) return type.getValues()[0]!.name; // variables carry the enum value's name
-  if (isInputObjectType(type)) {
-    return Object.fromEntries(
-      Object.values(type.getFields())
-        .filter(isRequiredInputField)
-        .map((f) => [f.name, sampleValue(f.type, `${where}.${f.name}`)]),
-    );
-  }
-  if (isScalarType(type)) {
-    const sample = scalarSamples[type.name];
-    if (!sample) throw new Error(`no sample value for scalar ${type.name} (needed at ${where}); add one to scalarSamples`);
-    return sample();
-  }
-  throw new Error(`unexpected input type ${String(type)} at ${where}`);
-}
-
-/** A valid operation for the field: required arguments as variables, `__typename` or the scalar. */
-function buildOperation(root: RootField): { query: string; variables: Record<string, unknown> } {
-  const required = root.field.args.filter(isRequiredArgument);
-  const overrides = argumentOverrides[root.id] ?? {};
-  const variables = Object.fromEntries(
-    required.map((arg) => [arg.name, arg.name in overrides ? overrides[arg.name] : sampleValue(arg.type, `${root.id}(${arg.name})`)]),
-  );
-  const varDefs = required.length ? `(${required.map((a) => `$${a.name}: ${String(a.type)}`).join(', ')})` : '';
-  const args = required.length ? `(${required.map((a) => `${a.name}: $${a.name}`).join(', ')})` : '';
-  const selection = isCompositeType(getNamedType(root.field.type)) ? ' { __typename }' : '';
-  const query = `${root.kind.toLowerCase()} PrivilegeMatrix${varDefs} { ${root.name}${args}${selection} }`;
-  return { query, variables };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Outcomes
-// ---------------------------------------------------------------------------------------------
-
-/**
- * ALLOWED: the field executed (its result or its own error came back; NOT_FOUND, CONFLICT … are
- * fine with dummy arguments). UNAUTHENTICATED / FORBIDDEN: refused. Anything else (the operation
- * never ran: validation, variables, no answer) is reported as-is and never matches.
- */
-type Verdict = 'ALLOWED' | 'UNAUTHENTICATED' | 'FORBIDDEN';
-
-interface Outcome {
-  verdict: Verdict | 'NOT_EXECUTED';
-  detail: string;
-}
-
 function expectedVerdict(need: Need, caller: Caller): Verdict {
   if (need === 'PUBLIC') return 'ALLOWED';
   if (caller === 'anonymous') return 'UNAUTHENTICATED';
   if (need === 'SIGNED_IN') return 'ALLOWED';
   const held = privilegesOf[caller];
   return need.every((p) => held.includes(p)) ? 'ALLOWED' : 'FORBIDDEN';
-}
-
-function classify(fieldName: string, data: unknown, errors: readonly GraphQLFormattedError[] | undefined): Outcome {
-  const codes = (errors ?? []).map((e) => String(e.extensions?.code ?? 'NO_CODE'));
-  const detail = codes.join(', ');
-  if (codes.includes('UNAUTHENTICATED')) return { verdict: 'UNAUTHENTICATED', detail };
-  if (codes.includes('FORBIDDEN')) return { verdict: 'FORBIDDEN', detail };
-  const executed =
-    (data !== null && typeof data === 'object' && fieldName in data) || (errors ?? []).some((e) => e.path?.[0] === fieldName);
-  if (executed) return { verdict: 'ALLOWED', detail };
-  return { verdict: 'NOT_EXECUTED', detail: detail || 'no data, no errors' };
 }
 
 interface Cell {
@@ -329,44 +214,13 @@ function cellFor(root: RootField, caller: Caller, got: Outcome): Cell {
 }
 
 async function viaHttp(root: RootField, caller: Caller): Promise<Outcome> {
-  const { query, variables } = buildOperation(root);
+  const { query, variables } = buildOperation(root, argumentOverrides[root.id]);
   const res = await server.gql(query, variables, await tokenFor(caller));
   return classify(root.name, res.data, res.errors as GraphQLFormattedError[] | undefined);
 }
 
 async function viaWebSocket(root: RootField, caller: Caller): Promise<Outcome> {
-  const { query, variables } = buildOperation(root);
-  const client = server.wsClient(await tokenFor(caller));
-  try {
-    return await new Promise<Outcome>((resolve) => {
-      let settle: NodeJS.Timeout | undefined;
-      const finish = (outcome: Outcome) => {
-        clearTimeout(settle);
-        clearTimeout(giveUp);
-        resolve(outcome);
-      };
-      // Nothing at all (not even a connection) within 5 s is an answer too, and never a match.
-      const giveUp = setTimeout(() => finish({ verdict: 'NOT_EXECUTED', detail: 'no connection' }), 5_000);
-      // The quiet period starts once the server has accepted the connection (and its token).
-      client.on('connected', () => {
-        settle = setTimeout(() => finish({ verdict: 'ALLOWED', detail: 'listening' }), SUBSCRIPTION_SETTLE_MS);
-      });
-      client.subscribe(
-        { query, variables },
-        {
-          next: (result) => finish(classify(root.name, result.data, result.errors as GraphQLFormattedError[] | undefined)),
-          error: (err) => {
-            if (Array.isArray(err)) return finish(classify(root.name, undefined, err as GraphQLFormattedError[]));
-            const close = err as { code?: number; reason?: string };
-            finish({ verdict: 'NOT_EXECUTED', detail: close?.code ? `socket closed ${close.code} ${close.reason ?? ''}`.trim() : String(err) });
-          },
-          complete: () => finish({ verdict: 'NOT_EXECUTED', detail: 'completed without a result' }),
-        },
-      );
-    });
-  } finally {
-    await client.dispose();
-  }
+  return classifyOverWebSocket(server.wsClient(await tokenFor(caller)), root, buildOperation(root, argumentOverrides[root.id]));
 }
 
 describe('privilege table', () => {

@@ -1,11 +1,12 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
 import type { GatewayConfig } from '../../dataplane/config.js';
-import type { GatewayGroupEntity, GatewayInstanceEntity, ServiceRegistryEntity, ServiceVersionEntity } from '../../entities/gateway.js';
-import { AppError } from '../../errors.js';
+import { isOnline } from '../../domain/gateway-instances.js';
+import type { GatewayGroupEntity, GatewayInstanceEntity, GatewayTokenEntity, ServiceRegistryEntity, ServiceVersionEntity } from '../../entities/gateway.js';
+import { AppError, notFound } from '../../errors.js';
 import type { StoredEvent } from '../../events/event-log.js';
 import type { AuthUser } from '../../services/auth.js';
-import { ONLINE_WINDOW_MS } from '../../services/gateways.js';
+import type { GatewayConfigEvent, SyncAction } from '../../services/gateways.js';
 import type { Context } from '../context.js';
 import { CurrentUser, Requires } from '../guard.js';
 
@@ -60,10 +61,33 @@ class CreatedGatewayToken {
   @Field({ description: 'Shown once: give it to `stagecraft gateway --token`.' }) token!: string;
 }
 
+const syncActions = { CREATED: 'CREATED', UPSTREAM_CHANGED: 'UPSTREAM_CHANGED', REACTIVATED: 'REACTIVATED', UNCHANGED: 'UNCHANGED' } as const satisfies Record<SyncAction, SyncAction>;
+registerEnumType(syncActions, {
+  name: 'SyncAction',
+  description: 'What a sync did in the target group.',
+  valuesConfig: {
+    CREATED: { description: 'The version was copied into the group, which runs it at a new revision.' },
+    UPSTREAM_CHANGED: { description: 'The group had this version with another upstream: a new copy with the new upstream runs at a new revision (the earlier copy stays as history).' },
+    REACTIVATED: { description: 'The group held this exact copy without running it: it runs again at a new revision.' },
+    UNCHANGED: { description: 'The group already runs this version with the same upstream: nothing written, no new revision.' },
+  },
+});
+
 @ObjectType()
 class SyncOperation {
   @Field(() => ID, { description: 'Follow it with syncProgress.' }) id!: string;
-  @Field(() => ServiceVersion) serviceVersion!: ServiceVersionEntity;
+  @Field(() => syncActions) action!: SyncAction;
+  @Field({ description: 'What happened, in words.' }) message!: string;
+  @Field(() => ServiceVersion, { description: 'The version the target group runs now.' }) serviceVersion!: ServiceVersionEntity;
+  @Field(() => Int, { description: 'The target group’s revision after the sync.' }) revision!: number;
+}
+
+@ObjectType({ description: 'A join token of a gateway group. The secret is shown only when created.' })
+class GatewayInstanceToken {
+  @Field(() => ID) id!: string;
+  @Field() createdAt!: Date;
+  @Field(() => Date, { nullable: true, description: 'Set once revoked: the token no longer authenticates.' }) revokedAt!: Date | null;
+  groupId!: string;
 }
 
 @ObjectType()
@@ -89,6 +113,7 @@ class ServiceRegistry {
 class GatewayConfigUpdate {
   @Field() group!: string;
   @Field(() => Int) revision!: number;
+  @Field({ description: 'True in the last update of a group that was deleted: its instances stop serving (503).' }) deleted!: boolean;
   @Field(() => GraphQLJSONObject) config!: GatewayConfig;
 }
 
@@ -151,7 +176,7 @@ class CreateServiceRegistryInput {
   @Field(() => Int, { nullable: true }) refreshMs?: number | null;
 }
 
-const isOnline = (i: GatewayInstanceEntity) => Date.now() - i.lastSeen.getTime() < ONLINE_WINDOW_MS;
+const asInstance = (i: GatewayInstanceEntity): GatewayInstance => ({ ...i, status: isOnline(i.lastSeen) ? 'ONLINE' : 'OFFLINE' });
 
 @Resolver(() => GatewayGroup)
 export class GatewayGroupResolver {
@@ -193,9 +218,31 @@ export class GatewayGroupResolver {
   }
 
   @Requires('MANAGE_GATEWAY_GROUPS')
-  @Mutation(() => Boolean)
-  deleteGatewayGroup(@Arg('name') name: string, @Ctx() { services }: Context): Promise<boolean> {
-    return services.gateways.deleteGroup(name);
+  @Mutation(() => Boolean, { description: 'CONFLICT while the group has ONLINE instances, unless force (they then answer 503).' })
+  deleteGatewayGroup(
+    @Arg('name') name: string,
+    @Arg('force', () => Boolean, { defaultValue: false, description: 'Delete even with ONLINE instances.' }) force: boolean,
+    @Ctx() { services }: Context,
+  ): Promise<boolean> {
+    return services.gateways.deleteGroup(name, force);
+  }
+
+  @Requires('MANAGE_GATEWAY_GROUPS')
+  @Query(() => [GatewayInstanceToken], { description: 'The join tokens of a group, oldest first (never their secret).' })
+  gatewayInstanceTokens(@Arg('gatewayGroup') gatewayGroup: string, @Ctx() { services }: Context): Promise<GatewayTokenEntity[]> {
+    return services.gateways.instanceTokens(gatewayGroup);
+  }
+
+  @Requires('MANAGE_GATEWAY_GROUPS')
+  @Mutation(() => GatewayInstanceToken, { description: 'Revokes a join token at once; sockets it opened are closed.' })
+  revokeGatewayInstanceToken(@Arg('id', () => ID) id: string, @Ctx() { services }: Context): Promise<GatewayTokenEntity> {
+    return services.gateways.revokeInstanceToken(id);
+  }
+
+  @Requires('MANAGE_GATEWAY_GROUPS')
+  @Mutation(() => GatewayGroup, { description: 'Stops running a service in a group (its versions stay as history); instances stop routing it.' })
+  unpublishService(@Arg('service') service: string, @Arg('gatewayGroup') gatewayGroup: string, @Ctx() { services }: Context): Promise<GatewayGroupEntity> {
+    return services.gateways.unpublish(service, gatewayGroup);
   }
 
   @Requires('MANAGE_GATEWAY_GROUPS')
@@ -222,9 +269,12 @@ export class GatewayGroupResolver {
   }
 
   @Requires('MANAGE_GATEWAY_GROUPS')
-  @Mutation(() => SyncOperation, { description: 'Copies the running version to another group, same version number; follow with syncProgress.' })
-  syncServiceVersion(@Arg('input') input: SyncServiceVersionInput, @CurrentUser() user: AuthUser, @Ctx() { services }: Context) {
-    return services.gateways.sync(user, input).then(({ id, version }) => ({ id, serviceVersion: version }));
+  @Mutation(() => SyncOperation, {
+    description: 'Copies the running version to another group, same version number, with the upstream given; safe to repeat (UNCHANGED). Follow with syncProgress.',
+  })
+  async syncServiceVersion(@Arg('input') input: SyncServiceVersionInput, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<SyncOperation> {
+    const { id, action, message, version, revision } = await services.gateways.sync(user, input);
+    return { id, action, message, serviceVersion: version, revision };
   }
 
   @Requires('MANAGE_GATEWAY_GROUPS')
@@ -243,8 +293,8 @@ export class GatewayGroupResolver {
     @Arg('revision', () => Int) revision: number,
     @Ctx() { services, gateway }: Context,
   ): Promise<boolean> {
-    if (!/^[0-9a-f-]{36}$/.test(instanceId)) throw new AppError('BAD_USER_INPUT', 'instanceId must be a UUID', { field: 'instanceId' });
-    await services.gateways.heartbeat(gateway!.group, { id: instanceId, hostname, revision });
+    if (!gateway) throw new AppError('FORBIDDEN', 'only gateway instance tokens send heartbeats');
+    await services.gateways.heartbeat(gateway, { id: instanceId, hostname, revision });
     return true;
   }
 
@@ -257,8 +307,8 @@ export class GatewayGroupResolver {
       return services.gateways.watchConfig(args.group as string);
     },
   })
-  gatewayConfig(@Root() config: GatewayConfig, @Arg('group') _group: string): GatewayConfigUpdate {
-    return { group: config.group, revision: config.revision, config };
+  gatewayConfig(@Root() { config, deleted }: GatewayConfigEvent, @Arg('group') _group: string): GatewayConfigUpdate {
+    return { group: config.group, revision: config.revision, deleted, config };
   }
 
   @Requires('MANAGE_GATEWAY_GROUPS')
@@ -275,9 +325,9 @@ export class GatewayGroupResolver {
     return { sequence: event.sequence, operationId: p.operationId, phase: p.phase, message: p.message, at: event.createdAt };
   }
 
-  @FieldResolver(() => [GroupService])
-  async services(@Root() group: GatewayGroupEntity, @Ctx() { services }: Context): Promise<GroupService[]> {
-    const [running, versions] = await Promise.all([services.gateways.running([group.id]), services.gateways.versions([group.id])]);
+  @FieldResolver(() => [GroupService], { description: 'The services the group runs now.' })
+  async services(@Root() group: GatewayGroupEntity, @Ctx() { loaders }: Context): Promise<GroupService[]> {
+    const [running, versions] = await Promise.all([loaders.gateways.runningOfGroup.load(group.id), loaders.gateways.versionsOfGroup.load(group.id)]);
     return running.map((r) => ({
       name: r.serviceName,
       runningVersion: versions.find((v) => v.id === r.runningVersionId)!,
@@ -285,17 +335,44 @@ export class GatewayGroupResolver {
     }));
   }
 
+  @FieldResolver(() => [ServiceVersion], { description: 'Every version published or synced into the group, oldest first, unpublished services included.' })
+  async serviceVersions(
+    @Root() group: GatewayGroupEntity,
+    @Arg('service', () => String, { nullable: true, description: 'Only this service.' }) service: string | null | undefined,
+    @Ctx() { loaders }: Context,
+  ): Promise<ServiceVersionEntity[]> {
+    const versions = await loaders.gateways.versionsOfGroup.load(group.id);
+    return service == null ? versions : versions.filter((v) => v.serviceName === service);
+  }
+
   @FieldResolver(() => [GatewayInstance])
-  async instances(@Root() group: GatewayGroupEntity, @Ctx() { services }: Context): Promise<GatewayInstance[]> {
-    return (await services.gateways.instances([group.id])).map((i) => ({ ...i, status: isOnline(i) ? 'ONLINE' : 'OFFLINE' }));
+  async instances(@Root() group: GatewayGroupEntity, @Ctx() { loaders }: Context): Promise<GatewayInstance[]> {
+    return (await loaders.gateways.instancesOfGroup.load(group.id)).map(asInstance);
+  }
+}
+
+@Resolver(() => GatewayInstanceToken)
+export class GatewayInstanceTokenResolver {
+  @FieldResolver(() => [GatewayInstance], { description: 'The instances registered with this token.' })
+  async instances(@Root() token: GatewayTokenEntity, @Ctx() { loaders }: Context): Promise<GatewayInstance[]> {
+    return (await loaders.gateways.instancesOfToken.load(token.id)).map(asInstance);
+  }
+
+  @FieldResolver(() => GatewayGroup)
+  async gatewayGroup(@Root() token: GatewayTokenEntity, @Ctx() { loaders }: Context): Promise<GatewayGroupEntity> {
+    const group = await loaders.gateways.groupById.load(token.groupId);
+    if (!group) throw notFound('gateway group', token.groupId);
+    return group;
   }
 }
 
 @Resolver(() => ServiceVersion)
 export class ServiceVersionResolver {
   @FieldResolver(() => GatewayGroup)
-  async gatewayGroup(@Root() version: ServiceVersionEntity, @Ctx() { services }: Context): Promise<GatewayGroupEntity> {
-    return services.gateways.groupById(version.groupId);
+  async gatewayGroup(@Root() version: ServiceVersionEntity, @Ctx() { loaders }: Context): Promise<GatewayGroupEntity> {
+    const group = await loaders.gateways.groupById.load(version.groupId);
+    if (!group) throw notFound('gateway group', version.groupId);
+    return group;
   }
 
   @FieldResolver(() => String, { description: 'Alias of serviceName.' })
