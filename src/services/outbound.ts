@@ -27,7 +27,14 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 export class OutboundPolicy {
   private self: SelfAddress | null = null;
 
-  constructor(readonly allow: AllowList = emptyAllowList()) {}
+  /**
+   * `resolve` is the system resolver; a test hands in its own to play a DNS server that
+   * rebinds a name, which getaddrinfo cannot be pointed at.
+   */
+  constructor(
+    readonly allow: AllowList = emptyAllowList(),
+    private readonly resolve: typeof dns.lookup = dns.lookup,
+  ) {}
 
   /** Called once the server listens: from then on, upstreams pointing at it are refused. */
   setSelf(port: number, hosts: readonly string[]): void {
@@ -68,7 +75,7 @@ export class OutboundPolicy {
    * any of them is refused (a name answering with a mix is a rebinding attempt, not a choice).
    */
   readonly lookup = (hostname: string, options: dns.LookupOptions, callback: LookupCallback): void => {
-    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+    this.resolve(hostname, { ...options, all: true }, (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => {
       if (err) return callback(err, []);
       if (!allowedByName(hostname, this.allow)) {
         for (const { address } of addresses) {

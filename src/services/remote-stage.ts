@@ -90,6 +90,12 @@ export function transportFailure(err: unknown): string {
   return 'unreachable';
 }
 
+/** Drops a response body we will not read (its abort error is expected, not a failure). */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 type GraphQLBody = {
   data?: Record<string, unknown> | null;
   errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[];
@@ -159,7 +165,7 @@ export class RemoteStage {
     }
     RemoteStage.requests++;
     if (res.statusCode >= 300 && res.statusCode < 400) {
-      res.body.destroy();
+      discard(res.body);
       throw this.failure(`redirect refused (HTTP ${res.statusCode})`);
     }
     let text = '';
@@ -169,7 +175,7 @@ export class RemoteStage {
       for await (const chunk of res.body) {
         bytes += (chunk as Buffer).length;
         if (bytes > MAX_RESPONSE_BYTES) {
-          res.body.destroy();
+          discard(res.body);
           throw this.failure(`answered more than ${MAX_RESPONSE_BYTES} bytes, not as a Stagecraft instance`);
         }
         chunks.push(chunk as Buffer);
