@@ -187,6 +187,26 @@ describe('testStage is no port scanner and no echo', () => {
   });
 });
 
+describe('the same rule for registries and upstream nodes', () => {
+  it('refuses link-local and metadata addresses, and an upstream that is this control plane', async () => {
+    const registry = (type: string, address: string) =>
+      dev.gql('mutation($i: CreateServiceRegistryInput!) { createServiceRegistry(input: $i) { name } }', { i: { gatewayGroup: 'default', name: `r-${type.toLowerCase()}`, type, address } }, devToken);
+    for (const [type, address] of [['NACOS', 'http://169.254.169.254:8848'], ['KUBERNETES', 'http://metadata.google.internal'], ['DNS', '169.254.169.254:53'], ['NACOS', 'http://user:pw@127.0.0.1:8848']]) {
+      const res = await registry(type!, address!);
+      expect(res.errors?.[0]?.extensions, address).toMatchObject({ code: 'BAD_USER_INPUT', field: 'address' });
+    }
+    const publish = (host: string, port: number) =>
+      dev.gql('mutation($i: PublishServiceInput!) { publishService(input: $i) { version } }', { i: { assetId: petstoreId, gatewayGroup: 'default', upstream: { nodes: [{ host, port }] } } }, devToken);
+    const self = Number(new URL(dev.url).port);
+    for (const [host, port] of [['169.254.169.254', 80], ['fe80::1', 80], ['127.0.0.1', self], ['localhost', self], ['0.0.0.0', self]] as const) {
+      const res = await publish(host, port);
+      expect(res.errors?.[0]?.extensions, `${host}:${port}`).toMatchObject({ code: 'BAD_USER_INPUT', field: 'upstream.nodes' });
+    }
+    expect((await publish('127.0.0.1', self + 1 > 65535 ? self - 1 : self + 1)).errors).toBeUndefined();
+    expect((await registry('NACOS', 'http://127.0.0.1:8848/nacos')).errors).toBeUndefined();
+  });
+});
+
 describe('remote stages answer only to those who may', () => {
   it('refuses VIEWERs and gateway tokens a remote stage, before any call; the local stage stays readable', async () => {
     const viewer = await dev.userWithRole('VIEWER');
