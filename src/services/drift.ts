@@ -32,7 +32,7 @@ export interface MatrixRow {
 
 /** Per request: at most this many asset ids (after the filter, too) and stage names. */
 export const MATRIX_MAX_ASSETS = 500;
-export const MATRIX_MAX_STAGES = 20;
+export const MATRIX_MAX_STAGES = 10;
 /** How far back promotions are searched for the last one that touched each asset. */
 const RECENT_PROMOTIONS = 200;
 const STAGE_NAME = /^[a-z][a-z0-9-]{0,39}$/;

@@ -109,7 +109,7 @@ export class DriftResolver {
   @Requires()
   @Query(() => [MatrixRow], {
     description:
-      'For each asset (by id or filter, at most 500) and stage (at most 20): MISSING, IN_SYNC or DRIFTED against this stage. Remote stages need MANAGE_PROMOTIONS.',
+      'For each asset (by id or filter, at most 500) and stage (at most 10): MISSING, IN_SYNC or DRIFTED against this stage. Remote stages need MANAGE_PROMOTIONS.',
   })
   assetMatrix(
     @Arg('assetIds', () => [ID], { nullable: true }) assetIds: string[] | null,
