@@ -113,6 +113,8 @@ const PUBLIC_OPERATIONS_ALLOWED = new Set(['Mutation.login']);
  */
 const argumentOverrides: Record<string, Record<string, unknown>> = {
   'Mutation.login': { username: 'admin', password: ADMIN_PASSWORD },
+  // Any signed-in user may ask about this stage; remote stages need MANAGE_PROMOTIONS (stage-safety.test.ts).
+  'Query.assetMatrix': { stages: ['dev'] },
 };
 
 /** Sample variable values for scalars; a new custom scalar needs an entry here. */
