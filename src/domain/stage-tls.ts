@@ -36,6 +36,7 @@ export function checkStageTls(protocol: 'http:' | 'https:', input: Partial<Stage
   if (protocol === 'http:' && given.length) return { ok: false, field: given[0]!, reason: 'is for https stages only (the url is http)' };
   for (const field of given) {
     if (tls[field]!.length > MAX_PEM_CHARS) return { ok: false, field, reason: `must be at most ${MAX_PEM_CHARS} characters of PEM` };
+    if (tls[field]!.includes('\u0000')) return { ok: false, field, reason: 'must not contain NUL characters' };
   }
   if (tls.caCertificate && !certificates(tls.caCertificate)) {
     return { ok: false, field: 'caCertificate', reason: `must be 1 to ${MAX_CA_CERTIFICATES} PEM certificates (-----BEGIN CERTIFICATE-----)` };
@@ -56,5 +57,7 @@ export function checkStageTls(protocol: 'http:' | 'https:', input: Partial<Stage
     }
     if (!chain[0]!.checkPrivateKey(key)) return { ok: false, field: 'clientKey', reason: 'does not belong to clientCertificate' };
   }
-  return { ok: true, value: tls };
+  // Certificates are stored as their PEM blocks only (text around them is dropped).
+  const blocksOf = (pem: string | null) => (pem ? `${pem.match(CERT_BLOCK)!.join('\n')}\n` : null);
+  return { ok: true, value: { ...tls, caCertificate: blocksOf(tls.caCertificate), clientCertificate: blocksOf(tls.clientCertificate) } };
 }

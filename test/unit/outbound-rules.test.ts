@@ -120,8 +120,9 @@ describe('https stage TLS settings', () => {
   });
 
   it('accept a CA bundle and a matching client certificate and key', () => {
-    const checked = checkStageTls('https:', { caCertificate: `${ca.cert}\n${other.cert}`, clientCertificate: client.cert, clientKey: client.private });
+    const checked = checkStageTls('https:', { caCertificate: `Bag Attributes: junk\n${ca.cert}\n${other.cert}`, clientCertificate: client.cert, clientKey: client.private });
     expect(checked.ok).toBe(true);
+    if (checked.ok) expect(checked.value.caCertificate).toBe(`${ca.cert.trim()}\n${other.cert.trim()}\n`);
     expect(checkStageTls('https:', {}).ok).toBe(true);
     expect(checkStageTls('http:', { caCertificate: null, clientKey: '  ' }).ok).toBe(true);
   });
@@ -135,6 +136,7 @@ describe('https stage TLS settings', () => {
     };
     expect(refused('http:', { caCertificate: ca.cert })).toBe('caCertificate');
     expect(refused('https:', { caCertificate: 'secret junk' })).toBe('caCertificate');
+    expect(refused('https:', { caCertificate: `${ca.cert}\u0000` })).toBe('caCertificate');
     expect(refused('https:', { caCertificate: 'x'.repeat(MAX_PEM_CHARS + 1) })).toBe('caCertificate');
     expect(refused('https:', { clientCertificate: client.cert })).toBe('clientKey');
     expect(refused('https:', { clientKey: client.private })).toBe('clientCertificate');
