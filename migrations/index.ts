@@ -6,6 +6,7 @@ import { Rollbacks1764200000000 } from './1764200000000-rollbacks.js';
 import { Gateways1764300000000 } from './1764300000000-gateways.js';
 import { JobLeaseToken1764410000000 } from './1764410000000-job-lease-token.js';
 import { GatewaySyncAndTokens1764460000000 } from './1764460000000-gateway-sync-and-tokens.js';
+import { StageTls1764650000000 } from './1764650000000-stage-tls.js';
 
 /** Every migration, in order. Listed explicitly so the same code runs from src and from dist. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   Gateways1764300000000,
   JobLeaseToken1764410000000,
   GatewaySyncAndTokens1764460000000,
+  StageTls1764650000000,
 ];

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import type { Config } from './config.js';
 import { createDataSource, migrate } from './db/data-source.js';
+import { parseAllowList } from './domain/outbound-url.js';
 import { startEmbeddedDatabase, type EmbeddedOptions } from './db/embedded.js';
 import { EventLog } from './events/event-log.js';
 import { createSchema } from './graphql/schema.js';
@@ -13,6 +14,7 @@ import { createLogger, type Logger } from './logger.js';
 import { loadSecretBox } from './secrets.js';
 import { createHttpServer } from './server/http-server.js';
 import { createServices, type Services } from './services/index.js';
+import { OutboundPolicy } from './services/outbound.js';
 import { defaultJobOptions, JobRunner } from './jobs/job-queue.js';
 import { PROMOTION_JOB } from './services/promotions.js';
 import { SYNC_ROLLOUT_JOB } from './services/gateways.js';
@@ -83,7 +85,7 @@ export async function openServices(
   }
   return {
     databaseUrl: db.url,
-    services: createServices(db.dataSource, events, secrets, config.stage, log),
+    services: createServices(db.dataSource, events, secrets, config.stage, log, new OutboundPolicy(parseAllowList(config.allowedHosts.join(',')))),
     async close() {
       await events.stop();
       await db.close();
@@ -127,6 +129,7 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
   }
   const { port } = http.server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  services.outbound.setSelf(port, [config.host, host]);
   log.info({ port, stage: config.stage }, 'stagecraft listening');
 
   let stopping: Promise<void> | undefined;

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { z } from 'zod';
+import { AllowListError, parseAllowList } from './domain/outbound-url.js';
 
 export interface Config {
   /** HTTP port; 0 picks a free one. */
@@ -27,6 +28,11 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** How long a replica holds a job without renewing; a job of a dead replica is retried after it. */
   jobLeaseMs: number;
+  /**
+   * Hosts, addresses and CIDRs outbound calls (stages, registries, upstreams) may reach although
+   * the outbound rule refuses them (link-local, metadata …): `STAGECRAFT_ALLOWED_HOSTS`.
+   */
+  allowedHosts: string[];
   limits: Limits;
 }
 
@@ -80,6 +86,14 @@ const schema = z.object({
   development: z.boolean(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   jobLeaseMs: z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(500, 'must be at least 500').max(3_600_000, 'must be at most 3600000'),
+  allowedHosts: z.string().superRefine((text, ctx) => {
+    try {
+      parseAllowList(text);
+    } catch (err) {
+      if (!(err instanceof AllowListError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message });
+    }
+  }),
 });
 
 /** Where each setting comes from, for messages that name what the user typed. */
@@ -95,6 +109,7 @@ const sources: Record<string, string> = {
   graphiql: '--no-graphiql / STAGECRAFT_GRAPHIQL',
   logLevel: 'LOG_LEVEL',
   jobLeaseMs: 'STAGECRAFT_JOB_LEASE_MS',
+  allowedHosts: 'STAGECRAFT_ALLOWED_HOSTS',
 };
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
@@ -131,6 +146,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     development: env.NODE_ENV === 'development',
     logLevel: env.LOG_LEVEL ?? 'info',
     jobLeaseMs: env.STAGECRAFT_JOB_LEASE_MS ?? '30000',
+    allowedHosts: env.STAGECRAFT_ALLOWED_HOSTS ?? '',
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -142,6 +158,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   return {
     ...parsed.data,
     dataDir: path.resolve(parsed.data.dataDir),
+    allowedHosts: parseAllowList(parsed.data.allowedHosts).entries.slice(),
     limits: { ...defaultLimits },
   };
 }

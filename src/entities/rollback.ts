@@ -43,7 +43,7 @@ export class RollbackEntity {
   @Column({ name: 'source_stage', type: 'varchar', length: 40 })
   sourceStage!: string;
 
-  @Column({ name: 'promoted_by', type: 'varchar', length: 64 })
+  @Column({ name: 'promoted_by', type: 'varchar', length: 160 })
   promotedBy!: string;
 
   @CreateDateColumn({ name: 'promotion_time', type: 'timestamptz' })

@@ -22,11 +22,17 @@ export class StageEntity {
   @Column({ name: 'sealed_password', type: 'text' })
   sealedPassword!: string;
 
-  @Column({ name: 'keystore_alias', type: 'varchar', length: 100, nullable: true })
-  keystoreAlias!: string | null;
+  /** PEM certificate(s) trusted for an https stage's certificate; null = the system's CAs. */
+  @Column({ name: 'ca_certificate', type: 'text', nullable: true })
+  caCertificate!: string | null;
 
-  @Column({ name: 'key_alias', type: 'varchar', length: 100, nullable: true })
-  keyAlias!: string | null;
+  /** PEM client certificate presented to an https stage (mutual TLS); public. */
+  @Column({ name: 'client_certificate', type: 'text', nullable: true })
+  clientCertificate!: string | null;
+
+  /** The client certificate's private key, sealed with the instance key; never returned or logged. */
+  @Column({ name: 'sealed_client_key', type: 'text', nullable: true })
+  sealedClientKey!: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { assetTypes, isAssetType, type AssetType } from '../domain/asset-types.js';
 import type { Privilege } from '../domain/privileges.js';
+import { attributePromotion } from '../domain/promotion-claim.js';
 import { AppError, badInput } from '../errors.js';
 import { assertPrivileges } from '../graphql/guard.js';
 import type { Logger } from '../logger.js';
@@ -133,6 +134,7 @@ export function archiveRouter(services: Services, log: Logger): Router {
         throw badInput('send the archive as application/zip', { field: 'Content-Type' });
       }
       const options = parseImportOptions(req);
+      options.promotion = attributePromotion(options.promotion, user);
       if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw badInput('the request body is empty', { field: 'archive' });
       log.info({ user: user.username, bytes: req.body.length, overwrite: options.overwrite }, 'archive import: applying');
       const report = await services.importer.import(user, req.body, options);

@@ -8,6 +8,7 @@ import { AssetEntity } from '../entities/asset.js';
 import { PromotionEntity, PromotionStageEntity } from '../entities/promotion.js';
 import { AppError, badInput } from '../errors.js';
 import type { AssetFilter, AssetService } from './assets.js';
+import type { AuthUser } from './auth.js';
 import type { StageService } from './stages.js';
 
 export type DriftState = 'MISSING' | 'IN_SYNC' | 'DRIFTED' | 'UNKNOWN';
@@ -29,9 +30,32 @@ export interface MatrixRow {
   cells: MatrixCell[];
 }
 
-const MAX_ASSETS = 500;
+/** Per request: at most this many asset ids (after the filter, too) and stage names. */
+export const MATRIX_MAX_ASSETS = 500;
+export const MATRIX_MAX_STAGES = 10;
 /** How far back promotions are searched for the last one that touched each asset. */
 const RECENT_PROMOTIONS = 200;
+const STAGE_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Reads a remote stage's copies of assets: batched per stage and per operation by the caller. */
+export type RemoteAssetReader = (stageName: string, ids: readonly string[]) => Promise<ReadonlyMap<string, { checksum: string; version: string | null }>>;
+
+/**
+ * The arguments, checked before anything is read: list sizes are bounded (the grid is
+ * assets × stages, and each remote stage is a call), stage names deduplicated. Refusals name
+ * the limit, never the input.
+ */
+export function matrixArguments(assetIds: readonly string[] | null | undefined, stageNames: readonly string[]): { ids: string[] | null; stages: string[] } {
+  if (!stageNames.length) throw badInput('choose at least one stage', { field: 'stages' });
+  if (stageNames.length > MATRIX_MAX_STAGES) throw badInput(`at most ${MATRIX_MAX_STAGES} stages at a time`, { field: 'stages', limit: MATRIX_MAX_STAGES });
+  if (assetIds && assetIds.length > MATRIX_MAX_ASSETS) {
+    throw badInput(`at most ${MATRIX_MAX_ASSETS} assets at a time; narrow the selection`, { field: 'assetIds', limit: MATRIX_MAX_ASSETS });
+  }
+  if (assetIds?.some((id) => !UUID.test(id))) throw badInput('assetIds must be asset ids (UUIDs)', { field: 'assetIds' });
+  if (stageNames.some((s) => !STAGE_NAME.test(s))) throw badInput('stages must be stage names (lower-case letters, digits and dashes)', { field: 'stages' });
+  return { ids: assetIds?.length ? [...new Set(assetIds.map((id) => id.toLowerCase()))] : null, stages: [...new Set(stageNames)] };
+}
 
 export class DriftService {
   constructor(
@@ -41,25 +65,35 @@ export class DriftService {
     private readonly localStage: string,
   ) {}
 
-  async matrix(assetIds: readonly string[] | null | undefined, filter: AssetFilter | null | undefined, stageNames: readonly string[]): Promise<MatrixRow[]> {
-    if (!stageNames.length) throw badInput('choose at least one stage', { field: 'stages' });
-    const ids = assetIds?.length ? [...new Set(assetIds)] : filter ? await this.assets.idsMatching(filter) : null;
+  /**
+   * The grid for `user`. Remote stages are read with their stored credentials, so they need
+   * the remote-read privilege; each distinct remote stage is asked once, through `readRemote`.
+   */
+  async matrix(
+    user: AuthUser | null,
+    assetIds: readonly string[] | null | undefined,
+    filter: AssetFilter | null | undefined,
+    stageNames: readonly string[],
+    readRemote: RemoteAssetReader,
+  ): Promise<MatrixRow[]> {
+    const args = matrixArguments(assetIds, stageNames);
+    const remoteStages = args.stages.filter((s) => s !== this.localStage);
+    if (remoteStages.length) this.stages.assertMayReadRemote(user, remoteStages);
+    const ids = args.ids ?? (filter ? await this.assets.idsMatching(filter) : null);
     if (!ids) throw badInput('give assetIds or a filter', { field: 'assetIds' });
-    if (ids.length > MAX_ASSETS) throw badInput(`at most ${MAX_ASSETS} assets at a time; narrow the filter`, { field: 'assetIds' });
+    if (ids.length > MATRIX_MAX_ASSETS) throw badInput(`at most ${MATRIX_MAX_ASSETS} assets at a time; narrow the filter`, { field: 'assetIds', limit: MATRIX_MAX_ASSETS });
     const local = new Map((ids.length ? await this.db.getRepository(AssetEntity).findBy({ id: In(ids) }) : []).map((a) => [a.id, a]));
     const missing = ids.filter((id) => !local.has(id));
-    if (missing.length) throw new AppError('NOT_FOUND', `assets not found: ${missing.join(', ')}`, { ids: missing });
+    if (missing.length) throw new AppError('NOT_FOUND', `${missing.length} of the ${ids.length} assets not found here`, { ids: missing.slice(0, 10) });
 
     const columns = await Promise.all(
-      stageNames.map(async (stageName) => {
+      args.stages.map(async (stageName) => {
         const last = await this.lastPromotions(stageName);
         if (stageName === this.localStage) {
           return { stageName, found: new Map([...local].map(([id, a]) => [id, { checksum: a.checksum, version: a.version }])), error: null, last };
         }
         try {
-          const remote = await this.stages.remote(stageName);
-          const found = new Map([...(await remote.assets(ids))].map(([id, a]) => [id, { checksum: a.checksum, version: a.version }]));
-          return { stageName, found, error: null, last };
+          return { stageName, found: await readRemote(stageName, ids), error: null, last };
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
           return { stageName, found: null, error: `${err.code}: ${err.message}`, last };

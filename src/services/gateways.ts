@@ -27,6 +27,7 @@ import { enqueueJob, type JobContext } from '../jobs/job-queue.js';
 import type { Logger } from '../logger.js';
 import type { SecretBox } from '../secrets.js';
 import type { AuthUser } from './auth.js';
+import { OutboundPolicy } from './outbound.js';
 
 export const gatewayStream = (group: string) => `gateway:${group}`;
 export const syncStream = (operationId: string) => `sync:${operationId}`;
@@ -133,6 +134,7 @@ export class GatewayService {
     private readonly events: EventLog,
     private readonly secrets: SecretBox,
     private readonly log: Logger,
+    private readonly outbound = new OutboundPolicy(),
   ) {}
 
   // ---- groups ----
@@ -475,6 +477,8 @@ export class GatewayService {
     if (input.type === 'DNS' ? !/^[^:/\s]+:\d{1,5}$/.test(input.address) : !/^https?:\/\/[^\s]+$/.test(input.address)) {
       throw badInput(input.type === 'DNS' ? 'address must be the resolver as host:port' : 'address must be an http(s) URL', { field: 'address' });
     }
+    if (input.type === 'DNS') this.outbound.resolverAddress(input.address.replace(/:\d+$/, ''), Number(input.address.split(':').pop()));
+    else this.outbound.registryUrl(input.address);
     const refreshMs = input.refreshMs ?? 10_000;
     if (refreshMs < 500 || refreshMs > 3_600_000) throw badInput('refreshMs must be between 500 and 3600000', { field: 'refreshMs' });
     try {
@@ -623,6 +627,7 @@ export class GatewayService {
         if (!n.host || /[\s/]/.test(n.host)) throw badInput(`bad upstream host "${n.host}"`, { field: 'upstream.nodes' });
         if (!Number.isInteger(n.port) || n.port < 1 || n.port > 65535) throw badInput(`bad upstream port ${n.port}`, { field: 'upstream.nodes' });
         if (!Number.isInteger(n.weight) || n.weight < 1 || n.weight > 1000) throw badInput('weights must be 1 to 1000', { field: 'upstream.nodes' });
+        this.outbound.upstreamNode(n.host, n.port);
       }
       return { nodes, discovery: null, timeoutMs, retries };
     }

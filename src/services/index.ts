@@ -11,6 +11,7 @@ import { AuthService } from './auth.js';
 import { PromotionService } from './promotions.js';
 import { DriftService } from './drift.js';
 import { GatewayService } from './gateways.js';
+import { OutboundPolicy } from './outbound.js';
 import { RollbackService } from './rollbacks.js';
 import { StageService } from './stages.js';
 import { UserService } from './users.js';
@@ -31,19 +32,22 @@ export interface Services {
   rollbacks: RollbackService;
   drift: DriftService;
   gateways: GatewayService;
+  /** Where outbound calls may go (stages, registries, upstreams): the operator's allow-list and this server's own address. */
+  outbound: OutboundPolicy;
   /** The name of the stage this instance is. */
   stage: string;
 }
 
-export function createServices(db: DataSource, events: EventLog, secrets: SecretBox, stage: string, log: Logger): Services {
+export function createServices(db: DataSource, events: EventLog, secrets: SecretBox, stage: string, log: Logger, outbound = new OutboundPolicy()): Services {
   const assets = new AssetService(db, secrets);
   const exporter = new ArchiveExporter(db, assets, secrets, stage);
-  const stages = new StageService(db, secrets);
+  const stages = new StageService(db, secrets, outbound);
   return {
     db,
     events,
     secrets,
     stage,
+    outbound,
     auth: new AuthService(db),
     users: new UserService(db),
     assets,
@@ -52,7 +56,7 @@ export function createServices(db: DataSource, events: EventLog, secrets: Secret
     promotions: new PromotionService(db, stages, exporter, events, log, assetTypes),
     rollbacks: new RollbackService(db, events),
     drift: new DriftService(db, assets, stages, stage),
-    gateways: new GatewayService(db, events, secrets, log),
+    gateways: new GatewayService(db, events, secrets, log, outbound),
     importer: new ArchiveImporter(db, assets),
     importReports: new ImportReports(db),
   };

@@ -1,14 +1,23 @@
 /**
  * Stages: the other instances this one promotes to, with credentials sealed at rest.
+ *
+ * The stored password (and client key) must never reach anyone but the stage it was given
+ * for: changing where a stage points (url, username, trusted CA) needs the password again,
+ * every URL passes the outbound rule, and reading a remote stage on a caller's behalf with
+ * these credentials needs the privilege the credentials stand for (REMOTE_READ_PRIVILEGE).
  */
 import { performance } from 'node:perf_hooks';
 import type { DataSource } from 'typeorm';
+import type { Privilege } from '../domain/privileges.js';
+import { checkStageTls, type StageTls } from '../domain/stage-tls.js';
 import { compareVersions } from '../domain/versions.js';
 import { StageEntity } from '../entities/stage.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
 import { SecretError, type SecretBox } from '../secrets.js';
 import { productVersion } from '../version.js';
-import { RemoteStage } from './remote-stage.js';
+import type { AuthUser } from './auth.js';
+import { OutboundPolicy } from './outbound.js';
+import { RemoteStage, type StageConnection } from './remote-stage.js';
 
 export interface StageInput {
   name?: string;
@@ -16,9 +25,13 @@ export interface StageInput {
   url?: string;
   username?: string;
   password?: string;
-  keystoreAlias?: string | null;
-  keyAlias?: string | null;
+  caCertificate?: string | null;
+  clientCertificate?: string | null;
+  /** Write-only: sealed at rest, never returned. */
+  clientKey?: string | null;
 }
+
+export type FullStageInput = Required<Pick<StageInput, 'name' | 'url' | 'username' | 'password'>> & StageInput;
 
 export interface StageTest {
   ok: boolean;
@@ -28,26 +41,33 @@ export interface StageTest {
   latencyMs: number | null;
 }
 
-const STAGE_NAME = /^[a-z][a-z0-9-]{0,39}$/;
-const passwordContext = (name: string) => `stage-password:${name}`;
+/**
+ * Reading a remote stage for a caller uses the stored promoter credentials, so it takes what
+ * those credentials stand for: the caller may promote (VIEWERs and gateway tokens may not).
+ */
+export const REMOTE_READ_PRIVILEGE: Privilege = 'MANAGE_PROMOTIONS';
 
-function checkUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw badInput('url must look like http(s)://host:port', { field: 'url' });
-  }
-  if (!['http:', 'https:'].includes(parsed.protocol) || !parsed.hostname || parsed.username || parsed.password || (parsed.pathname !== '/' && parsed.pathname !== '')) {
-    throw badInput('url must look like http(s)://host:port (no path, no credentials)', { field: 'url' });
-  }
-  return `${parsed.protocol}//${parsed.host}`;
+const STAGE_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+const MAX_DESCRIPTION = 2000;
+const MAX_USERNAME = 64;
+const MAX_PASSWORD = 1024;
+const passwordContext = (name: string) => `stage-password:${name}`;
+const clientKeyContext = (name: string) => `stage-client-key:${name}`;
+
+/** A validated stage definition, secrets in plain text (sealed only when stored). */
+interface StageDefinition extends StageConnection {
+  description: string;
 }
 
+type StageRow = Omit<StageEntity, 'id' | 'createdAt' | 'updatedAt'>;
+
 export class StageService {
+  private readonly clients = new Map<string, { key: string; client: RemoteStage }>();
+
   constructor(
     private readonly db: DataSource,
     private readonly secrets: SecretBox,
+    private readonly outbound: OutboundPolicy = new OutboundPolicy(),
   ) {}
 
   list(): Promise<StageEntity[]> {
@@ -60,28 +80,42 @@ export class StageService {
     return stage;
   }
 
-  /** Validates a full stage definition; the password is sealed, bound to the stage name. */
-  private validate(input: Required<Pick<StageInput, 'name' | 'url' | 'username' | 'password'>> & StageInput): Omit<StageEntity, 'id' | 'createdAt' | 'updatedAt'> {
-    if (!STAGE_NAME.test(input.name)) throw badInput('name must be lower-case letters, digits and dashes, starting with a letter', { field: 'name' });
-    const url = checkUrl(input.url);
-    if (!input.username.trim()) throw badInput('username must not be empty', { field: 'username' });
-    if (!input.password) throw badInput('password must not be empty', { field: 'password' });
-    if (url.startsWith('https:') && (!input.keystoreAlias || !input.keyAlias)) {
-      throw badInput('an https stage needs keystoreAlias and keyAlias', { field: input.keystoreAlias ? 'keyAlias' : 'keystoreAlias' });
+  /** Validates a full stage definition; nothing is sealed or stored here. */
+  private define(input: FullStageInput): StageDefinition {
+    if (typeof input.name !== 'string' || !STAGE_NAME.test(input.name)) {
+      throw badInput('name must be lower-case letters, digits and dashes (at most 40), starting with a letter', { field: 'name' });
     }
+    const target = this.outbound.stageUrl(input.url);
+    const username = input.username.trim();
+    if (!username) throw badInput('username must not be empty', { field: 'username' });
+    if (username.length > MAX_USERNAME || username.includes('\u0000')) throw badInput(`username must be at most ${MAX_USERNAME} characters, without NUL`, { field: 'username' });
+    if (!input.password) throw badInput('password must not be empty', { field: 'password' });
+    if (input.password.length > MAX_PASSWORD) throw badInput(`password must be at most ${MAX_PASSWORD} characters`, { field: 'password' });
+    const description = input.description ?? '';
+    if (description.length > MAX_DESCRIPTION || description.includes('\u0000')) {
+      throw badInput(`description must be at most ${MAX_DESCRIPTION} characters, without NUL`, { field: 'description' });
+    }
+    const tls = checkStageTls(target.protocol, input);
+    if (!tls.ok) throw badInput(`${tls.field} ${tls.reason}`, { field: tls.field });
+    return { name: input.name, description, url: target.origin, username, password: input.password, tls: tls.value };
+  }
+
+  private seal(definition: StageDefinition): StageRow {
+    const { name, description, url, username, password, tls } = definition;
     return {
-      name: input.name,
-      description: input.description ?? '',
+      name,
+      description,
       url,
-      username: input.username.trim(),
-      sealedPassword: this.secrets.seal(input.password, passwordContext(input.name)),
-      keystoreAlias: input.keystoreAlias ?? null,
-      keyAlias: input.keyAlias ?? null,
+      username,
+      sealedPassword: this.secrets.seal(password, passwordContext(name)),
+      caCertificate: tls.caCertificate,
+      clientCertificate: tls.clientCertificate,
+      sealedClientKey: tls.clientKey ? this.secrets.seal(tls.clientKey, clientKeyContext(name)) : null,
     };
   }
 
-  async create(input: Required<Pick<StageInput, 'name' | 'url' | 'username' | 'password'>> & StageInput): Promise<StageEntity> {
-    const row = this.validate(input);
+  async create(input: FullStageInput): Promise<StageEntity> {
+    const row = this.seal(this.define(input));
     try {
       return await this.db.getRepository(StageEntity).save(row);
     } catch (err) {
@@ -91,62 +125,111 @@ export class StageService {
   }
 
   async update(name: string, changes: StageInput): Promise<StageEntity> {
-    return this.db.transaction(async (tx) => {
+    const updated = await this.db.transaction(async (tx) => {
       const current = await tx.getRepository(StageEntity).findOne({ where: { name }, lock: { mode: 'pessimistic_write' } });
       if (!current) throw notFound('stage', name);
-      const newName = changes.name ?? current.name;
-      const row = this.validate({
-        name: newName,
+      const stored = this.open(current);
+      const clientCertificate = changes.clientCertificate === undefined ? current.clientCertificate : changes.clientCertificate;
+      const definition = this.define({
+        name: changes.name ?? current.name,
         url: changes.url ?? current.url,
         username: changes.username ?? current.username,
-        password: changes.password ?? this.secrets.open(current.sealedPassword, passwordContext(current.name)),
+        password: changes.password ?? stored.password,
         description: changes.description === undefined ? current.description : changes.description,
-        keystoreAlias: changes.keystoreAlias === undefined ? current.keystoreAlias : changes.keystoreAlias,
-        keyAlias: changes.keyAlias === undefined ? current.keyAlias : changes.keyAlias,
+        caCertificate: changes.caCertificate === undefined ? current.caCertificate : changes.caCertificate,
+        clientCertificate,
+        // Dropping the certificate drops its key.
+        clientKey: changes.clientKey !== undefined ? changes.clientKey : clientCertificate ? stored.tls.clientKey : null,
       });
-      if (newName !== name && (await tx.getRepository(StageEntity).existsBy({ name: newName }))) {
-        throw conflict(`stage ${newName} already exists`, { field: 'name' });
+      // The stored password goes only where it was given for: a new destination or identity,
+      // or a new trust anchor for it, needs it typed again.
+      const repointed =
+        definition.url !== current.url || definition.username !== current.username || (definition.tls.caCertificate ?? null) !== (current.caCertificate ?? null);
+      if (repointed && changes.password === undefined) {
+        throw badInput('changing url, username or caCertificate needs the password again (give password)', { field: 'password' });
       }
-      await tx.getRepository(StageEntity).update({ id: current.id }, row);
+      if (definition.name !== name && (await tx.getRepository(StageEntity).existsBy({ name: definition.name }))) {
+        throw conflict(`stage ${definition.name} already exists`, { field: 'name' });
+      }
+      await tx.getRepository(StageEntity).update({ id: current.id }, this.seal(definition));
       return tx.getRepository(StageEntity).findOneByOrFail({ id: current.id });
     });
+    this.forget(name);
+    return updated;
   }
 
   async delete(name: string): Promise<boolean> {
     const result = await this.db.getRepository(StageEntity).delete({ name });
     if (!result.affected) throw notFound('stage', name);
+    this.forget(name);
     return true;
   }
 
+  /** The stored secrets of a stage, opened (they are bound to the stage's name). */
+  private open(stage: StageEntity): { password: string; tls: StageTls } {
+    try {
+      return {
+        password: this.secrets.open(stage.sealedPassword, passwordContext(stage.name)),
+        tls: {
+          caCertificate: stage.caCertificate,
+          clientCertificate: stage.clientCertificate,
+          clientKey: stage.sealedClientKey ? this.secrets.open(stage.sealedClientKey, clientKeyContext(stage.name)) : null,
+        },
+      };
+    } catch (err) {
+      if (!(err instanceof SecretError)) throw err;
+      throw new AppError(
+        'INTERNAL_SERVER_ERROR',
+        `cannot decrypt the credentials of stage ${stage.name}: this replica's secret key differs (give every replica the same STAGECRAFT_SECRET_KEY)`,
+      );
+    }
+  }
+
+  private forget(name: string): void {
+    const cached = this.clients.get(name);
+    this.clients.delete(name);
+    void cached?.client.close();
+  }
+
   /**
-   * A client for a saved stage. Clients are kept per stage definition, so their sign-in is
-   * reused across requests (a changed stage gets a new client).
+   * A client for a saved stage, for work the caller was already authorised for (a promotion
+   * job, a rollback request). Clients are kept per stage definition, so one sign-in serves
+   * every request until the stage changes; nothing signs in until a call is made.
    */
   async remote(name: string): Promise<RemoteStage> {
     const stage = await this.get(name);
     const key = `${stage.id}:${stage.updatedAt.getTime()}`;
     const cached = this.clients.get(stage.name);
     if (cached?.key === key) return cached.client;
-    let password: string;
-    try {
-      password = this.secrets.open(stage.sealedPassword, passwordContext(stage.name));
-    } catch (err) {
-      if (!(err instanceof SecretError)) throw err;
-      throw new AppError(
-        'INTERNAL_SERVER_ERROR',
-        `cannot decrypt the password of stage ${stage.name}: this replica's secret key differs (give every replica the same STAGECRAFT_SECRET_KEY)`,
-      );
-    }
-    const client = new RemoteStage(stage.name, stage.url, stage.username, password);
+    const { password, tls } = this.open(stage);
+    // Re-checked here too: a URL saved before the rule (or before the allow-list changed).
+    const url = this.outbound.stageUrl(stage.url).origin;
+    const client = new RemoteStage({ name: stage.name, url, username: stage.username, password, tls }, this.outbound);
+    if (cached) void cached.client.close();
     this.clients.set(stage.name, { key, client });
     return client;
   }
 
-  private readonly clients = new Map<string, { key: string; client: RemoteStage }>();
+  /** Refuses a caller who may not read remote stages with the stored credentials. */
+  assertMayReadRemote(user: AuthUser | null, stageNames: readonly string[]): void {
+    if (!user) throw new AppError('UNAUTHENTICATED', 'sign in first: send Authorization: Bearer <token>');
+    if (!user.privileges.includes(REMOTE_READ_PRIVILEGE)) {
+      const shown = stageNames.slice(0, 3).join(', ') + (stageNames.length > 3 ? ', …' : '');
+      throw new AppError('FORBIDDEN', `reading remote stages (${shown}) uses their stored credentials: this needs the ${REMOTE_READ_PRIVILEGE} privilege`, {
+        missing: [REMOTE_READ_PRIVILEGE],
+      });
+    }
+  }
+
+  /** A client for a saved stage, used on behalf of a caller reading it. */
+  async remoteFor(user: AuthUser | null, name: string): Promise<RemoteStage> {
+    this.assertMayReadRemote(user, [name]);
+    return this.remote(name);
+  }
 
   /**
    * Reaches the stage, signs in, checks the user may promote there and that it does not run an
-   * older product; reports what it found or exactly why it failed.
+   * older product; reports what it found or, in fixed words, why it failed.
    */
   async test(target: RemoteStage): Promise<StageTest> {
     const started = performance.now();
@@ -167,8 +250,13 @@ export class StageService {
     }
   }
 
-  /** A client for unsaved input (testStage before createStage). */
-  remoteFor(input: Required<Pick<StageInput, 'name' | 'url' | 'username' | 'password'>>): RemoteStage {
-    return new RemoteStage(input.name, checkUrl(input.url), input.username, input.password);
+  /** Tests unsaved input (testStage before createStage) with a one-off client. */
+  async testInput(input: FullStageInput): Promise<StageTest> {
+    const client = new RemoteStage(this.define(input), this.outbound);
+    try {
+      return await this.test(client);
+    } finally {
+      await client.close();
+    }
   }
 }

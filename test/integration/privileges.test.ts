@@ -100,6 +100,8 @@ const PUBLIC_OPERATIONS_ALLOWED = new Set(['Mutation.login']);
  */
 const argumentOverrides: Record<string, Record<string, unknown>> = {
   'Mutation.login': { username: 'admin', password: ADMIN_PASSWORD },
+  // Any signed-in user may ask about this stage; remote stages need MANAGE_PROMOTIONS (stage-safety.test.ts).
+  'Query.assetMatrix': { stages: ['dev'] },
 };
 
 const CALLERS = ['anonymous', 'VIEWER', 'API_PROVIDER', 'SUPER_ADMIN'] as const;

@@ -396,7 +396,8 @@ describe('promotion faults', () => {
     expect(seen).toEqual({ assets: { totalCount: 2 }, importReports: { totalCount: 0 } });
 
     // ── the target is back (on a new port): repromote ────────────────────────────────────────
-    expect((await dev.gql('mutation($u: String!) { updateStage(name: "prod", input: { url: $u }) { url } }', { u: second.url }, devToken)).errors).toBeUndefined();
+    // a new URL needs the stage password again (stored credentials never follow a changed URL)
+    expect((await dev.gql('mutation($u: String!, $p: String!) { updateStage(name: "prod", input: { url: $u, password: $p }) { url } }', { u: second.url, p: PASSWORD }, devToken)).errors).toBeUndefined();
     const repromoted = await dev.gql('mutation($id: ID!) { repromote(promotionId: $id, targetStages: ["prod"], name: "big push, again") { id repromotedFrom } }', { id }, devToken);
     expect(repromoted.errors).toBeUndefined();
     expect(repromoted.data!.repromote.repromotedFrom).toBe(id);

@@ -76,7 +76,8 @@ describe('rollbacks', () => {
     const list = await qa.gql('{ rollbacks { totalCount edges { node { id name sourceStage promotedBy status report { type name status } } } } }', {}, qaToken);
     expect(list.data!.rollbacks.edges.map((e: any) => e.node.name)).toEqual(['Petstore v1', 'Petstore v2']);
     const [r1, r2] = list.data!.rollbacks.edges.map((e: any) => e.node);
-    expect(r1).toMatchObject({ sourceStage: 'dev', promotedBy: 'admin', status: 'AVAILABLE' });
+    // who promoted on dev, via the stage-credentials user who signed in here
+    expect(r1).toMatchObject({ sourceStage: 'dev', promotedBy: 'admin via admin', status: 'AVAILABLE' });
     expect(r1.report.every((e: any) => e.status === 'CREATED')).toBe(true);
     expect(r2.report.every((e: any) => e.status === 'REPLACED')).toBe(true);
 

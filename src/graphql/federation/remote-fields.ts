@@ -18,7 +18,9 @@ import {
 } from 'graphql';
 import type { MiddlewareFn } from 'type-graphql';
 import { AppError } from '../../errors.js';
+import type { RemoteAssetReader } from '../../services/drift.js';
 import type { Services } from '../../services/index.js';
+import type { Context } from '../context.js';
 
 const REMOTE = Symbol('remote');
 
@@ -104,7 +106,8 @@ export function createRemoteFieldLoader(services: Services): DataLoader<RemoteFi
               results[i] = error ? remote.remoteError(error) : markRemote(body.data?.[`f${n}`] ?? null);
             });
           } catch (err) {
-            const error = err instanceof AppError ? err : new AppError('STAGE_UNREACHABLE', `stage ${stage}: ${(err as Error).message}`);
+            // Unexpected failures are ours, not the remote's words: masked like any other.
+            const error = err instanceof AppError ? err : new AppError('STAGE_UNREACHABLE', `stage ${stage}: unreachable`);
             for (const i of indexes) results[i] = error;
           }
         }),
@@ -115,12 +118,32 @@ export function createRemoteFieldLoader(services: Services): DataLoader<RemoteFi
   );
 }
 
-/** Resolves the current field on a remote stage, batched with its siblings. */
-export async function resolveRemotely(
-  loader: DataLoader<RemoteFieldRequest, unknown, string>,
-  stage: string,
-  info: GraphQLResolveInfo,
-): Promise<unknown> {
+/**
+ * Resolves the current field on a remote stage, batched with its siblings. The caller must be
+ * allowed to read remote stages: the call goes out with the stage's stored credentials.
+ */
+export async function resolveRemotely(ctx: Context, stage: string, info: GraphQLResolveInfo): Promise<unknown> {
+  ctx.services.stages.assertMayReadRemote(ctx.user, [stage]);
   const { text, variables } = forwardedField(info);
-  return loader.load({ stage, text, variables, definitions: info.operation.variableDefinitions ?? [], values: info.variableValues });
+  return ctx.loaders.remoteFields.load({ stage, text, variables, definitions: info.operation.variableDefinitions ?? [], values: info.variableValues });
+}
+
+/**
+ * Reads assets of remote stages through the same per-request loader, so the drift matrix and
+ * `stage(name)` fields of one operation share one call per stage. The privilege is the caller's
+ * to check first (the matrix checks all its stages at once).
+ */
+export function remoteAssetReader(ctx: Context): RemoteAssetReader {
+  return async (stage, ids) => {
+    if (!ids.length) return new Map();
+    const text = `assetsByIds(ids: ${JSON.stringify(ids)}) { id checksum version }`;
+    const found = await ctx.loaders.remoteFields.load({ stage, text, variables: new Set(), definitions: [], values: {} });
+    if (found instanceof Error) throw found;
+    if (!Array.isArray(found)) return new Map();
+    return new Map(
+      (found as { id: unknown; checksum: unknown; version: unknown }[])
+        .filter((a) => a && typeof a.id === 'string' && typeof a.checksum === 'string')
+        .map((a) => [a.id as string, { checksum: a.checksum as string, version: typeof a.version === 'string' ? a.version : null }]),
+    );
+  };
 }

@@ -14,7 +14,7 @@ import { GatewayGroup, GatewayGroupResolver } from '../gateways/resolver.js';
 import { PromotionConnection, PromotionFilter, PromotionResolver } from '../promotions/resolver.js';
 import { RollbackConnection, RollbackFilter, RollbackResolver } from '../rollbacks/resolver.js';
 import { Stage } from '../stages/resolver.js';
-import { resolveRemotely } from './remote-fields.js';
+import { remoteAssetReader, resolveRemotely } from './remote-fields.js';
 
 const assets = new AssetResolver();
 const promotions = new PromotionResolver();
@@ -32,12 +32,12 @@ export class StageGraphResolver {
     @Ctx() ctx: Context,
     @Info() info: GraphQLResolveInfo,
   ) {
-    return stage.isLocal ? assets.assets(filter, first, after, ctx) : resolveRemotely(ctx.loaders.remoteFields, stage.name, info);
+    return stage.isLocal ? assets.assets(filter, first, after, ctx) : resolveRemotely(ctx, stage.name, info);
   }
 
   @FieldResolver(() => AssetInterface, { nullable: true, description: 'One asset of that stage.' })
   asset(@Root() stage: Stage, @Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo) {
-    return stage.isLocal ? assets.asset(id, ctx) : resolveRemotely(ctx.loaders.remoteFields, stage.name, info);
+    return stage.isLocal ? assets.asset(id, ctx) : resolveRemotely(ctx, stage.name, info);
   }
 
   @FieldResolver(() => PromotionConnection, { nullable: true, description: 'Promotions made from that stage.' })
@@ -49,12 +49,12 @@ export class StageGraphResolver {
     @Ctx() ctx: Context,
     @Info() info: GraphQLResolveInfo,
   ) {
-    return stage.isLocal ? promotions.promotions(filter, first, after, ctx) : resolveRemotely(ctx.loaders.remoteFields, stage.name, info);
+    return stage.isLocal ? promotions.promotions(filter, first, after, ctx) : resolveRemotely(ctx, stage.name, info);
   }
 
   @FieldResolver(() => [GatewayGroup], { nullable: true, description: 'That stage’s gateway groups.' })
   gatewayGroups(@Root() stage: Stage, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo) {
-    return stage.isLocal ? gateways.gatewayGroups(ctx) : resolveRemotely(ctx.loaders.remoteFields, stage.name, info);
+    return stage.isLocal ? gateways.gatewayGroups(ctx) : resolveRemotely(ctx, stage.name, info);
   }
 
   @FieldResolver(() => RollbackConnection, { nullable: true, description: 'Rollbacks recorded on that stage.' })
@@ -66,7 +66,7 @@ export class StageGraphResolver {
     @Ctx() ctx: Context,
     @Info() info: GraphQLResolveInfo,
   ) {
-    return stage.isLocal ? rollbacks.rollbacks(filter, first, after, ctx) : resolveRemotely(ctx.loaders.remoteFields, stage.name, info);
+    return stage.isLocal ? rollbacks.rollbacks(filter, first, after, ctx) : resolveRemotely(ctx, stage.name, info);
   }
 }
 
@@ -107,13 +107,16 @@ class MatrixRow {
 @Resolver()
 export class DriftResolver {
   @Requires()
-  @Query(() => [MatrixRow], { description: 'For each asset (by id or filter) and stage: MISSING, IN_SYNC or DRIFTED against this stage.' })
+  @Query(() => [MatrixRow], {
+    description:
+      'For each asset (by id or filter, at most 500) and stage (at most 10): MISSING, IN_SYNC or DRIFTED against this stage. Remote stages need MANAGE_PROMOTIONS.',
+  })
   assetMatrix(
     @Arg('assetIds', () => [ID], { nullable: true }) assetIds: string[] | null,
     @Arg('filter', () => AssetFilterInput, { nullable: true }) filter: AssetFilterInput | null,
     @Arg('stages', () => [String]) stages: string[],
-    @Ctx() { services }: Context,
+    @Ctx() ctx: Context,
   ): Promise<MatrixRow[]> {
-    return services.drift.matrix(assetIds, filter, stages);
+    return ctx.services.drift.matrix(ctx.user, assetIds, filter, stages, remoteAssetReader(ctx));
   }
 }

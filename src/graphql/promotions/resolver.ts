@@ -133,9 +133,9 @@ const fromRemote = (r: Record<string, unknown>) => ({
 @Resolver(() => StageResult)
 export class StageResultResolver {
   @FieldResolver(() => Rollback, { nullable: true, description: 'The rollback the target stage recorded for this import (asked of that stage).' })
-  async rollback(@Root() stage: PromotionStageEntity, @Ctx() { services }: Context): Promise<Record<string, unknown> | null> {
+  async rollback(@Root() stage: PromotionStageEntity, @Ctx() { services, user }: Context): Promise<Record<string, unknown> | null> {
     if (stage.status === 'QUEUED') return null;
-    const found = await (await services.stages.remote(stage.stageName)).rollbackFor(stage.promotionId);
+    const found = await (await services.stages.remoteFor(user, stage.stageName)).rollbackFor(stage.promotionId);
     return found && fromRemote(found);
   }
 }

@@ -12,8 +12,11 @@ export class Stage {
   @Field() description!: string;
   @Field() url!: string;
   @Field() username!: string;
-  @Field(() => String, { nullable: true }) keystoreAlias!: string | null;
-  @Field(() => String, { nullable: true }) keyAlias!: string | null;
+  @Field(() => String, { nullable: true, description: 'PEM certificate(s) trusted for this https stage; null = the system CAs.' })
+  caCertificate!: string | null;
+  @Field(() => String, { nullable: true, description: 'PEM client certificate presented to this https stage (mutual TLS).' })
+  clientCertificate!: string | null;
+  @Field({ description: 'Whether a client key is stored (the key itself is never returned).' }) hasClientKey!: boolean;
   @Field(() => Date, { nullable: true, description: 'Null for this instance.' }) createdAt!: Date | null;
   @Field(() => Date, { nullable: true, description: 'Null for this instance.' }) updatedAt!: Date | null;
   @Field({ description: 'True for the stage this instance is; its fields resolve here, the others on their own instance.' })
@@ -27,35 +30,53 @@ const localStage = (name: string): Stage => ({
   description: 'this instance',
   url: '',
   username: '',
-  keystoreAlias: null,
-  keyAlias: null,
+  caCertificate: null,
+  clientCertificate: null,
+  hasClientKey: false,
   createdAt: null,
   updatedAt: null,
   isLocal: true,
 });
 
-const asStage = (row: StageEntity): Stage => ({ ...row, isLocal: false });
+const asStage = (row: StageEntity): Stage => ({
+  id: row.id,
+  name: row.name,
+  description: row.description,
+  url: row.url,
+  username: row.username,
+  caCertificate: row.caCertificate,
+  clientCertificate: row.clientCertificate,
+  hasClientKey: row.sealedClientKey !== null,
+  createdAt: row.createdAt,
+  updatedAt: row.updatedAt,
+  isLocal: false,
+});
 
 @InputType()
 export class CreateStageInput {
   @Field() name!: string;
   @Field(() => String, { nullable: true }) description?: string | null;
-  @Field({ description: 'http(s)://host:port' }) url!: string;
+  @Field({ description: 'http(s)://host:port; link-local and metadata addresses are refused unless allowed (STAGECRAFT_ALLOWED_HOSTS).' }) url!: string;
   @Field({ description: 'A user of the target instance holding MANAGE_PROMOTIONS.' }) username!: string;
   @Field({ description: 'Write-only: stored encrypted, never returned.' }) password!: string;
-  @Field(() => String, { nullable: true, description: 'Required for https.' }) keystoreAlias?: string | null;
-  @Field(() => String, { nullable: true, description: 'Required for https.' }) keyAlias?: string | null;
+  @Field(() => String, { nullable: true, description: 'https only: PEM certificate(s) to verify the stage with (default: the system CAs).' })
+  caCertificate?: string | null;
+  @Field(() => String, { nullable: true, description: 'https only: PEM client certificate for mutual TLS (with clientKey).' })
+  clientCertificate?: string | null;
+  @Field(() => String, { nullable: true, description: 'https only, write-only: unencrypted PEM private key of clientCertificate; stored encrypted, never returned.' })
+  clientKey?: string | null;
 }
 
 @InputType()
 export class UpdateStageInput {
   @Field(() => String, { nullable: true }) name?: string;
   @Field(() => String, { nullable: true }) description?: string | null;
-  @Field(() => String, { nullable: true }) url?: string;
-  @Field(() => String, { nullable: true }) username?: string;
+  @Field(() => String, { nullable: true, description: 'Changing it needs password again.' }) url?: string;
+  @Field(() => String, { nullable: true, description: 'Changing it needs password again.' }) username?: string;
   @Field(() => String, { nullable: true }) password?: string;
-  @Field(() => String, { nullable: true }) keystoreAlias?: string | null;
-  @Field(() => String, { nullable: true }) keyAlias?: string | null;
+  @Field(() => String, { nullable: true, description: 'null clears it; changing it needs password again.' }) caCertificate?: string | null;
+  @Field(() => String, { nullable: true, description: 'null clears it (and the key).' }) clientCertificate?: string | null;
+  @Field(() => String, { nullable: true, description: 'Write-only; null clears it.' }) clientKey?: string | null;
 }
 
 @ObjectType()
@@ -91,7 +112,10 @@ export class StageResolver {
   }
 
   @Requires()
-  @Query(() => Stage, { description: 'A registered stage, or this instance by its own stage name: walk into its assets, promotions and rollbacks.' })
+  @Query(() => Stage, {
+    description:
+      'A registered stage, or this instance by its own stage name: walk into its assets, promotions and rollbacks. Fields of a remote stage are read with its stored credentials and need MANAGE_PROMOTIONS.',
+  })
   async stage(@Arg('name') name: string, @Ctx() { services }: Context): Promise<Stage> {
     return name === services.stage ? localStage(name) : asStage(await services.stages.get(name));
   }
@@ -129,6 +153,6 @@ export class StageResolver {
   ): Promise<StageTestResult> {
     if (name) return services.stages.test(await services.stages.remote(name));
     if (!input) throw badInput('give a stage name or input', { field: 'name' });
-    return services.stages.test(services.stages.remoteFor(input));
+    return services.stages.testInput(input);
   }
 }
