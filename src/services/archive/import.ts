@@ -240,7 +240,7 @@ export class ArchiveImporter {
       const failedDep = required.map((r) => refused.get(r.id)).find((r) => r !== undefined) ?? null;
       const missing = required.find((r) => !documents.has(r.id) && !known.has(r.id));
       const decision = decideAsset({
-        incoming: { type: doc.type, name: doc.name, checksum: doc.checksum },
+        incoming: { type: doc.type, name: doc.name, checksum: effectiveChecksum(doc, current) },
         unavailable: null,
         target: current ? { type: current.type, checksum: current.checksum } : null,
         rule,
@@ -437,6 +437,26 @@ function summarise(assets: readonly AssetImportResult[]): TypeSummary[] {
     byType.set(a.type, s);
   }
   return [...byType.values()].sort((a, b) => a.type.localeCompare(b.type));
+}
+
+/**
+ * The checksum of what the import would store. A secure value that did not travel (no
+ * passphrase) cannot be written: the stage keeps its own value (or none), so the comparison is
+ * with that, and re-importing such an archive finds it UNCHANGED rather than failing.
+ */
+function effectiveChecksum(doc: CheckedDocument, current: AssetEntity | null): string {
+  const secure = doc.type === 'ALIAS' && doc.spec.secure === true && doc.secretDigest !== null;
+  if (!secure || doc.plainSecret !== null) return doc.checksum;
+  return assetChecksum({
+    type: doc.type,
+    name: doc.name,
+    description: doc.description,
+    team: doc.team,
+    version: doc.version,
+    spec: doc.spec,
+    references: doc.references.filter((r) => r.kind === 'REQUIRED').map((r) => r.id),
+    secretDigest: current?.sealedSecret ? current.secretDigest : null,
+  });
 }
 
 /** Why a secure alias value did not come in (a WARNING), or nothing. */
