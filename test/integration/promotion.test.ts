@@ -172,6 +172,8 @@ describe('promote', () => {
     expect(byStage.badcreds).toMatchObject({ status: 'FAILURE', code: 'UNAUTHENTICATED' });
     expect(byStage.prod.status).toBe('SUCCESS');
     expect(promotion.status).toBe('FAILURE');
+    const plan = await dev.gql('query($i: PromoteInput!) { promotionPlan(input: $i) { stages { stageName error errorCode } } }', { i: { name: 'plan', assetIds: [petstoreId], targetStages: ['down', 'badcreds'] } }, devToken);
+    for (const s of plan.data!.promotionPlan.stages) expect(s).toEqual({ stageName: s.stageName, error: byStage[s.stageName].reason, errorCode: byStage[s.stageName].code });
   });
 
   it('allows one promotion at a time per target stage (LOCKED names the holder), and replays an idempotency key', async () => {
@@ -180,6 +182,9 @@ describe('promote', () => {
     const second = await promote({ name: 'second', targetStages: ['silent', 'qa'] });
     expect(second.errors?.[0]?.extensions).toMatchObject({ code: 'LOCKED', stage: 'silent', promotionId: holder.data!.promote.id });
     expect(second.errors?.[0]?.message).toContain('held by silence');
+    // the plan shows the stage's refusal exactly as promote gives it
+    const plan = await dev.gql('query($i: PromoteInput!) { promotionPlan(input: $i) { stages { stageName error errorCode items { name } } } }', { i: { name: 'plan', assetIds: [petstoreId], targetStages: ['silent'] } }, devToken);
+    expect(plan.data!.promotionPlan.stages[0]).toEqual({ stageName: 'silent', error: second.errors![0]!.message, errorCode: 'LOCKED', items: [] });
 
     const keyed = { name: 'keyed', targetStages: ['prod'], idempotencyKey: 'ci-run-42', overwriteAssets: true, overwriteAliases: true };
     const a = await promote(keyed);
@@ -297,8 +302,11 @@ describe('version check', () => {
     await new Promise<void>((r) => old.listen(0, '127.0.0.1', r));
     try {
       await addStage('legacy', `http://127.0.0.1:${(old.address() as AddressInfo).port}`);
+      const plan = await dev.gql('query($i: PromoteInput!) { promotionPlan(input: $i) { stages { error errorCode items { name } } } }', { i: { name: 'plan', assetIds: [petstoreId], targetStages: ['legacy'] } }, devToken);
       const { promotion } = await finished((await promote({ name: 'to legacy', targetStages: ['legacy'] })).data!.promote.id);
       expect(promotion.stages[0]).toMatchObject({ status: 'FAILURE', code: 'VERSION_DOWNGRADE' });
+      // the plan said so first, in the same words
+      expect(plan.data!.promotionPlan.stages[0]).toEqual({ error: promotion.stages[0].reason, errorCode: 'VERSION_DOWNGRADE', items: [] });
     } finally {
       old.close();
     }
