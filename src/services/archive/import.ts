@@ -276,36 +276,8 @@ export class ArchiveImporter {
         .map((r) => r.id);
       const warnings = secureValueWarnings(doc, manifest, current);
       try {
-        const prepared = await this.assets.prepare(
-          tx,
-          id,
-          {
-            type: doc.type,
-            name: doc.name,
-            description: doc.description,
-            team: doc.team,
-            version: doc.version,
-            spec: doc.plainSecret !== null ? { ...doc.spec, value: doc.plainSecret } : doc.spec,
-            references,
-          },
-          current,
-          async (ids) => ids.map((r) => known.get(r)).filter((a) => a !== undefined),
-        );
-        const ownerOfKey = async (key: string) => state.keyOwners.get(key);
-        if (dryRun) await this.assets.checkNaturalKey(prepared, ownerOfKey);
-        else {
-          await this.assets.write(tx, prepared, actor.username, state.versioning.get(id) ?? { versionSetId: null, systemVersion: null }, current ?? undefined, ownerOfKey);
-          preImages.push({
-            assetId: id,
-            type: doc.type,
-            name: doc.name,
-            row: current ? { ...current } : null,
-            references: current ? state.existingRefs.filter((r) => r.fromId === id).map((r) => ({ toId: r.toId, kind: r.kind })) : [],
-          });
-        }
-        if (current) state.keyOwners.delete(current.naturalKey);
-        state.keyOwners.set(naturalKeyOf(prepared), id);
-        known.set(id, { id, type: prepared.type, name: prepared.name });
+        const preImage = await this.put(tx, actor.username, doc, current, references, state, known, dryRun);
+        if (preImage) preImages.push(preImage);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         refuse(err.message);
@@ -334,20 +306,72 @@ export class ArchiveImporter {
     if (dryRun) return report;
     const saved = await tx.getRepository(ImportReportEntity).save(report);
     // Nothing written (everything UNCHANGED or refused): nothing to roll back, so no rollback.
-    if (options.promotion && preImages.length) {
-      await tx.getRepository(RollbackEntity).save({
-        name: options.promotion.name,
-        description: options.promotion.description,
-        promotionId: options.promotion.id,
-        sourceStage: manifest.sourceStage,
-        promotedBy: options.promotion.promotedBy,
-        status: 'AVAILABLE',
-        importReportId: saved.id,
-        preImages,
-        report: preImages.map((p) => ({ type: p.type, name: p.name, status: p.row ? 'REPLACED' : 'CREATED', comment: '' })),
-      });
-    }
+    if (options.promotion && preImages.length) await this.recordRollback(tx, options.promotion, manifest.sourceStage, saved.id, preImages);
     return saved;
+  }
+
+  /**
+   * Validates a CREATE or UPDATE into a row and writes it (a dry run only checks its natural
+   * key); updates what this stage holds. Returns the pre-image for the rollback (none in a dry
+   * run). AppErrors (invalid content, a natural key held by another asset) refuse the asset.
+   */
+  private async put(
+    tx: EntityManager,
+    author: string,
+    doc: CheckedDocument,
+    current: AssetEntity | null,
+    references: string[],
+    state: TargetState,
+    known: Map<string, Pick<AssetEntity, 'id' | 'type' | 'name'>>,
+    dryRun: boolean,
+  ): Promise<PreImage | null> {
+    const prepared = await this.assets.prepare(
+      tx,
+      doc.id,
+      {
+        type: doc.type,
+        name: doc.name,
+        description: doc.description,
+        team: doc.team,
+        version: doc.version,
+        spec: doc.plainSecret !== null ? { ...doc.spec, value: doc.plainSecret } : doc.spec,
+        references,
+      },
+      current,
+      async (ids) => ids.map((r) => known.get(r)).filter((a) => a !== undefined),
+    );
+    const ownerOfKey = async (key: string) => state.keyOwners.get(key);
+    let preImage: PreImage | null = null;
+    if (dryRun) await this.assets.checkNaturalKey(prepared, ownerOfKey);
+    else {
+      await this.assets.write(tx, prepared, author, state.versioning.get(doc.id) ?? { versionSetId: null, systemVersion: null }, current ?? undefined, ownerOfKey);
+      preImage = {
+        assetId: doc.id,
+        type: doc.type,
+        name: doc.name,
+        row: current ? { ...current } : null,
+        references: current ? state.existingRefs.filter((r) => r.fromId === doc.id).map((r) => ({ toId: r.toId, kind: r.kind })) : [],
+      };
+    }
+    if (current) state.keyOwners.delete(current.naturalKey);
+    state.keyOwners.set(naturalKeyOf(prepared), doc.id);
+    known.set(doc.id, { id: doc.id, type: prepared.type, name: prepared.name });
+    return preImage;
+  }
+
+  /** The rollback of a promotion's import: the pre-image of everything it wrote. */
+  private async recordRollback(tx: EntityManager, promotion: PromotionInfo, sourceStage: string, importReportId: string, preImages: PreImage[]): Promise<void> {
+    await tx.getRepository(RollbackEntity).save({
+      name: promotion.name,
+      description: promotion.description,
+      promotionId: promotion.id,
+      sourceStage,
+      promotedBy: promotion.promotedBy,
+      status: 'AVAILABLE',
+      importReportId,
+      preImages,
+      report: preImages.map((p) => ({ type: p.type, name: p.name, status: p.row ? 'REPLACED' : 'CREATED', comment: '' })),
+    });
   }
 
   /** Reads everything the decisions need, in a few queries; `lock` holds what may be replaced. */
