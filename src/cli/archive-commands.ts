@@ -212,17 +212,19 @@ class Progress {
 
 export const importUsage =
   'usage: stagecraft import FILE --server URL --token TOKEN [--overwrite none|all|custom] [--types API,POLICY]\n' +
-  '                         [--fix-missing-versions] [--passphrase P] [--json]';
+  '                         [--fix-missing-versions] [--passphrase P] [--dry-run] [--json]';
 
 const importHelp = `${importUsage}
 
 Uploads the archive FILE and prints the import report (--json: the report as JSON).
---overwrite decides what happens to assets that already exist: none (they fail), all (they
-are replaced), custom (only the --types listed are replaced). --passphrase (or
-${PASSPHRASE_ENV}) opens secure values sealed at export.
+An asset identical to the one on the server is UNCHANGED (never a failure, not written), so
+importing the same archive again succeeds. --overwrite decides what happens to assets that
+exist with other content: none (they fail), all (they are replaced), custom (only the --types
+listed are replaced). --dry-run prints the report the import would give and writes nothing.
+--passphrase (or ${PASSPHRASE_ENV}) opens secure values sealed at export.
 ${connectionHelp}
 
-Exit status: 0 every asset imported, 1 some or all assets failed, 2 bad command line or
+Exit status: 0 no asset failed (or, with --dry-run, would fail), 1 some or all assets failed, 2 bad command line or
 unreadable FILE, 3 the server refused the archive (nothing imported) or could not be reached.
 `;
 
@@ -232,14 +234,17 @@ const importOptions = {
   types: { type: 'string', multiple: true },
   'fix-missing-versions': { type: 'boolean' },
   passphrase: { type: 'string' },
+  'dry-run': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export interface ImportReport {
-  id: string;
+  /** Null for a dry run (nothing stored). */
+  id: string | null;
+  dryRun?: boolean;
   status: 'SUCCESS' | 'PARTIAL_SUCCESS' | 'FAILURE';
-  types: { type: string; successful: number; unsuccessful: number; replaced: number; warnings: number }[];
+  types: { type: string; successful: number; unsuccessful: number; created?: number; replaced: number; unchanged?: number; warnings: number }[];
   assets: { id: string; name: string; type: string; status: string; explanation: string }[];
 }
 
@@ -267,7 +272,12 @@ export async function importCommand(args: string[], io: CliIO): Promise<number> 
   if (!info.isFile()) throw usageError(`cannot read ${file}: not a file`, importUsage);
   const archive = await openAsBlob(file, { type: 'application/zip' });
 
-  const query = new URLSearchParams({ overwrite, ...(types.length ? { types: types.join(',') } : {}), fixMissingVersions: String(Boolean(values['fix-missing-versions'])) });
+  const query = new URLSearchParams({
+    overwrite,
+    ...(types.length ? { types: types.join(',') } : {}),
+    fixMissingVersions: String(Boolean(values['fix-missing-versions'])),
+    ...(values['dry-run'] ? { dryRun: 'true' } : {}),
+  });
   const res = await serverRequest(conn, `archive/import?${query}`, {
     method: 'POST',
     headers: { 'content-type': 'application/zip', accept: 'application/json', ...(passphrase ? { 'x-archive-passphrase': passphrase } : {}) },
@@ -280,23 +290,27 @@ export async function importCommand(args: string[], io: CliIO): Promise<number> 
   } catch {
     report = null as unknown as ImportReport;
   }
-  if (!report || typeof report.id !== 'string' || typeof report.status !== 'string' || !Array.isArray(report.types) || !Array.isArray(report.assets)) {
+  if (!report || (typeof report.id !== 'string' && !(report.dryRun && report.id === null)) || typeof report.status !== 'string' || !Array.isArray(report.types) || !Array.isArray(report.assets)) {
     throw new CliError(EXIT.FAILED, 'UNEXPECTED_RESPONSE', 'the server did not answer with an import report');
   }
   io.stdout.write(values.json ? `${text.trimEnd()}\n` : formatReport(report));
   return report.status === 'SUCCESS' ? EXIT.OK : EXIT.INCOMPLETE;
 }
 
-/** The report for people: counts per type, then every asset that did not simply succeed. */
+/** The report for people: counts per type, then every asset that was not simply created or unchanged. */
 export function formatReport(report: ImportReport): string {
+  const n = report.assets.length;
   const failed = report.assets.filter((a) => a.status === 'FAILURE').length;
-  const lines = [`import ${printable(report.status)}: ${report.assets.length - failed} of ${report.assets.length} asset${report.assets.length === 1 ? '' : 's'} imported`];
-  const header = ['type', 'successful', 'unsuccessful', 'replaced', 'warnings'];
-  const rows = report.types.map((t) => [printable(t.type), String(t.successful), String(t.unsuccessful), String(t.replaced), String(t.warnings)]);
+  const verb = report.dryRun ? 'would be imported' : 'imported';
+  const lines = [`${report.dryRun ? 'dry run: ' : ''}import ${printable(report.status)}: ${n - failed} of ${n} asset${n === 1 ? '' : 's'} ${verb}`];
+  const header = ['type', 'successful', 'unsuccessful', 'created', 'replaced', 'unchanged', 'warnings'];
+  const rows = report.types.map((t) =>
+    [t.type, t.successful, t.unsuccessful, t.created ?? 0, t.replaced, t.unchanged ?? 0, t.warnings].map((c, i) => (i === 0 ? printable(String(c)) : String(c))),
+  );
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const row = (cells: string[]) => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`;
   lines.push(row(header), ...rows.map(row));
-  const notable = report.assets.filter((a) => a.status !== 'SUCCESS');
+  const notable = report.assets.filter((a) => a.status !== 'CREATED' && a.status !== 'UNCHANGED');
   if (notable.length) {
     lines.push('');
     const statusWidth = Math.max(...notable.map((a) => a.status.length));
@@ -304,6 +318,6 @@ export function formatReport(report: ImportReport): string {
       lines.push(`  ${printable(a.status).padEnd(statusWidth)}  ${printable(a.type)} ${printable(a.name)} (${printable(a.id)}): ${printable(a.explanation)}`);
     }
   }
-  lines.push('', `report: ${printable(report.id)}`);
+  lines.push('', report.dryRun || report.id === null ? 'dry run: nothing was written' : `report: ${printable(report.id)}`);
   return `${lines.join('\n')}\n`;
 }

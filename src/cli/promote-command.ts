@@ -301,7 +301,7 @@ async function promote(conn: Connection, input: PromoteInput, io: CliIO, wait: b
   return promotion.stages.length > 0 && promotion.stages.every((s) => s.status === 'SUCCESS') ? EXIT.OK : EXIT.INCOMPLETE;
 }
 
-const REPORT_STATUSES = ['SUCCESS', 'REPLACED', 'WARNING', 'FAILURE'];
+const REPORT_STATUSES = ['CREATED', 'REPLACED', 'UNCHANGED', 'WARNING', 'FAILURE'];
 
 /** Per stage: status, asset counts by status, code and reason; then every failed (or warned) asset. */
 export function formatResult(promotion: Promotion): string {

@@ -1,13 +1,21 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { AssetAction, AssetOutcome } from '../domain/promotion-decision.js';
 
-export type AssetImportStatus = 'SUCCESS' | 'REPLACED' | 'WARNING' | 'FAILURE';
+/**
+ * Per asset: CREATED, REPLACED, UNCHANGED (identical here: not written), WARNING (created or
+ * replaced with a caveat) or FAILURE. Everything but FAILURE counts as success.
+ */
+export type AssetImportStatus = AssetOutcome;
 export type ImportStatus = 'SUCCESS' | 'PARTIAL_SUCCESS' | 'FAILURE';
 
 export interface TypeSummary {
   type: string;
+  /** Everything but FAILURE (created, replaced and unchanged, with or without warnings). */
   successful: number;
   unsuccessful: number;
+  created: number;
   replaced: number;
+  unchanged: number;
   warnings: number;
 }
 
@@ -15,6 +23,8 @@ export interface AssetImportResult {
   id: string;
   name: string;
   type: string;
+  /** The decision (domain/promotion-decision); a plan shows the same one. */
+  action: AssetAction;
   status: AssetImportStatus;
   explanation: string;
 }

@@ -76,8 +76,11 @@ function parseImportOptions(req: Request) {
   if (overwrite === 'CUSTOM' && types.length === 0) throw badInput('overwrite=custom needs types, e.g. types=API,POLICY', { field: 'types' });
   const fix = (one('fixMissingVersions') ?? 'false').toLowerCase();
   if (!['true', 'false'].includes(fix)) throw badInput('fixMissingVersions must be true or false', { field: 'fixMissingVersions' });
+  const dryRun = (one('dryRun') ?? 'false').toLowerCase();
+  if (!['true', 'false'].includes(dryRun)) throw badInput('dryRun must be true or false', { field: 'dryRun' });
   const passphrase = req.headers['x-archive-passphrase'];
   return {
+    dryRun: dryRun === 'true',
     promotion: promotionHeader(req.headers['x-stagecraft-promotion']),
     overwrite: overwrite as OverwriteMode,
     types: types as AssetType[],
@@ -136,10 +139,10 @@ export function archiveRouter(services: Services, log: Logger): Router {
       const options = parseImportOptions(req);
       options.promotion = attributePromotion(options.promotion, user);
       if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw badInput('the request body is empty', { field: 'archive' });
-      log.info({ user: user.username, bytes: req.body.length, overwrite: options.overwrite }, 'archive import: applying');
-      const report = await services.importer.import(user, req.body, options);
-      log.info({ reportId: report.id, status: report.status, assets: report.assets.length }, 'archive import: done');
-      res.status(200).json(reportJson(report));
+      log.info({ user: user.username, bytes: req.body.length, overwrite: options.overwrite, dryRun: options.dryRun }, 'archive import: applying');
+      const { report, dryRun } = await services.importer.import(user, req.body, options);
+      log.info({ reportId: report.id, status: report.status, assets: report.assets.length, dryRun }, 'archive import: done');
+      res.status(200).json(reportJson(report, dryRun));
     }),
   );
 

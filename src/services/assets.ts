@@ -302,6 +302,20 @@ export class AssetService {
     return { id, type: input.type, name, description, team, version, spec, sealedSecret, secretDigest, references };
   }
 
+  /** CONFLICT when another asset holds the natural key `prepared` would take; else that key. */
+  async checkNaturalKey(prepared: PreparedAsset, ownerOfKey: (key: string) => Promise<string | undefined>): Promise<string> {
+    const key = naturalKeyOf(prepared);
+    const takenBy = await ownerOfKey(key);
+    if (takenBy && takenBy !== prepared.id) {
+      const stage = aliasStageOf(prepared);
+      throw conflict(`${prepared.type} ${prepared.name}${prepared.version ? ` ${prepared.version}` : ''}${stage ? ` for stage ${stage}` : ''} already exists`, {
+        field: 'name',
+        existingId: takenBy,
+      });
+    }
+    return key;
+  }
+
   /** Inserts or replaces an asset row and its references. CONFLICT when the natural key is taken. */
   async write(
     manager: EntityManager,
@@ -313,15 +327,7 @@ export class AssetService {
     ownerOfKey: (key: string) => Promise<string | undefined> = async (key) =>
       (await manager.getRepository(AssetEntity).findOne({ where: { naturalKey: key }, select: { id: true } }))?.id,
   ): Promise<void> {
-    const key = naturalKeyOf(prepared);
-    const takenBy = await ownerOfKey(key);
-    if (takenBy && takenBy !== prepared.id) {
-      const stage = aliasStageOf(prepared);
-      throw conflict(`${prepared.type} ${prepared.name}${prepared.version ? ` ${prepared.version}` : ''}${stage ? ` for stage ${stage}` : ''} already exists`, {
-        field: 'name',
-        existingId: takenBy,
-      });
-    }
+    const key = await this.checkNaturalKey(prepared, ownerOfKey);
     const checksum = assetChecksum({
       type: prepared.type,
       name: prepared.name,

@@ -10,7 +10,7 @@ import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { AssetType } from '../domain/asset-types.js';
 import { canonicalJson } from '../domain/checksum.js';
 import type { OptionalChoice } from '../domain/dependencies.js';
-import { compareVersions } from '../domain/versions.js';
+import { countOf, promotionOverwriteRule, stageRefusal, type AssetAction } from '../domain/promotion-decision.js';
 import { PromotionEntity, PromotionStageEntity, type PromotedAssetReport, type RunStatus } from '../entities/promotion.js';
 import { StageEntity } from '../entities/stage.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
@@ -19,6 +19,7 @@ import { enqueueJob, LeaseLostError, type JobContext } from '../jobs/job-queue.j
 import type { Logger } from '../logger.js';
 import { productVersion } from '../version.js';
 import type { ArchiveExporter } from './archive/export.js';
+import type { AssetDocument } from './archive/format.js';
 import type { AuthUser } from './auth.js';
 import { pageByName, type Page } from './paging.js';
 import type { StageService } from './stages.js';
@@ -50,14 +51,19 @@ export interface PromoteInput {
   idempotencyKey?: string | null;
 }
 
-export type PlanAction = 'CREATE' | 'UPDATE' | 'UNCHANGED' | 'REFUSED';
+export type PlanAction = AssetAction;
 
 export interface PlanItem {
   assetId: string;
   type: string;
   name: string;
   action: PlanAction;
+  /** For REFUSED: why (the report's comment, word for word). */
   reason: string | null;
+  /** The report status the run will give this asset. */
+  status: string;
+  /** The comment the run's report will carry. */
+  comment: string;
   /** For aliases: the value that would be sent ('(secure)' for secure ones). */
   aliasValue: string | null;
 }
@@ -78,20 +84,23 @@ export interface PromotionFilter {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_PAGE = 200;
 
-/** The import overwrite rule a promotion's flags mean. */
-export function overwriteQuery(overwriteAssets: boolean, overwriteAliases: boolean, fixMissingVersions: boolean, allTypes: readonly AssetType[]): URLSearchParams {
-  const q = new URLSearchParams({ fixMissingVersions: String(fixMissingVersions) });
-  if (overwriteAssets && overwriteAliases) q.set('overwrite', 'all');
-  else if (!overwriteAssets && !overwriteAliases) q.set('overwrite', 'none');
-  else {
-    q.set('overwrite', 'custom');
-    q.set('types', (overwriteAliases ? ['ALIAS'] : allTypes.filter((t) => t !== 'ALIAS')).join(','));
-  }
+/** The import query a promotion's flags mean (domain/promotion-decision is the one mapping). */
+export function overwriteQuery(overwriteAssets: boolean, overwriteAliases: boolean, fixMissingVersions: boolean, allTypes: readonly AssetType[], dryRun = false): URLSearchParams {
+  const rule = promotionOverwriteRule(overwriteAssets, overwriteAliases, allTypes);
+  const q = new URLSearchParams({ fixMissingVersions: String(fixMissingVersions), overwrite: rule.mode.toLowerCase() });
+  if (rule.mode === 'CUSTOM') q.set('types', rule.types.join(','));
+  if (dryRun) q.set('dryRun', 'true');
   return q;
 }
 
-function mayOverwrite(type: string, overwriteAssets: boolean, overwriteAliases: boolean): boolean {
-  return type === 'ALIAS' ? overwriteAliases : overwriteAssets;
+/** An asset as the target's import reported it (over HTTP, so checked loosely). */
+interface ReportedAsset {
+  id: string;
+  type: string;
+  name: string;
+  action: AssetAction;
+  status: string;
+  explanation: string;
 }
 
 export class PromotionService {
@@ -207,28 +216,33 @@ export class PromotionService {
     return true;
   }
 
-  /** The same rules as a real run, nothing written anywhere: what each stage would get. */
+  /**
+   * What each stage would get: the run's own steps (stage checks, the archive built for the
+   * stage) ending in the target's import with `dryRun`, so the plan is the report the run would
+   * get — same decision, same reasons. Nothing is written anywhere.
+   */
   async plan(input: PromoteInput): Promise<StagePlan[]> {
     const p = await this.validate(input);
-    const ids = await this.exporter.selectionIds(p);
     const plans: StagePlan[] = [];
     for (const stageName of p.targetStages) {
       try {
-        const remote = await this.stages.remote(stageName);
-        const there = await remote.assets(ids);
-        const items: PlanItem[] = [];
-        for await (const { doc, checksum } of this.exporter.documents(ids, null, stageName)) {
-          const existing = there.get(doc.id);
-          const alias = doc.type === 'ALIAS' ? (doc.spec.secure ? '(secure)' : String(doc.spec.value ?? '')) : null;
-          let action: PlanAction = 'CREATE';
-          let reason: string | null = null;
-          if (existing && existing.checksum === checksum) action = 'UNCHANGED';
-          else if (existing && !mayOverwrite(doc.type, p.overwriteAssets, p.overwriteAliases)) {
-            action = 'REFUSED';
-            reason = `exists on ${stageName} with other content and ${doc.type === 'ALIAS' ? 'overwriteAliases' : 'overwriteAssets'} is off`;
-          } else if (existing) action = 'UPDATE';
-          items.push({ assetId: doc.id, type: doc.type, name: doc.name, action, reason, aliasValue: alias });
-        }
+        // A promotion active on the stage would make `promote` answer LOCKED.
+        const refusal = stageRefusal({ stageName, busyWith: await this.busyWith(this.db.manager, [stageName]), targetVersion: null, sourceVersion: productVersion });
+        if (refusal) throw new AppError(refusal.code, refusal.message, refusal.details);
+        const aliasValues = new Map<string, string>();
+        const { report } = await this.sendToStage(p, stageName, { dryRun: true, onDocument: (doc) => {
+          if (doc.type === 'ALIAS') aliasValues.set(doc.id, doc.spec.secure ? '(secure)' : String(doc.spec.value ?? ''));
+        } });
+        const items = reportedAssets(report).map((a) => ({
+          assetId: a.id,
+          type: a.type,
+          name: a.name,
+          action: a.action,
+          reason: a.action === 'REFUSED' ? a.explanation : null,
+          status: a.status,
+          comment: a.explanation,
+          aliasValue: aliasValues.get(a.id) ?? null,
+        }));
         plans.push({ stageName, error: null, errorCode: null, items });
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
@@ -236,6 +250,39 @@ export class PromotionService {
       }
     }
     return plans;
+  }
+
+  /**
+   * The steps a run and a plan share for one stage: ask the stage who it is (unreachable and
+   * refused credentials surface here), the stage-level check, the archive built for the stage
+   * (secure values sealed with a one-time passphrase), and the stage's import of it.
+   */
+  private async sendToStage(
+    promotion: Pick<PromotionEntity, 'assetIds' | 'optional' | 'optionalIds' | 'overwriteAssets' | 'overwriteAliases' | 'fixMissingVersions'>,
+    stageName: string,
+    how: { dryRun: boolean; onDocument?: (doc: AssetDocument) => void; promotion?: { id: string; name: string; description: string; promotedBy: string }; exported?: (count: number, bytes: number) => Promise<void> },
+  ): Promise<{ report: Record<string, unknown>; count: number }> {
+    const remote = await this.stages.remote(stageName);
+    const info = await remote.info();
+    const refusal = stageRefusal({ stageName, busyWith: null, targetVersion: info.productVersion, sourceVersion: productVersion });
+    if (refusal) throw new AppError(refusal.code, refusal.message, refusal.details);
+    // A one-time passphrase: secure values travel sealed, never in clear.
+    const passphrase = randomBytes(24).toString('base64url');
+    let count = 0;
+    const { stream } = await this.exporter.export({
+      ...promotion,
+      passphrase,
+      aliasStage: stageName,
+      onDocument: (doc) => {
+        count++;
+        how.onDocument?.(doc);
+      },
+    });
+    const archive = await streamToBuffer(stream);
+    await how.exported?.(count, archive.length);
+    const query = overwriteQuery(promotion.overwriteAssets, promotion.overwriteAliases, promotion.fixMissingVersions, this.allTypes, how.dryRun);
+    const report = await remote.importArchive(archive, query, passphrase, how.promotion ?? null);
+    return { report, count };
   }
 
   // ---- the job ----
@@ -277,39 +324,23 @@ export class PromotionService {
       await this.progress(tx, promotion.id, stageName, 'STARTED', `promoting to ${stageName}`);
     });
     try {
-      const remote = await this.stages.remote(stageName);
-      const info = await remote.info();
-      if (compareVersions(info.productVersion, productVersion) < 0) {
-        throw new AppError('VERSION_DOWNGRADE', `stage ${stageName} runs Stagecraft ${info.productVersion}, older than this ${productVersion}`);
-      }
-      // A one-time passphrase: secure values travel sealed, never in clear.
-      const passphrase = randomBytes(24).toString('base64url');
-      const { ids, stream } = await this.exporter.export({ ...promotion, passphrase, aliasStage: stageName });
-      const archive = await streamToBuffer(stream);
-      await job.transaction((tx) => this.progress(tx, promotion.id, stageName, 'EXPORTED', `archive of ${ids.length} assets built (${archive.length} bytes)`, 0, ids.length));
-      const query = overwriteQuery(promotion.overwriteAssets, promotion.overwriteAliases, promotion.fixMissingVersions, this.allTypes);
-      const report = await remote.importArchive(archive, query, passphrase, {
-        id: promotion.id,
-        name: promotion.name,
-        description: promotion.description,
-        promotedBy: promotion.promotedBy,
+      const { report } = await this.sendToStage(promotion, stageName, {
+        dryRun: false,
+        promotion: { id: promotion.id, name: promotion.name, description: promotion.description, promotedBy: promotion.promotedBy },
+        exported: (count, bytes) => job.transaction((tx) => this.progress(tx, promotion.id, stageName, 'EXPORTED', `archive of ${countOf(count, 'asset')} built (${bytes} bytes)`, 0, count)).then(() => undefined),
       });
-      await job.transaction((tx) => this.progress(tx, promotion.id, stageName, 'TRANSFERRED', `imported by ${stageName}: ${report.status}`, 0, ids.length));
-      const assets: PromotedAssetReport[] = (report.assets as { id: string; type: string; name: string; status: string; explanation: string }[]).map((a) => ({
-        assetId: a.id,
-        type: a.type,
-        name: a.name,
-        status: a.status,
-        comment: a.explanation,
-      }));
+      const reported = reportedAssets(report);
+      await job.transaction((tx) => this.progress(tx, promotion.id, stageName, 'TRANSFERRED', `imported by ${stageName}: ${String(report.status)}`, 0, reported.length));
+      const assets: PromotedAssetReport[] = reported.map((a) => ({ assetId: a.id, type: a.type, name: a.name, status: a.status, comment: a.explanation }));
       await job.transaction(async (tx) => {
         for (const [i, a] of assets.entries()) {
           await this.progress(tx, promotion.id, stageName, 'ASSET', `${a.type} ${a.name}: ${a.status}`, i + 1, assets.length);
         }
       });
       const failures = assets.filter((a) => a.status === 'FAILURE').length;
-      if (report.status === 'SUCCESS') await this.finishStage(job, promotion.id, stageName, 'SUCCESS', null, `${assets.length} assets promoted`, assets, report.id);
-      else await this.finishStage(job, promotion.id, stageName, 'FAILURE', 'IMPORT_FAILED', `${failures} of ${assets.length} assets failed on ${stageName}`, assets, report.id);
+      const importReportId = typeof report.id === 'string' ? report.id : null;
+      if (report.status === 'SUCCESS') await this.finishStage(job, promotion.id, stageName, 'SUCCESS', null, `${countOf(assets.length, 'asset')} promoted`, assets, importReportId);
+      else await this.finishStage(job, promotion.id, stageName, 'FAILURE', 'IMPORT_FAILED', `${failures} of ${countOf(assets.length, 'asset')} failed on ${stageName}`, assets, importReportId);
     } catch (err) {
       if (err instanceof LeaseLostError) throw err; // not ours any more: write nothing
       if (err instanceof AppError) {
@@ -366,18 +397,21 @@ export class PromotionService {
   /** One promotion at a time per target stage: LOCKED, naming the one holding it. */
   private async lockStages(tx: EntityManager, stageNames: readonly string[]): Promise<void> {
     for (const name of [...stageNames].sort()) await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`promotion-stage:${name}`]);
-    const busy = await tx
+    const busy = await this.busyWith(tx, stageNames);
+    const refusal = busy && stageRefusal({ stageName: busy.stageName, busyWith: busy, targetVersion: null, sourceVersion: productVersion });
+    if (refusal) throw new AppError(refusal.code, refusal.message, refusal.details);
+  }
+
+  /** A promotion queued or running on one of the stages, if any. */
+  private async busyWith(manager: EntityManager, stageNames: readonly string[]): Promise<{ id: string; name: string; stageName: string } | null> {
+    const busy = await manager
       .getRepository(PromotionStageEntity)
       .createQueryBuilder('s')
       .innerJoinAndSelect('s.promotion', 'p')
       .where('s.stage_name IN (:...names) AND s.status IN (:...active)', { names: stageNames, active: ['QUEUED', 'RUNNING'] })
+      .orderBy('s.stage_name')
       .getOne();
-    if (busy) {
-      throw new AppError('LOCKED', `stage ${busy.stageName} is busy with promotion "${busy.promotion.name}" (${busy.promotionId})`, {
-        stage: busy.stageName,
-        promotionId: busy.promotionId,
-      });
-    }
+    return busy ? { id: busy.promotionId, name: busy.promotion.name, stageName: busy.stageName } : null;
   }
 
   private async validate(input: PromoteInput) {
@@ -407,6 +441,11 @@ export class PromotionService {
     await this.exporter.selectionIds(normalised); // every asset exists (NOT_FOUND otherwise)
     return normalised;
   }
+}
+
+/** The per-asset entries of a stage's import report. */
+function reportedAssets(report: Record<string, unknown>): ReportedAsset[] {
+  return Array.isArray(report.assets) ? (report.assets as ReportedAsset[]) : [];
 }
 
 async function streamToBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {

@@ -83,10 +83,12 @@ describe('import', () => {
     expect(status).toBe(200);
     expect(body.status).toBe('SUCCESS');
     const byName = Object.fromEntries(body.assets.map((a: any) => [a.name, a]));
-    expect(byName['Swagger Petstore']).toMatchObject({ type: 'API', status: 'SUCCESS', explanation: expect.stringMatching(/^created; optional reference to .* left out/) });
+    expect(byName['Swagger Petstore']).toMatchObject({ type: 'API', action: 'CREATE', status: 'CREATED', explanation: expect.stringMatching(/^created; optional reference to APPLICATION .* left out/) });
+    // reports name assets by type and name, never by id
+    expect(body.assets.some((a: any) => /[0-9a-f]{8}-[0-9a-f]{4}-/.test(a.explanation))).toBe(false);
     expect(byName['petstore-db-password'].status).toBe('WARNING');
     expect(byName['petstore-db-password'].explanation).toMatch(/secure value not in the archive/);
-    expect(body.types.find((t: any) => t.type === 'POLICY')).toEqual({ type: 'POLICY', successful: 3, unsuccessful: 0, replaced: 0, warnings: 0 });
+    expect(body.types.find((t: any) => t.type === 'POLICY')).toEqual({ type: 'POLICY', successful: 3, unsuccessful: 0, created: 3, replaced: 0, unchanged: 0, warnings: 0 });
     expect(body.assets.at(-1).name).toBe('Swagger Petstore'); // dependencies first
 
     // the same ids and contents on the target (the secure alias differs: its value did not travel)
@@ -113,24 +115,35 @@ describe('import', () => {
     const archive = await exportArchive(source, sourceToken, { assetIds: [petstoreId], passphrase: 'correct horse battery' });
     const { body } = await importArchive(target, targetToken, archive, 'overwrite=all', 'correct horse battery');
     expect(body.status).toBe('SUCCESS');
-    expect(body.assets.every((a: any) => a.status === 'REPLACED')).toBe(true);
+    // only the secure alias differs (its value did not travel the first time); the rest is identical
+    for (const a of body.assets) expect(a.status).toBe(a.name === 'petstore-db-password' ? 'REPLACED' : 'UNCHANGED');
     expect(await checksumsOf(await exportArchive(target, targetToken, { assetIds: [petstoreId] }))).toEqual(await checksumsOf(archive));
     const [row] = await sql(target, "SELECT id, sealed_secret FROM assets WHERE name = 'petstore-db-password'");
     expect(target.app.services.secrets.open(row.sealed_secret, `asset:${row.id}`)).toBe('demo-only-secret');
   });
 
-  it('follows the overwrite rules: none fails existing assets, custom replaces only the listed types', async () => {
-    const archive = await exportArchive(source, sourceToken, { assetIds: [petstoreId] });
+  it('follows the overwrite rules for differing assets only: identical ones are UNCHANGED whatever the rule', async () => {
+    const archive = await exportArchive(source, sourceToken, { assetIds: [petstoreId] }, );
+    // two assets now differ on the target
+    const policyId = (await target.gql('{ assets(filter: { keyword: "Petstore CORS", types: [POLICY] }) { edges { node { id } } } }', {}, targetToken)).data!.assets.edges[0].node.id;
+    for (const id of [petstoreId, policyId]) await target.gql('mutation($id: ID!) { updateAsset(id: $id, input: { description: "edited on the target" }) { id } }', { id }, targetToken);
+    const differing = new Set(['Swagger Petstore', 'Petstore CORS']);
     const none = (await importArchive(target, targetToken, archive, 'overwrite=none')).body;
-    expect(none.status).toBe('FAILURE');
-    expect(none.assets.every((a: any) => a.status === 'FAILURE' && /already exists/.test(a.explanation))).toBe(true);
+    expect(none.status).toBe('PARTIAL_SUCCESS');
+    for (const a of none.assets) {
+      if (differing.has(a.name)) expect(a).toMatchObject({ action: 'REFUSED', status: 'FAILURE', explanation: `exists on this stage with other content, and overwrite is off for ${a.type}` });
+      else expect(a).toMatchObject({ action: 'UNCHANGED', status: 'UNCHANGED' });
+    }
     const custom = (await importArchive(target, targetToken, archive, 'overwrite=custom&types=POLICY,ALIAS')).body;
     expect(custom.status).toBe('PARTIAL_SUCCESS');
     for (const a of custom.assets) {
       if (a.type === 'API') expect(a).toMatchObject({ status: 'FAILURE' });
-      else expect(['REPLACED', 'WARNING']).toContain(a.status);
+      else expect(a.status).toBe(a.name === 'Petstore CORS' ? 'REPLACED' : 'UNCHANGED');
     }
-    expect(custom.types.find((t: any) => t.type === 'POLICY')).toMatchObject({ successful: 3, replaced: 3 });
+    expect(custom.types.find((t: any) => t.type === 'POLICY')).toMatchObject({ successful: 3, replaced: 1, unchanged: 2 });
+    const all = (await importArchive(target, targetToken, archive, 'overwrite=all')).body;
+    expect(all.status).toBe('SUCCESS');
+    expect(all.assets.find((a: any) => a.name === 'Swagger Petstore').status).toBe('REPLACED');
   });
 
   it('fails an asset whose dependency failed, with the reason', async () => {
@@ -143,7 +156,7 @@ describe('import', () => {
       const byName = Object.fromEntries(body.assets.map((a: any) => [a.name, a]));
       expect(byName['Petstore CORS']).toMatchObject({ status: 'FAILURE', explanation: expect.stringMatching(/already exists/) });
       expect(byName['Swagger Petstore']).toMatchObject({ status: 'FAILURE', explanation: 'depends on POLICY Petstore CORS, which failed' });
-      expect(byName['Petstore API Key'].status).toBe('SUCCESS');
+      expect(byName['Petstore API Key'].status).toBe('CREATED');
       expect(body.status).toBe('PARTIAL_SUCCESS');
     } finally {
       await fresh.stop();

@@ -212,9 +212,9 @@ describe('stagecraft import', () => {
     expect(run.status).toBe(0);
     const out = run.stdout.toString();
     expect(out).toMatch(/^import SUCCESS: 6 of 6 assets imported\n/);
-    expect(out).toMatch(/^ {2}type +successful +unsuccessful +replaced +warnings$/m);
-    expect(out).toMatch(/^ {2}POLICY +3 +0 +0 +0$/m);
-    expect(out).toMatch(/^ {2}ALIAS +2 +0 +0 +1$/m);
+    expect(out).toMatch(/^ {2}type +successful +unsuccessful +created +replaced +unchanged +warnings$/m);
+    expect(out).toMatch(/^ {2}POLICY +3 +0 +3 +0 +0 +0$/m);
+    expect(out).toMatch(/^ {2}ALIAS +2 +0 +2 +0 +0 +1$/m);
     expect(out).toMatch(/^ {2}WARNING +ALIAS petstore-db-password \([0-9a-f-]{36}\): created; secure value not in the archive/m);
     const reports = await target.gql('{ importReports { edges { node { id status } } } }', {}, targetToken);
     const latest = reports.data!.importReports.edges[0].node;
@@ -222,23 +222,45 @@ describe('stagecraft import', () => {
     expect(out).toMatch(new RegExp(`\\nreport: ${latest.id}\\n$`));
   });
 
-  it('exits 1 and lists the failures when assets already exist and --overwrite is none', async () => {
-    const run = await cli(['import', archive(), ...at(target, targetToken), '--overwrite', 'none']);
-    expect(run.status).toBe(1);
-    const out = run.stdout.toString();
-    expect(out).toMatch(/^import FAILURE: 0 of 6 assets imported\n/);
-    expect(out).toMatch(/^ {2}API +0 +1 +0 +0$/m);
-    const failures = out.split('\n').filter((l) => /^ {2}FAILURE /.test(l));
-    expect(failures).toHaveLength(6);
-    for (const line of failures) expect(line).toMatch(/: already exists \(overwrite is off for [A-Z]+\)$/);
+  it('imports the same archive again with every overwrite setting: all UNCHANGED, exit 0; --dry-run says so and writes nothing', async () => {
+    for (const overwrite of [['--overwrite', 'none'], ['--overwrite', 'all'], ['--overwrite', 'custom', '--types', 'API']]) {
+      const before = await importReportCount();
+      const dry = await cli(['import', archive(), ...at(target, targetToken), ...overwrite, '--dry-run']);
+      expect(dry.status, dry.stdout.toString()).toBe(0);
+      expect(dry.stdout.toString()).toMatch(/^dry run: import SUCCESS: 6 of 6 assets would be imported\n/);
+      expect(dry.stdout.toString()).toMatch(/\ndry run: nothing was written\n$/);
+      expect(await importReportCount()).toBe(before);
+
+      const run = await cli(['import', archive(), ...at(target, targetToken), ...overwrite, '--json']);
+      expect(run.status, run.stdout.toString()).toBe(0);
+      const report = JSON.parse(run.stdout.toString());
+      expect(report.status).toBe('SUCCESS');
+      expect(report.assets.map((a: any) => a.status)).toEqual(Array(6).fill('UNCHANGED'));
+      expect(report.types.reduce((n: number, t: any) => n + t.unchanged, 0)).toBe(6);
+      expect(await importReportCount()).toBe(before + 1);
+    }
   });
 
-  it('prints the raw report with --json; custom overwrite replaces only the listed types', async () => {
+  it('prints the raw report with --json; custom overwrite replaces only the listed types, and only what differs', async () => {
+    const find = async (type: string, keyword: string) =>
+      (await target.gql('query($k: String!, $t: [AssetType!]) { assets(filter: { keyword: $k, types: $t }) { edges { node { id } } } }', { k: keyword, t: [type] }, targetToken)).data!
+        .assets.edges[0].node.id;
+    for (const id of [await find('POLICY', 'Petstore CORS'), await find('API', 'Swagger Petstore')]) {
+      await target.gql('mutation($id: ID!) { updateAsset(id: $id, input: { description: "edited on the target" }) { id } }', { id }, targetToken);
+    }
+    const none = await cli(['import', archive(), ...at(target, targetToken), '--overwrite', 'none']);
+    expect(none.status).toBe(1);
+    const out = none.stdout.toString();
+    expect(out).toMatch(/^import PARTIAL_SUCCESS: 4 of 6 assets imported\n/);
+    const failures = out.split('\n').filter((l) => /^ {2}FAILURE /.test(l));
+    expect(failures).toHaveLength(2);
+    for (const line of failures) expect(line).toMatch(/: exists on this stage with other content, and overwrite is off for (API|POLICY)$/);
+
     const custom = await cli(['import', archive(), ...at(target, targetToken), '--overwrite', 'custom', '--types', 'POLICY,alias', '--json']);
     expect(custom.status).toBe(1);
     const report = JSON.parse(custom.stdout.toString());
     expect(report).toMatchObject({ id: expect.any(String), status: 'PARTIAL_SUCCESS', options: { overwrite: 'CUSTOM', types: ['POLICY', 'ALIAS'] } });
-    expect(report.types.find((t: any) => t.type === 'POLICY')).toMatchObject({ successful: 3, replaced: 3 });
+    expect(report.types.find((t: any) => t.type === 'POLICY')).toMatchObject({ successful: 3, replaced: 1, unchanged: 2 });
     expect(report.assets.find((a: any) => a.type === 'API').status).toBe('FAILURE');
 
     const all = await cli(['import', archive(), ...at(target, targetToken), '--overwrite', 'all', '--fix-missing-versions', '--json']);

@@ -81,12 +81,13 @@ describe('stagecraft promote --plan', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     // stages in name order, each with one line per asset
-    expect(run.stdout).toMatch(/^stage prod: 6 CREATE\n/);
-    expect(run.stdout).toMatch(/\n\nstage qa: 6 CREATE\n/);
+    // the Petstore's six assets, and the variant of petstore-backend for the other stage (travelling inert)
+    expect(run.stdout).toMatch(/^stage prod: 7 CREATE\n/);
+    expect(run.stdout).toMatch(/\n\nstage qa: 7 CREATE\n/);
     expect(run.stdout).toMatch(new RegExp(`^ {2}CREATE +API +Swagger Petstore \\(${petstoreId}\\)$`, 'm'));
     expect(run.stdout).toMatch(/^ {2}CREATE +ALIAS +petstore-backend \([0-9a-f-]{36}\) value http:\/\/petstore\.qa\.internal:8080$/m);
     expect(run.stdout).toMatch(/^ {2}CREATE +ALIAS +petstore-backend \([0-9a-f-]{36}\) value http:\/\/petstore\.prod\.internal:8080$/m);
-    expect(run.stdout.split('\n').filter((l) => /^ {2}CREATE /.test(l))).toHaveLength(12);
+    expect(run.stdout.split('\n').filter((l) => /^ {2}CREATE /.test(l))).toHaveLength(14);
 
     const json = await cli(promote('--to', 'qa', '--plan', '--json'));
     expect(json.status).toBe(0);
@@ -107,15 +108,15 @@ describe('stagecraft promote --wait', () => {
     expect(progressLines(run.stderr)).toEqual(await storedProgress(id!));
     for (const stage of ['qa', 'prod']) {
       expect(run.stderr).toMatch(new RegExp(`^${stage}: STARTED: promoting to ${stage}$`, 'm'));
-      for (let n = 1; n <= 6; n++) expect(run.stderr).toMatch(new RegExp(`^${stage}: ASSET ${n}/6: [A-Z]+ .+: SUCCESS$`, 'm'));
-      expect(run.stderr).toMatch(new RegExp(`^${stage}: SUCCEEDED: 6 assets promoted$`, 'm'));
+      for (let n = 1; n <= 7; n++) expect(run.stderr).toMatch(new RegExp(`^${stage}: ASSET ${n}/7: [A-Z]+ .+: CREATED$`, 'm'));
+      expect(run.stderr).toMatch(new RegExp(`^${stage}: SUCCEEDED: 7 assets promoted$`, 'm'));
     }
     expect(run.stderr).toMatch(/^COMPLETED: all stages succeeded$/m);
 
     expect(run.stdout).toMatch(new RegExp(`^promotion SUCCESS: Petstore via CLI \\(${id}\\)\\n`));
     expect(run.stdout).toMatch(/^ {2}stage +status +assets +result$/m);
-    expect(run.stdout).toMatch(/^ {2}prod +SUCCESS +6: 6 SUCCESS +6 assets promoted$/m);
-    expect(run.stdout).toMatch(/^ {2}qa +SUCCESS +6: 6 SUCCESS +6 assets promoted$/m);
+    expect(run.stdout).toMatch(/^ {2}prod +SUCCESS +7: 7 CREATED +7 assets promoted$/m);
+    expect(run.stdout).toMatch(/^ {2}qa +SUCCESS +7: 7 CREATED +7 assets promoted$/m);
     expect(run.stdout).not.toMatch(/FAILURE/);
 
     const stored = await dev.gql('query($id: ID!) { promotion(id: $id) { name description status } }', { id }, devToken);
@@ -127,29 +128,29 @@ describe('stagecraft promote --wait', () => {
   it('plans UNCHANGED now, and REFUSED (exit 1) once the API changed on dev', async () => {
     const unchanged = await cli(promote('--to', 'qa', '--plan'));
     expect(unchanged.status).toBe(0);
-    expect(unchanged.stdout).toMatch(/^stage qa: 6 UNCHANGED\n/);
+    expect(unchanged.stdout).toMatch(/^stage qa: 7 UNCHANGED\n/);
 
     await dev.gql('mutation($id: ID!) { updateAsset(id: $id, input: { description: "changed for the CLI" }) { id } }', { id: petstoreId }, devToken);
     const refused = await cli(promote('--to', 'qa', '--plan'));
     expect(refused.status).toBe(1);
-    expect(refused.stdout).toMatch(/^stage qa: 5 UNCHANGED, 1 REFUSED\n/);
-    expect(refused.stdout).toMatch(/^ {2}REFUSED +API +Swagger Petstore \([0-9a-f-]{36}\): exists on qa with other content and overwriteAssets is off$/m);
+    expect(refused.stdout).toMatch(/^stage qa: 6 UNCHANGED, 1 REFUSED\n/);
+    expect(refused.stdout).toMatch(/^ {2}REFUSED +API +Swagger Petstore \([0-9a-f-]{36}\): exists on this stage with other content, and overwrite is off for API$/m);
     const update = await cli(promote('--to', 'qa', '--plan', '--overwrite-assets'));
     expect(update.status).toBe(0);
     expect(update.stdout).toMatch(/^ {2}UPDATE +API +Swagger Petstore /m);
   });
 
-  it('exits 1 and lists the failures when the assets exist and nothing may be overwritten', async () => {
+  it('exits 1 and lists the one failure when the API differs and nothing may be overwritten; identical assets are UNCHANGED', async () => {
     const run = await cli(promote('--name', 'again without overwrite', '--to', 'qa,prod', '--wait'));
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/^qa: FAILED: 6 of 6 assets failed on qa$/m);
+    expect(run.stderr).toMatch(/^qa: FAILED: 1 of 7 assets failed on qa$/m);
     expect(run.stderr).toMatch(/^COMPLETED: failed on prod, qa$/m);
     expect(run.stdout).toMatch(/^promotion FAILURE: again without overwrite /);
-    expect(run.stdout).toMatch(/^ {2}prod +FAILURE +6: 6 FAILURE +IMPORT_FAILED: 6 of 6 assets failed on prod$/m);
-    expect(run.stdout).toMatch(/^ {2}qa +FAILURE +6: 6 FAILURE +IMPORT_FAILED: 6 of 6 assets failed on qa$/m);
+    expect(run.stdout).toMatch(/^ {2}prod +FAILURE +7: 6 UNCHANGED, 1 FAILURE +IMPORT_FAILED: 1 of 7 assets failed on prod$/m);
+    expect(run.stdout).toMatch(/^ {2}qa +FAILURE +7: 6 UNCHANGED, 1 FAILURE +IMPORT_FAILED: 1 of 7 assets failed on qa$/m);
     const failures = run.stdout.split('\n').filter((l) => /^ {2}(qa|prod) +FAILURE +[A-Z]+ /.test(l));
-    expect(failures).toHaveLength(12);
-    expect(run.stdout).toMatch(new RegExp(`^ {2}qa +FAILURE +API Swagger Petstore \\(${petstoreId}\\): already exists`, 'm'));
+    expect(failures).toHaveLength(2);
+    expect(run.stdout).toMatch(new RegExp(`^ {2}qa +FAILURE +API Swagger Petstore \\(${petstoreId}\\): exists on this stage with other content, and overwrite is off for API$`, 'm'));
   });
 
   it('prints the finished promotion as JSON with --json', async () => {
@@ -182,7 +183,7 @@ describe('stagecraft promote --wait', () => {
     expect(stderr).toContain('\x1b[2A'); // redrawn in place: two stage lines
     // the last frame: both bars full, then the overall result
     const last = stderr.slice(stderr.lastIndexOf('\x1b[J') + 3);
-    expect(last).toMatch(/^prod {2}\[#{20}\] {2}SUCCEEDED +6\/6 {2}6 assets promoted\nqa {4}\[#{20}\] {2}SUCCEEDED +6\/6 {2}6 assets promoted\nCOMPLETED: all stages succeeded\n$/);
+    expect(last).toMatch(/^prod {2}\[#{20}\] {2}SUCCEEDED +7\/7 {2}7 assets promoted\nqa {4}\[#{20}\] {2}SUCCEEDED +7\/7 {2}7 assets promoted\nCOMPLETED: all stages succeeded\n$/);
     expect(stderr).not.toMatch(/^qa: ASSET/m); // no plain lines
     expect(stdout).toMatch(/^promotion SUCCESS: on a terminal /);
   });

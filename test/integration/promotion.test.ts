@@ -128,12 +128,16 @@ describe('promote', () => {
       (await dev.gql('query($i: PromoteInput!) { promotionPlan(input: $i) { stages { stageName error items { name type action reason aliasValue } } } }', { i: { assetIds: [petstoreId], name: 'plan', ...input } }, devToken)).data!.promotionPlan.stages;
     const unchanged = await plan({ targetStages: ['qa'] });
     expect(unchanged[0].items.every((i: any) => i.action === 'UNCHANGED')).toBe(true);
-    expect(unchanged[0].items.find((i: any) => i.name === 'petstore-backend').aliasValue).toBe('http://petstore.qa.internal:8080');
+    // the slot the API references carries qa's value; prod's variant travels along, inert
+    expect(unchanged[0].items.filter((i: any) => i.name === 'petstore-backend').map((i: any) => i.aliasValue).sort()).toEqual([
+      'http://petstore.prod.internal:8080',
+      'http://petstore.qa.internal:8080',
+    ]);
     expect(unchanged[0].items.find((i: any) => i.name === 'petstore-db-password').aliasValue).toBe('(secure)');
 
     await dev.gql('mutation($id: ID!) { updateAsset(id: $id, input: { description: "changed on dev" }) { id } }', { id: petstoreId }, devToken);
     const refused = (await plan({ targetStages: ['qa'] }))[0].items.find((i: any) => i.name === 'Swagger Petstore');
-    expect(refused).toMatchObject({ action: 'REFUSED', reason: expect.stringMatching(/overwriteAssets is off/) });
+    expect(refused).toMatchObject({ action: 'REFUSED', reason: 'exists on this stage with other content, and overwrite is off for API' });
     const update = (await plan({ targetStages: ['qa'], overwriteAssets: true }))[0].items.find((i: any) => i.name === 'Swagger Petstore');
     expect(update.action).toBe('UPDATE');
     const down = (await plan({ targetStages: ['down', 'qa'] })).find((s: any) => s.stageName === 'down');
@@ -145,12 +149,14 @@ describe('promote', () => {
   it('honours the overwrite flags', async () => {
     const refused = await finished((await promote({ name: 'no overwrite', targetStages: ['qa'] })).data!.promote.id);
     expect(refused.promotion.stages[0]).toMatchObject({ status: 'FAILURE', code: 'IMPORT_FAILED' });
-    expect(refused.promotion.stages[0].report.find((a: any) => a.name === 'Swagger Petstore')).toMatchObject({ status: 'FAILURE', comment: expect.stringMatching(/already exists/) });
+    expect(refused.promotion.stages[0].report.find((a: any) => a.name === 'Swagger Petstore')).toMatchObject({ status: 'FAILURE', comment: 'exists on this stage with other content, and overwrite is off for API' });
+    // everything else is identical on qa: UNCHANGED, not a failure
+    expect(refused.promotion.stages[0].report.filter((a: any) => a.name !== 'Swagger Petstore').every((a: any) => a.status === 'UNCHANGED')).toBe(true);
 
     const assetsOnly = await finished((await promote({ name: 'assets only', targetStages: ['qa'], overwriteAssets: true })).data!.promote.id);
     const report = assetsOnly.promotion.stages[0].report;
     expect(report.find((a: any) => a.name === 'Swagger Petstore').status).toBe('REPLACED');
-    expect(report.filter((a: any) => a.type === 'ALIAS').every((a: any) => a.status === 'FAILURE')).toBe(true);
+    expect(report.filter((a: any) => a.type === 'ALIAS').every((a: any) => a.status === 'UNCHANGED')).toBe(true);
     const qaApi = await qa.gql('query($id: ID!) { asset(id: $id) { description } }', { id: petstoreId }, await qa.adminToken());
     expect(qaApi.data!.asset.description).toBe('changed on dev');
 
@@ -166,6 +172,8 @@ describe('promote', () => {
     expect(byStage.badcreds).toMatchObject({ status: 'FAILURE', code: 'UNAUTHENTICATED' });
     expect(byStage.prod.status).toBe('SUCCESS');
     expect(promotion.status).toBe('FAILURE');
+    const plan = await dev.gql('query($i: PromoteInput!) { promotionPlan(input: $i) { stages { stageName error errorCode } } }', { i: { name: 'plan', assetIds: [petstoreId], targetStages: ['down', 'badcreds'] } }, devToken);
+    for (const s of plan.data!.promotionPlan.stages) expect(s).toEqual({ stageName: s.stageName, error: byStage[s.stageName].reason, errorCode: byStage[s.stageName].code });
   });
 
   it('allows one promotion at a time per target stage (LOCKED names the holder), and replays an idempotency key', async () => {
@@ -174,6 +182,9 @@ describe('promote', () => {
     const second = await promote({ name: 'second', targetStages: ['silent', 'qa'] });
     expect(second.errors?.[0]?.extensions).toMatchObject({ code: 'LOCKED', stage: 'silent', promotionId: holder.data!.promote.id });
     expect(second.errors?.[0]?.message).toContain('held by silence');
+    // the plan shows the stage's refusal exactly as promote gives it
+    const plan = await dev.gql('query($i: PromoteInput!) { promotionPlan(input: $i) { stages { stageName error errorCode items { name } } } }', { i: { name: 'plan', assetIds: [petstoreId], targetStages: ['silent'] } }, devToken);
+    expect(plan.data!.promotionPlan.stages[0]).toEqual({ stageName: 'silent', error: second.errors![0]!.message, errorCode: 'LOCKED', items: [] });
 
     const keyed = { name: 'keyed', targetStages: ['prod'], idempotencyKey: 'ci-run-42', overwriteAssets: true, overwriteAliases: true };
     const a = await promote(keyed);
@@ -245,7 +256,7 @@ describe('promote', () => {
 });
 
 describe('selecting stage-bound variants too', () => {
-  it('sends each alias once, as the variant for the target stage', async () => {
+  it('sends the target its variant under the referenced id, other stages’ variants inert, and the source’s own variant never', async () => {
     const variants = await dev.gql('{ assets(first: 50, filter: { keyword: "petstore-backend", types: [ALIAS] }) { edges { node { id ... on Alias { stage } } } } }', {}, devToken);
     const ids = variants.data!.assets.edges.map((e: any) => e.node.id);
     expect(ids).toHaveLength(4); // unbound, dev, qa, prod
@@ -253,7 +264,11 @@ describe('selecting stage-bound variants too', () => {
     const { promotion } = await finished(res.data!.promote.id);
     expect(promotion.stages[0]).toMatchObject({ status: 'SUCCESS' });
     const aliases = promotion.stages[0].report.filter((a: any) => a.name === 'petstore-backend');
-    expect(aliases).toHaveLength(1);
+    const stageOf = Object.fromEntries(variants.data!.assets.edges.map((e: any) => [e.node.id, e.node.stage]));
+    // the unbound slot (holding prod's value) and qa's variant; dev's stays home, prod's is merged into the slot
+    expect(aliases.map((a: any) => stageOf[a.assetId]).sort()).toEqual([null, 'qa'].sort());
+    const onProd = await prod.gql('{ aliasFor(name: "petstore-backend", stage: "prod") { ... on Alias { value } } }', {}, await prod.adminToken());
+    expect(onProd.data!.aliasFor.value).toBe('http://petstore.prod.internal:8080');
   });
 });
 
@@ -287,8 +302,11 @@ describe('version check', () => {
     await new Promise<void>((r) => old.listen(0, '127.0.0.1', r));
     try {
       await addStage('legacy', `http://127.0.0.1:${(old.address() as AddressInfo).port}`);
+      const plan = await dev.gql('query($i: PromoteInput!) { promotionPlan(input: $i) { stages { error errorCode items { name } } } }', { i: { name: 'plan', assetIds: [petstoreId], targetStages: ['legacy'] } }, devToken);
       const { promotion } = await finished((await promote({ name: 'to legacy', targetStages: ['legacy'] })).data!.promote.id);
       expect(promotion.stages[0]).toMatchObject({ status: 'FAILURE', code: 'VERSION_DOWNGRADE' });
+      // the plan said so first, in the same words
+      expect(plan.data!.promotionPlan.stages[0]).toEqual({ error: promotion.stages[0].reason, errorCode: 'VERSION_DOWNGRADE', items: [] });
     } finally {
       old.close();
     }

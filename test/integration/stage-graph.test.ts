@@ -43,8 +43,12 @@ describe('stage(name)', () => {
     const remote = await dev.gql(query, { s: 'qa', id: petstoreId }, devToken);
     expect(remote.errors).toBeUndefined();
     expect(remote.data!.stage).toMatchObject({ name: 'qa', isLocal: false });
-    expect(remote.data!.stage.assets.totalCount).toBe(3); // the API and its two aliases, as qa holds them
-    expect(remote.data!.stage.assets.edges.find((e: any) => e.node.name === 'petstore-backend').node.value).toBe('http://petstore.qa.internal:8080');
+    // the API and its two aliases as qa holds them, and petstore-backend's variant for prod (inert on qa)
+    expect(remote.data!.stage.assets.totalCount).toBe(4);
+    expect(remote.data!.stage.assets.edges.filter((e: any) => e.node.name === 'petstore-backend').map((e: any) => e.node.value).sort()).toEqual([
+      'http://petstore.prod.internal:8080',
+      'http://petstore.qa.internal:8080',
+    ]);
     expect(remote.data!.stage.asset.routes).toContainEqual({ path: '/pet/{petId}' });
     expect(remote.data!.stage.asset.versions).toEqual([{ version: '1.0.0' }]);
     expect(remote.data!.stage.rollbacks.edges).toEqual([{ node: { name: 'Petstore to qa', status: 'AVAILABLE' } }]);
@@ -70,7 +74,7 @@ describe('stage(name)', () => {
 
   it('gives an unreachable stage a field error of its own, and the rest of the answer', async () => {
     const res = await dev.gql('{ qa: stage(name: "qa") { assets { totalCount } } down: stage(name: "down") { name assets { totalCount } } }', {}, devToken);
-    expect(res.data!.qa.assets.totalCount).toBe(closure.length);
+    expect(res.data!.qa.assets.totalCount).toBe(closure.length + 1); // with the inert prod variant
     expect(res.data!.down).toEqual({ name: 'down', assets: null });
     expect(res.errors).toHaveLength(1);
     expect(res.errors![0]).toMatchObject({ path: ['down', 'assets'], extensions: { code: 'STAGE_UNREACHABLE' } });

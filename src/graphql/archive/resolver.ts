@@ -4,13 +4,17 @@ import type { ImportReportEntity } from '../../entities/import-report.js';
 import { ConnectionType, toConnection, type Connection } from '../connection.js';
 import type { Context } from '../context.js';
 import { Requires } from '../guard.js';
+import { PlanAction } from '../promotions/resolver.js';
+import type { AssetAction } from '../../domain/promotion-decision.js';
 
 @ObjectType('ImportTypeSummary')
 class ImportTypeSummary {
   @Field() type!: string;
-  @Field(() => Int) successful!: number;
+  @Field(() => Int, { description: 'Everything but FAILURE: created, replaced and unchanged.' }) successful!: number;
   @Field(() => Int) unsuccessful!: number;
+  @Field(() => Int) created!: number;
   @Field(() => Int) replaced!: number;
+  @Field(() => Int, { description: 'Identical here: not written.' }) unchanged!: number;
   @Field(() => Int) warnings!: number;
 }
 
@@ -19,7 +23,8 @@ class AssetImportResult {
   @Field(() => ID) id!: string;
   @Field() name!: string;
   @Field() type!: string;
-  @Field({ description: 'SUCCESS, REPLACED, WARNING or FAILURE.' }) status!: string;
+  @Field(() => PlanAction, { description: 'The decision taken for the asset.' }) action!: AssetAction;
+  @Field({ description: 'CREATED, REPLACED, UNCHANGED, WARNING or FAILURE.' }) status!: string;
   @Field() explanation!: string;
 }
 

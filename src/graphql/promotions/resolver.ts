@@ -1,5 +1,6 @@
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
 import type { OptionalChoice } from '../../domain/dependencies.js';
+import type { AssetAction } from '../../domain/promotion-decision.js';
 import type { PromotionEntity, PromotionStageEntity, RunStatus } from '../../entities/promotion.js';
 import type { StoredEvent } from '../../events/event-log.js';
 import type { AuthUser } from '../../services/auth.js';
@@ -20,12 +21,23 @@ export enum PromotionStatus {
 }
 registerEnumType(PromotionStatus, { name: 'PromotionStatus' });
 
+export enum PlanAction {
+  CREATE = 'CREATE',
+  UPDATE = 'UPDATE',
+  UNCHANGED = 'UNCHANGED',
+  REFUSED = 'REFUSED',
+}
+registerEnumType(PlanAction, {
+  name: 'PlanAction',
+  description: 'The one decision per asset (plan and run alike): CREATE → CREATED, UPDATE → REPLACED, UNCHANGED → UNCHANGED, REFUSED → FAILURE.',
+});
+
 @ObjectType({ description: 'One asset as the target stage reported it.' })
 export class AssetReport {
   @Field(() => ID) assetId!: string;
   @Field() type!: string;
   @Field() name!: string;
-  @Field({ description: 'SUCCESS, REPLACED, WARNING or FAILURE.' }) status!: string;
+  @Field({ description: 'CREATED, REPLACED, UNCHANGED, WARNING or FAILURE (as the target reported it).' }) status!: string;
   @Field() comment!: string;
 }
 
@@ -88,16 +100,19 @@ export class PlanItem {
   @Field(() => ID) assetId!: string;
   @Field() type!: string;
   @Field() name!: string;
-  @Field({ description: 'CREATE, UPDATE, UNCHANGED or REFUSED.' }) action!: string;
-  @Field(() => String, { nullable: true }) reason!: string | null;
+  @Field(() => PlanAction) action!: AssetAction;
+  @Field(() => String, { nullable: true, description: 'For REFUSED: why, word for word as the run will report it.' }) reason!: string | null;
+  @Field({ description: 'The report status the run will give: CREATED, REPLACED, UNCHANGED, WARNING or FAILURE.' }) status!: string;
+  @Field({ description: 'The comment the run’s report will carry.' }) comment!: string;
   @Field(() => String, { nullable: true, description: 'For aliases: the value that would be sent.' }) aliasValue!: string | null;
 }
 
 @ObjectType()
 export class StagePlan {
   @Field() stageName!: string;
-  @Field(() => String, { nullable: true, description: 'Why the stage could not be planned (unreachable …).' }) error!: string | null;
-  @Field(() => String, { nullable: true }) errorCode!: string | null;
+  @Field(() => String, { nullable: true, description: 'Why the stage refuses the promotion as a whole, as the run would say it (unreachable, credentials, LOCKED, VERSION_DOWNGRADE …).' })
+  error!: string | null;
+  @Field(() => String, { nullable: true, description: 'The code the run would record for the stage.' }) errorCode!: string | null;
   @Field(() => [PlanItem]) items!: PlanItem[];
 }
 

@@ -15,8 +15,9 @@ import { badInput } from '../../errors.js';
 import type { SecretBox } from '../../secrets.js';
 import { productVersion } from '../../version.js';
 import { secureValueDigest, type AssetFilter, type AssetService } from '../assets.js';
-import { chooseAlias } from '../../domain/aliases.js';
+import { aliasShipments, type AliasRow, type AliasShipment } from '../../domain/aliases.js';
 import { assetChecksum } from '../../domain/checksum.js';
+import { noAliasValue } from '../../domain/promotion-decision.js';
 import { documentPath, FORMAT_VERSION, MANIFEST_PATH, newPassphraseKey, secretContext, type AssetDocument, type Manifest } from './format.js';
 
 export interface ExportSelection {
@@ -27,11 +28,20 @@ export interface ExportSelection {
   /** Seals secure values into the archive; without it they are left out. */
   passphrase?: string | null;
   /**
-   * Promotion to this stage: each alias travels with the content of its variant for the stage
-   * (bound to it, else unbound), under the id the other assets reference (DESIGN §2).
+   * Promotion to this stage: aliases travel down the chain (DESIGN §2, domain/aliases
+   * `aliasShipments`); one with no value for the stage is listed as unavailable in the manifest.
    */
   aliasStage?: string | null;
+  /** Sees each document as it is written (a plan shows the alias values that would be sent). */
+  onDocument?: (doc: AssetDocument) => void;
 }
+
+type PassphraseKey = Awaited<ReturnType<typeof newPassphraseKey>>;
+
+/** One document of an export, or an alias the source could not send to the target stage. */
+export type ExportItem = { doc: AssetDocument; checksum: string; updatedAt: Date } | { unavailable: Manifest['unavailable'][number] };
+
+const aliasRow = (r: Pick<AssetEntity, 'id' | 'name' | 'spec'>): AliasRow => ({ id: r.id, name: r.name, stage: (r.spec.stage as string | null) ?? null });
 
 const BATCH = 200;
 /** How much finished ZIP output may wait for the consumer before we stop reading the database. */
@@ -64,7 +74,7 @@ export class ArchiveExporter {
     const ids = await this.selectionIds(selection);
     const key = selection.passphrase ? await newPassphraseKey(selection.passphrase) : null;
     const zip = new yazl.ZipFile();
-    void this.write(zip, ids, key, selection.aliasStage ?? null).catch((err: unknown) => output(zip).destroy(err as Error));
+    void this.write(zip, ids, key, selection.aliasStage ?? null, selection.onDocument).catch((err: unknown) => output(zip).destroy(err as Error));
     return { ids, stream: output(zip) };
   }
 
@@ -77,44 +87,57 @@ export class ArchiveExporter {
 
   /**
    * The archive documents of `ids`, read in batches, each with the checksum of exactly its
-   * content. Promotion plans read these without building a ZIP.
+   * content. For a promotion (`aliasStage`), aliases travel down the chain (domain/aliases
+   * `aliasShipments`): an alias the source has no value for comes out as `unavailable`.
    */
-  async *documents(
-    ids: readonly string[],
-    key: Awaited<ReturnType<typeof newPassphraseKey>> | null,
-    aliasStage: string | null,
-  ): AsyncGenerator<{ doc: AssetDocument; checksum: string; updatedAt: Date }> {
-    const selected = new Set(ids);
-    for (let i = 0; i < ids.length; i += BATCH) {
-      const batch = ids.slice(i, i + BATCH);
-      const rows = new Map((await this.db.getRepository(AssetEntity).findBy({ id: In(batch) })).map((r) => [r.id, r]));
+  async *documents(ids: readonly string[], key: PassphraseKey | null, aliasStage: string | null): AsyncGenerator<ExportItem> {
+    const shipments = aliasStage ? await this.aliasPlan(ids, aliasStage) : null;
+    const order = shipments ? [...shipments.extras, ...ids.filter((id) => !shipments.byId.has(id) || shipments.byId.get(id)!.kind !== 'SKIP')] : [...ids];
+    for (let i = 0; i < order.length; i += BATCH) {
+      const batch = order.slice(i, i + BATCH);
+      const sources = batch.map((id) => {
+        const s = shipments?.byId.get(id);
+        return s?.kind === 'SLOT' ? s.contentOf : id;
+      });
+      const rows = new Map((await this.db.getRepository(AssetEntity).findBy({ id: In([...new Set([...batch, ...sources])]) })).map((r) => [r.id, r]));
       const refs = await this.db.getRepository(AssetReferenceEntity).findBy({ fromId: In(batch) });
-      const variants = aliasStage ? await this.aliasVariants([...rows.values()]) : null;
-      for (const id of batch) {
+      const targets = refs.length
+        ? new Map(
+            (await this.db.getRepository(AssetEntity).find({ select: { id: true, type: true, name: true }, where: { id: In([...new Set(refs.map((r) => r.toId))]) } })).map((a) => [
+              a.id,
+              a,
+            ]),
+          )
+        : new Map<string, Pick<AssetEntity, 'id' | 'type' | 'name'>>();
+      for (const [n, id] of batch.entries()) {
+        const s = shipments?.byId.get(id);
+        if (s?.kind === 'UNAVAILABLE') {
+          yield { unavailable: { id, type: 'ALIAS', name: s.name, reason: noAliasValue(s.name, aliasStage!, this.stage) } };
+          continue;
+        }
         const row = rows.get(id);
-        if (!row) continue; // deleted meanwhile
-        // A stage-bound variant whose unbound alias also travels goes as that alias's content
-        // (below); sending it again under its own id would clash on the target.
-        if (variants && row.type === 'ALIAS' && row.spec.stage && variants.some((v) => v.name === row.name && v.stage === null && selected.has(v.row.id))) continue;
-        const chosen = variants && row.type === 'ALIAS' ? (chooseAlias(variants, row.name, aliasStage!)?.row ?? row) : row;
-        yield { ...(await this.document(row.id, chosen, refs, key)), updatedAt: chosen.updatedAt };
+        const source = rows.get(sources[n]!);
+        if (!row || !source) continue; // deleted meanwhile
+        yield { ...(await this.document(row.id, source, refs, targets, key)), updatedAt: source.updatedAt };
       }
     }
   }
 
-  private async write(
-    zip: yazl.ZipFile,
-    ids: string[],
-    key: Awaited<ReturnType<typeof newPassphraseKey>> | null,
-    aliasStage: string | null,
-  ): Promise<void> {
+  private async write(zip: yazl.ZipFile, ids: string[], key: PassphraseKey | null, aliasStage: string | null, onDocument?: (doc: AssetDocument) => void): Promise<void> {
     const entries: Manifest['entries'] = [];
+    const unavailable: Manifest['unavailable'] = [];
     // yazl starts deflating an added buffer at once, so thousands of addBuffer calls would all be
     // in flight together. Entries added as streams are deflated one after another; we keep at
     // most PENDING of them queued and let the consumer take what is ready before reading on.
     let pending = 0;
     const drained = new EventEmitter();
-    for await (const { doc, checksum, updatedAt } of this.documents(ids, key, aliasStage)) {
+    for await (const item of this.documents(ids, key, aliasStage)) {
+      if ('unavailable' in item) {
+        unavailable.push(item.unavailable);
+        continue;
+      }
+      const { doc, checksum, updatedAt } = item;
+      onDocument?.(doc);
       const data = Buffer.from(JSON.stringify(doc));
       const entry = Readable.from([data]);
       pending++;
@@ -134,17 +157,37 @@ export class ArchiveExporter {
       exportedAt: new Date().toISOString(),
       secrets: key?.secrets ?? null,
       entries,
+      unavailable,
     };
     zip.addBuffer(Buffer.from(JSON.stringify(manifest, null, 2)), MANIFEST_PATH);
     zip.end();
   }
 
-  /** Every variant of the aliases among `rows`, for the per-stage choice. */
-  private async aliasVariants(rows: AssetEntity[]): Promise<{ name: string; stage: string | null; row: AssetEntity }[]> {
-    const names = [...new Set(rows.filter((r) => r.type === 'ALIAS').map((r) => r.name))];
-    if (!names.length) return [];
-    const all = await this.db.getRepository(AssetEntity).findBy({ type: 'ALIAS', name: In(names) });
-    return all.map((row) => ({ name: row.name, stage: (row.spec.stage as string | null) ?? null, row }));
+  /** How each alias among `ids` travels to `stage` (aliases down a chain), keyed by id. */
+  private async aliasPlan(ids: readonly string[], stage: string): Promise<{ byId: Map<string, AliasShipment | { kind: 'SKIP' }>; extras: string[] }> {
+    const byId = new Map<string, AliasShipment | { kind: 'SKIP' }>();
+    const selected: AliasRow[] = [];
+    for (let i = 0; i < ids.length; i += BATCH) {
+      const rows = await this.db.getRepository(AssetEntity).find({ select: { id: true, name: true, spec: true }, where: { id: In(ids.slice(i, i + BATCH)), type: 'ALIAS' } });
+      selected.push(...rows.map(aliasRow));
+    }
+    if (!selected.length) return { byId, extras: [] };
+    const inClosure = new Set(ids);
+    const referenced = new Set<string>();
+    const aliasIds = selected.map((r) => r.id);
+    for (let i = 0; i < aliasIds.length; i += BATCH) {
+      const refs = await this.db.getRepository(AssetReferenceEntity).findBy({ toId: In(aliasIds.slice(i, i + BATCH)) });
+      for (const r of refs) if (inClosure.has(r.fromId)) referenced.add(r.toId);
+    }
+    const names = [...new Set(selected.map((r) => r.name))];
+    const variants = (await this.db.getRepository(AssetEntity).find({ select: { id: true, name: true, spec: true }, where: { type: 'ALIAS', name: In(names) } })).map(aliasRow);
+    for (const r of selected) byId.set(r.id, { kind: 'SKIP' });
+    const extras: string[] = [];
+    for (const s of aliasShipments(selected, variants, referenced, this.stage, stage)) {
+      if (!byId.has(s.id)) extras.push(s.id);
+      byId.set(s.id, s);
+    }
+    return { byId, extras };
   }
 
   /**
@@ -155,11 +198,13 @@ export class ArchiveExporter {
     id: string,
     source: AssetEntity,
     refs: AssetReferenceEntity[],
-    key: Awaited<ReturnType<typeof newPassphraseKey>> | null,
+    targets: ReadonlyMap<string, Pick<AssetEntity, 'type' | 'name'>>,
+    key: PassphraseKey | null,
   ): Promise<{ doc: AssetDocument; checksum: string }> {
+    // Type and name ride along so the target's report can name a reference it does not hold.
     const references = refs
       .filter((r) => r.fromId === id)
-      .map((r) => ({ id: r.toId, kind: r.kind }))
+      .map((r) => ({ id: r.toId, kind: r.kind, ...(targets.get(r.toId) && { type: targets.get(r.toId)!.type, name: targets.get(r.toId)!.name }) }))
       .sort((a, b) => (a.id < b.id ? -1 : 1));
     const plain = source.sealedSecret ? this.secrets.open(source.sealedSecret, `asset:${source.id}`) : null;
     const substituted = source.id !== id;

@@ -38,6 +38,13 @@ export const manifestSchema = z.object({
       checksum: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex digest'),
     }),
   ),
+  /**
+   * Aliases a promotion could not send: the source has no value for the target stage. The
+   * target keeps its own, or refuses them (and what requires them) with this reason.
+   */
+  unavailable: z
+    .array(z.strictObject({ id: uuid, type: z.literal('ALIAS'), name: z.string().max(200), reason: z.string().max(500) }))
+    .default([]),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 
@@ -49,7 +56,8 @@ export const documentSchema = z.strictObject({
   team: z.string().nullable(),
   version: z.string().nullable(),
   spec: z.record(z.string(), z.unknown()),
-  references: z.array(z.strictObject({ id: uuid, kind: z.enum(['REQUIRED', 'OPTIONAL']) })),
+  /** Type and name of the referenced asset (for reports naming it); not part of the checksum. */
+  references: z.array(z.strictObject({ id: uuid, kind: z.enum(['REQUIRED', 'OPTIONAL']), type: z.string().max(40).optional(), name: z.string().max(200).optional() })),
   versionSetId: uuid.nullable(),
   systemVersion: z.number().int().positive().nullable(),
   /** Slow salted digest of the secure value (part of the checksum; reveals nothing usable). */

@@ -10,17 +10,12 @@ import { In, type DataSource, type EntityManager } from 'typeorm';
 import { isAssetType, normaliseSpec, SpecError, type AssetType } from '../../domain/asset-types.js';
 import { assetChecksum } from '../../domain/checksum.js';
 import { dependencyClosure } from '../../domain/dependencies.js';
+import { decideAsset, describeAsset, outcomeOf, type AssetDecision, type OverwriteMode, type OverwriteRule } from '../../domain/promotion-decision.js';
 import { compareVersions, linkVersions } from '../../domain/versions.js';
 import { AssetReferenceEntity } from '../../entities/asset-reference.js';
 import { AssetEntity } from '../../entities/asset.js';
 import { RollbackEntity, type PreImage } from '../../entities/rollback.js';
-import {
-  ImportReportEntity,
-  type AssetImportResult,
-  type AssetImportStatus,
-  type ImportStatus,
-  type TypeSummary,
-} from '../../entities/import-report.js';
+import { ImportReportEntity, type AssetImportResult, type ImportStatus, type TypeSummary } from '../../entities/import-report.js';
 import { AppError, badInput } from '../../errors.js';
 import type { SecretBox } from '../../secrets.js';
 import { productVersion } from '../../version.js';
@@ -40,10 +35,12 @@ import {
 } from './format.js';
 import { readZip, type ZipLimits } from './zip-reader.js';
 
-export type OverwriteMode = 'NONE' | 'ALL' | 'CUSTOM';
+export type { OverwriteMode };
 
 export interface ImportOptions {
   overwrite: OverwriteMode;
+  /** Decide everything, write nothing: the would-be report (a promotion plan asks this). */
+  dryRun?: boolean;
   /** With CUSTOM: the types that may be replaced. */
   types?: readonly AssetType[];
   fixMissingVersions: boolean;
@@ -59,10 +56,13 @@ export interface PromotionInfo {
   promotedBy: string;
 }
 
+/** A document with its normalised spec, its verified checksum and its opened secure value. */
+type CheckedDocument = AssetDocument & { type: AssetType; checksum: string; plainSecret: string | null };
+
 interface CheckedArchive {
   manifest: Manifest;
-  /** Documents with normalised specs and opened secure values, by id. */
-  documents: Map<string, AssetDocument & { type: AssetType; plainSecret: string | null }>;
+  /** By id. */
+  documents: Map<string, CheckedDocument>;
 }
 
 function parseJson(name: string, data: Buffer): unknown {
@@ -141,8 +141,11 @@ export async function checkArchive(buffer: Buffer, passphrase: string | null | u
         throw badInput(`archive tampered: the secure value of ${document.name} does not open`, { field: 'archive', id: entry.id });
       }
     }
-    documents.set(document.id, { ...document, type, spec, plainSecret });
+    documents.set(document.id, { ...document, type, spec, checksum, plainSecret });
   }
+  const sent = new Set(manifest.entries.map((e) => e.id));
+  const clash = manifest.unavailable.find((u) => sent.has(u.id));
+  if (clash) throw badInput(`archive tampered: ${clash.name} is both sent and listed as unavailable`, { field: 'archive', id: clash.id });
   return { manifest, documents };
 }
 
@@ -152,34 +155,239 @@ function chainId(versionSetId: string, chainKey: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/** What the import reads of the target before deciding anything. */
+interface TargetState {
+  /** Assets with the ids of the archive's documents, as they are. */
+  existing: Map<string, AssetEntity>;
+  existingRefs: AssetReferenceEntity[];
+  /** Assets referenced from outside the archive that this stage holds. */
+  outside: Map<string, Pick<AssetEntity, 'id' | 'type' | 'name'>>;
+  /** Natural key → id, for the keys the archive's documents would take. */
+  keyOwners: Map<string, string>;
+  versioning: Map<string, { versionSetId: string | null; systemVersion: number | null }>;
+}
+
+/** An asset this import refused, as its dependents see it. */
+interface Refusal {
+  type: string;
+  name: string;
+  reason: string;
+  /** Refused because the source had no alias value for this stage: dependents carry the reason. */
+  unavailable: boolean;
+}
+
+export interface ImportOutcome {
+  report: ImportReportEntity;
+  dryRun: boolean;
+}
+
 export class ArchiveImporter {
   constructor(
     private readonly db: DataSource,
     private readonly assets: AssetService,
   ) {}
 
-  async import(actor: AuthUser, buffer: Buffer, options: ImportOptions, limits?: ZipLimits): Promise<ImportReportEntity> {
+  /**
+   * Checks the archive, then decides and applies every asset in one transaction. With `dryRun`
+   * the same decisions are made (a promotion plan is this) and nothing is written.
+   */
+  async import(actor: AuthUser, buffer: Buffer, options: ImportOptions, limits?: ZipLimits): Promise<ImportOutcome> {
     const archive = await checkArchive(buffer, options.passphrase, limits);
-    return this.db.transaction((tx) => this.apply(tx, actor, archive, options));
+    const dryRun = options.dryRun === true;
+    const report = await this.db.transaction((tx) => this.apply(tx, actor, archive, options, dryRun));
+    return { report, dryRun };
   }
 
-  private async apply(tx: EntityManager, actor: AuthUser, { manifest, documents }: CheckedArchive, options: ImportOptions): Promise<ImportReportEntity> {
-    const ids = [...documents.keys()];
-    // Lock what we may replace, so nobody changes it under the import.
-    const existing = new Map(
-      (ids.length ? await tx.getRepository(AssetEntity).find({ where: { id: In(ids) }, lock: { mode: 'pessimistic_write' } }) : []).map((a) => [a.id, a]),
-    );
-    const existingRefs = existing.size
-      ? await tx.getRepository(AssetReferenceEntity).findBy({ fromId: In([...existing.keys()]) })
-      : [];
+  private async apply(tx: EntityManager, actor: AuthUser, archive: CheckedArchive, options: ImportOptions, dryRun: boolean): Promise<ImportReportEntity> {
+    const { manifest, documents } = archive;
+    const state = await this.readTarget(tx, archive, options.fixMissingVersions, !dryRun);
+    const rule: OverwriteRule = { mode: options.overwrite, types: options.types ?? [] };
+    const results = new Map<string, AssetImportResult>();
+    const refused = new Map<string, Refusal>();
     const preImages: PreImage[] = [];
-    const referenced = [...new Set([...documents.values()].flatMap((d) => d.references.map((r) => r.id)))].filter((id) => !documents.has(id));
+    // What this stage holds as the import goes: answered from memory, not a query per asset.
+    const known = new Map<string, Pick<AssetEntity, 'id' | 'type' | 'name'>>([...state.outside.values(), ...state.existing.values()].map((a) => [a.id, a]));
+    const nameOf = (id: string, ref?: { type?: string; name?: string }) => {
+      const a = documents.get(id) ?? known.get(id) ?? ref;
+      return describeAsset(a ?? {});
+    };
+    const record = (id: string, type: string, name: string, decision: AssetDecision, explanation: string, warned = false) => {
+      const status = outcomeOf(decision.action, warned);
+      results.set(id, { id, name, type, action: decision.action, status, explanation });
+    };
+
+    // Step 1: aliases the source had no value for: kept as they are here, or refused.
+    for (const u of manifest.unavailable) {
+      const current = state.existing.get(u.id) ?? (state.outside.has(u.id) ? state.outside.get(u.id)! : null);
+      const decision = decideAsset({
+        incoming: { type: u.type, name: u.name, checksum: '' },
+        unavailable: u.reason,
+        target: current ? { type: current.type, checksum: '' } : null,
+        rule,
+        failedDependency: null,
+        missingReference: null,
+      });
+      record(u.id, u.type, u.name, decision, decision.reason ?? '');
+      if (decision.action === 'REFUSED') refused.set(u.id, { type: u.type, name: u.name, reason: decision.reason!, unavailable: true });
+    }
+
+    // Step 2: every document in dependency order: decide (domain/promotion-decision), then apply.
+    const deferred: { fromId: string; toId: string; kind: 'REQUIRED' | 'OPTIONAL' }[] = [];
+    for (const id of applyOrder(documents)) {
+      const doc = documents.get(id)!;
+      const current = state.existing.get(id) ?? null;
+      const required = doc.references.filter((r) => r.kind === 'REQUIRED');
+      const failedDep = required.map((r) => refused.get(r.id)).find((r) => r !== undefined) ?? null;
+      const missing = required.find((r) => !documents.has(r.id) && !known.has(r.id));
+      const decision = decideAsset({
+        incoming: { type: doc.type, name: doc.name, checksum: effectiveChecksum(doc, current) },
+        unavailable: null,
+        target: current ? { type: current.type, checksum: current.checksum } : null,
+        rule,
+        failedDependency: failedDep,
+        missingReference: missing ? { type: missing.type, name: missing.name } : null,
+      });
+      const refuse = (reason: string, unavailable = false) => {
+        record(id, doc.type, doc.name, { action: 'REFUSED', reason }, reason);
+        // A refused asset that is already on this stage (e.g. not replaced) still serves its dependents.
+        if (!current) refused.set(id, { type: doc.type, name: doc.name, reason, unavailable });
+      };
+      if (decision.action === 'REFUSED') {
+        refuse(decision.reason!, failedDep?.unavailable === true && decision.reason === failedDep.reason);
+        continue;
+      }
+      if (decision.action === 'UNCHANGED') {
+        record(id, doc.type, doc.name, decision, ['unchanged', ...this.linksKept(doc, id, state, nameOf)].join('; '));
+        continue;
+      }
+      const notes: string[] = [];
+      const references = doc.references
+        .filter((r) => {
+          if (known.has(r.id)) return true;
+          // An optional reference closing a cycle points at an asset applied later in this
+          // import: link it once everything is in (optional references are not in checksums).
+          if (documents.has(r.id) && !refused.has(r.id)) {
+            deferred.push({ fromId: id, toId: r.id, kind: r.kind });
+            return false;
+          }
+          notes.push(`optional reference to ${nameOf(r.id, r)} left out: not on this stage`);
+          return false;
+        })
+        .map((r) => r.id);
+      const warnings = secureValueWarnings(doc, manifest, current);
+      try {
+        const preImage = await this.put(tx, actor.username, doc, current, references, state, known, dryRun);
+        if (preImage) preImages.push(preImage);
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        refuse(err.message);
+        continue;
+      }
+      record(id, doc.type, doc.name, decision, [decision.action === 'CREATE' ? 'created' : 'replaced', ...warnings, ...notes].join('; '), warnings.length > 0);
+    }
+
+    // Step 3: optional links that closed a cycle, now that both ends are in.
+    const linked = deferred.filter((d) => known.has(d.toId) && results.get(d.fromId)?.status !== 'FAILURE');
+    if (linked.length && !dryRun) await tx.getRepository(AssetReferenceEntity).insert(linked);
+    for (const d of deferred.filter((x) => !linked.includes(x) && results.get(x.fromId)?.status !== 'FAILURE')) {
+      results.get(d.fromId)!.explanation += `; optional reference to ${nameOf(d.toId)} left out: it failed`;
+    }
+
+    // Step 4: the report, and for a promotion the rollback of what was written.
+    const assets = [...results.values()];
+    const report = tx.getRepository(ImportReportEntity).create({
+      createdBy: actor.username,
+      sourceStage: manifest.sourceStage,
+      status: overallStatus(assets),
+      options: { overwrite: options.overwrite, types: options.types ?? [], fixMissingVersions: options.fixMissingVersions, productVersion: manifest.productVersion },
+      types: summarise(assets),
+      assets,
+    });
+    if (dryRun) return report;
+    const saved = await tx.getRepository(ImportReportEntity).save(report);
+    // Nothing written (everything UNCHANGED or refused): nothing to roll back, so no rollback.
+    if (options.promotion && preImages.length) await this.recordRollback(tx, options.promotion, manifest.sourceStage, saved.id, preImages);
+    return saved;
+  }
+
+  /**
+   * Validates a CREATE or UPDATE into a row and writes it (a dry run only checks its natural
+   * key); updates what this stage holds. Returns the pre-image for the rollback (none in a dry
+   * run). AppErrors (invalid content, a natural key held by another asset) refuse the asset.
+   */
+  private async put(
+    tx: EntityManager,
+    author: string,
+    doc: CheckedDocument,
+    current: AssetEntity | null,
+    references: string[],
+    state: TargetState,
+    known: Map<string, Pick<AssetEntity, 'id' | 'type' | 'name'>>,
+    dryRun: boolean,
+  ): Promise<PreImage | null> {
+    const prepared = await this.assets.prepare(
+      tx,
+      doc.id,
+      {
+        type: doc.type,
+        name: doc.name,
+        description: doc.description,
+        team: doc.team,
+        version: doc.version,
+        spec: doc.plainSecret !== null ? { ...doc.spec, value: doc.plainSecret } : doc.spec,
+        references,
+      },
+      current,
+      async (ids) => ids.map((r) => known.get(r)).filter((a) => a !== undefined),
+    );
+    const ownerOfKey = async (key: string) => state.keyOwners.get(key);
+    let preImage: PreImage | null = null;
+    if (dryRun) await this.assets.checkNaturalKey(prepared, ownerOfKey);
+    else {
+      await this.assets.write(tx, prepared, author, state.versioning.get(doc.id) ?? { versionSetId: null, systemVersion: null }, current ?? undefined, ownerOfKey);
+      preImage = {
+        assetId: doc.id,
+        type: doc.type,
+        name: doc.name,
+        row: current ? { ...current } : null,
+        references: current ? state.existingRefs.filter((r) => r.fromId === doc.id).map((r) => ({ toId: r.toId, kind: r.kind })) : [],
+      };
+    }
+    if (current) state.keyOwners.delete(current.naturalKey);
+    state.keyOwners.set(naturalKeyOf(prepared), doc.id);
+    known.set(doc.id, { id: doc.id, type: prepared.type, name: prepared.name });
+    return preImage;
+  }
+
+  /** The rollback of a promotion's import: the pre-image of everything it wrote. */
+  private async recordRollback(tx: EntityManager, promotion: PromotionInfo, sourceStage: string, importReportId: string, preImages: PreImage[]): Promise<void> {
+    await tx.getRepository(RollbackEntity).save({
+      name: promotion.name,
+      description: promotion.description,
+      promotionId: promotion.id,
+      sourceStage,
+      promotedBy: promotion.promotedBy,
+      status: 'AVAILABLE',
+      importReportId,
+      preImages,
+      report: preImages.map((p) => ({ type: p.type, name: p.name, status: p.row ? 'REPLACED' : 'CREATED', comment: '' })),
+    });
+  }
+
+  /** Reads everything the decisions need, in a few queries; `lock` holds what may be replaced. */
+  private async readTarget(tx: EntityManager, { manifest, documents }: CheckedArchive, fixMissingVersions: boolean, lock: boolean): Promise<TargetState> {
+    const ids = [...documents.keys()];
+    // Lock what we may replace, so nobody changes it under the import (a dry run writes nothing).
+    const existing = new Map(
+      (ids.length ? await tx.getRepository(AssetEntity).find({ where: { id: In(ids) }, ...(lock && { lock: { mode: 'pessimistic_write' as const } }) }) : []).map((a) => [a.id, a]),
+    );
+    const existingRefs = existing.size ? await tx.getRepository(AssetReferenceEntity).findBy({ fromId: In([...existing.keys()]) }) : [];
+    const referenced = [
+      ...new Set([...[...documents.values()].flatMap((d) => d.references.map((r) => r.id)), ...manifest.unavailable.map((u) => u.id)]),
+    ].filter((id) => !documents.has(id));
     const outside = referenced.length
       ? await tx.getRepository(AssetEntity).find({ select: { id: true, type: true, name: true }, where: { id: In(referenced) } })
       : [];
-    const onTarget = new Set(outside.map((a) => a.id));
-    // Answer reference and natural-key lookups from memory: one query each up front, not one per asset.
-    const known = new Map<string, Pick<AssetEntity, 'id' | 'type' | 'name'>>([...outside, ...existing.values()].map((a) => [a.id, a]));
     const keys = [...documents.values()].map((d) => naturalKeyOf(d));
     const keyOwners = new Map(
       (keys.length ? await tx.getRepository(AssetEntity).find({ select: { id: true, naturalKey: true }, where: { naturalKey: In(keys) } }) : []).map((a) => [
@@ -187,144 +395,20 @@ export class ArchiveImporter {
         a.id,
       ]),
     );
-    const versioning = await this.versioning(tx, documents, options.fixMissingVersions);
-    const mayReplace = (type: AssetType) => options.overwrite === 'ALL' || (options.overwrite === 'CUSTOM' && (options.types ?? []).includes(type));
+    const versioning = await this.versioning(tx, documents, fixMissingVersions);
+    return { existing, existingRefs, outside: new Map(outside.map((a) => [a.id, a])), keyOwners, versioning };
+  }
 
-    const order = dependencyClosure(
-      ids,
-      (id) => {
-        const d = documents.get(id);
-        return d && { id, references: d.references.map((r) => ({ to: r.id, kind: r.kind })) };
-      },
-      'ALL',
-    );
-    const results = new Map<string, AssetImportResult>();
-    const deferred: { fromId: string; toId: string; kind: 'REQUIRED' | 'OPTIONAL' }[] = [];
-    const failed = new Set<string>();
-    const nameOf = (id: string) => {
-      const d = documents.get(id);
-      return d ? `${d.type} ${d.name}` : id;
-    };
-
-    for (const id of order) {
-      const doc = documents.get(id)!;
-      const result = (status: AssetImportStatus, explanation: string) => {
-        results.set(id, { id, name: doc.name, type: doc.type, status, explanation });
-        // A failed asset that is already on this stage (e.g. not replaced) still serves its dependents.
-        if (status === 'FAILURE' && !existing.has(id)) failed.add(id);
-      };
-      const warnings: string[] = [];
-      const notes: string[] = [];
-      const current = existing.get(id);
-
-      const brokenDependency = doc.references.find((r) => r.kind === 'REQUIRED' && failed.has(r.id));
-      if (brokenDependency) {
-        result('FAILURE', `depends on ${nameOf(brokenDependency.id)}, which failed`);
-        continue;
-      }
-      const missing = doc.references.find((r) => r.kind === 'REQUIRED' && !documents.has(r.id) && !onTarget.has(r.id));
-      if (missing) {
-        result('FAILURE', `requires asset ${missing.id}, which is neither in the archive nor on this stage`);
-        continue;
-      }
-      if (current && current.type !== doc.type) {
-        result('FAILURE', `a ${current.type} with the same id exists on this stage`);
-        continue;
-      }
-      if (current && !mayReplace(doc.type)) {
-        result('FAILURE', `already exists (overwrite is off for ${doc.type})`);
-        continue;
-      }
-      const references = doc.references
-        .filter((r) => {
-          if (known.has(r.id)) return true;
-          // An optional reference closing a cycle points at an asset applied later in this
-          // import: link it once everything is in (optional references are not in checksums).
-          if (documents.has(r.id) && !failed.has(r.id)) {
-            deferred.push({ fromId: id, toId: r.id, kind: r.kind });
-            return false;
-          }
-          notes.push(`optional reference to ${nameOf(r.id)} left out: not on this stage`);
-          return false;
-        })
-        .map((r) => r.id);
-      const secure = doc.type === 'ALIAS' && doc.spec.secure === true && doc.secretDigest !== null;
-      if (secure && doc.plainSecret === null) {
-        warnings.push(
-          manifest.secrets
-            ? 'secure value not imported: no passphrase given'
-            : current?.sealedSecret
-              ? 'secure value not in the archive (exported without a passphrase); the value on this stage was kept'
-              : 'secure value not in the archive (exported without a passphrase); set it on this stage',
-        );
-      }
-      try {
-        const prepared = await this.assets.prepare(
-          tx,
-          id,
-          {
-            type: doc.type,
-            name: doc.name,
-            description: doc.description,
-            team: doc.team,
-            version: doc.version,
-            spec: doc.plainSecret !== null ? { ...doc.spec, value: doc.plainSecret } : doc.spec,
-            references,
-          },
-          current ?? null,
-          async (ids) => ids.map((r) => known.get(r)).filter((a) => a !== undefined),
-        );
-        await this.assets.write(tx, prepared, actor.username, versioning.get(id) ?? { versionSetId: null, systemVersion: null }, current, async (key) =>
-          keyOwners.get(key),
-        );
-        preImages.push({
-          assetId: id,
-          type: doc.type,
-          name: doc.name,
-          row: current ? { ...current } : null,
-          references: current ? existingRefs.filter((r) => r.fromId === id).map((r) => ({ toId: r.toId, kind: r.kind })) : [],
-        });
-        if (current) keyOwners.delete(current.naturalKey);
-        keyOwners.set(naturalKeyOf(prepared), id);
-        known.set(id, { id, type: prepared.type, name: prepared.name });
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        result('FAILURE', err.message);
-        continue;
-      }
-      result(warnings.length ? 'WARNING' : current ? 'REPLACED' : 'SUCCESS', [current ? 'replaced' : 'created', ...warnings, ...notes].join('; '));
-    }
-
-    const linked = deferred.filter((d) => known.has(d.toId) && results.get(d.fromId)?.status !== 'FAILURE');
-    if (linked.length) await tx.getRepository(AssetReferenceEntity).insert(linked);
-    for (const d of deferred.filter((x) => !linked.includes(x) && results.get(x.fromId)?.status !== 'FAILURE')) {
-      results.get(d.fromId)!.explanation += `; optional reference to ${nameOf(d.toId)} left out: it failed`;
-    }
-
-    const assets = order.map((id) => results.get(id)!);
-    const report = tx.getRepository(ImportReportEntity).create({
-      createdBy: actor.username,
-      sourceStage: manifest.sourceStage,
-      status: overallStatus(assets),
-      options: { overwrite: options.overwrite, types: options.types ?? [], fixMissingVersions: options.fixMissingVersions, productVersion: manifest.productVersion },
-      types: summarise(assets, existing),
-      assets,
-    });
-    const saved = await tx.getRepository(ImportReportEntity).save(report);
-    if (options.promotion && preImages.length) {
-      await tx.getRepository(RollbackEntity).save({
-        name: options.promotion.name,
-        description: options.promotion.description,
-        promotionId: options.promotion.id,
-        sourceStage: manifest.sourceStage,
-        promotedBy: options.promotion.promotedBy,
-        status: 'AVAILABLE',
-        importReportId: saved.id,
-        preImages,
-        report: preImages.map((p) => ({ type: p.type, name: p.name, status: p.row ? 'REPLACED' : 'CREATED', comment: '' })),
-      });
-    }
-    return saved;
+  /**
+   * An unchanged asset is not written, so its optional links stay as they are here (optional
+   * references are relationships on a stage, not content: they are not in the checksum). Say
+   * which ones the archive has that this stage does not.
+   */
+  private linksKept(doc: CheckedDocument, id: string, state: TargetState, nameOf: (id: string, ref?: { type?: string; name?: string }) => string): string[] {
+    const here = new Set(state.existingRefs.filter((r) => r.fromId === id).map((r) => r.toId));
+    return doc.references
+      .filter((r) => r.kind === 'OPTIONAL' && !here.has(r.id))
+      .map((r) => `optional reference to ${nameOf(r.id, r)} not added: an unchanged asset keeps its links on this stage`);
   }
 
   /** Version set and system version for each API in the archive, linked by fixMissingVersions. */
@@ -361,17 +445,64 @@ function overallStatus(assets: readonly AssetImportResult[]): ImportStatus {
   return failures === assets.length ? 'FAILURE' : 'PARTIAL_SUCCESS';
 }
 
-function summarise(assets: readonly AssetImportResult[], existing: ReadonlyMap<string, AssetEntity>): TypeSummary[] {
+/** Per type: successful (everything but FAILURE), unsuccessful, and by action and warning. */
+function summarise(assets: readonly AssetImportResult[]): TypeSummary[] {
   const byType = new Map<string, TypeSummary>();
   for (const a of assets) {
-    const s = byType.get(a.type) ?? { type: a.type, successful: 0, unsuccessful: 0, replaced: 0, warnings: 0 };
+    const s = byType.get(a.type) ?? { type: a.type, successful: 0, unsuccessful: 0, created: 0, replaced: 0, unchanged: 0, warnings: 0 };
     if (a.status === 'FAILURE') s.unsuccessful++;
     else {
       s.successful++;
-      if (existing.has(a.id)) s.replaced++;
+      if (a.action === 'CREATE') s.created++;
+      if (a.action === 'UPDATE') s.replaced++;
+      if (a.action === 'UNCHANGED') s.unchanged++;
       if (a.status === 'WARNING') s.warnings++;
     }
     byType.set(a.type, s);
   }
   return [...byType.values()].sort((a, b) => a.type.localeCompare(b.type));
+}
+
+/**
+ * The checksum of what the import would store. A secure value that did not travel (no
+ * passphrase) cannot be written: the stage keeps its own value (or none), so the comparison is
+ * with that, and re-importing such an archive finds it UNCHANGED rather than failing.
+ */
+function effectiveChecksum(doc: CheckedDocument, current: AssetEntity | null): string {
+  const secure = doc.type === 'ALIAS' && doc.spec.secure === true && doc.secretDigest !== null;
+  if (!secure || doc.plainSecret !== null) return doc.checksum;
+  return assetChecksum({
+    type: doc.type,
+    name: doc.name,
+    description: doc.description,
+    team: doc.team,
+    version: doc.version,
+    spec: doc.spec,
+    references: doc.references.filter((r) => r.kind === 'REQUIRED').map((r) => r.id),
+    secretDigest: current?.sealedSecret ? current.secretDigest : null,
+  });
+}
+
+/** Why a secure alias value did not come in (a WARNING), or nothing. */
+function secureValueWarnings(doc: CheckedDocument, manifest: Manifest, current: AssetEntity | null): string[] {
+  const secure = doc.type === 'ALIAS' && doc.spec.secure === true && doc.secretDigest !== null;
+  if (!secure || doc.plainSecret !== null) return [];
+  if (manifest.secrets) return ['secure value not imported: no passphrase given'];
+  return [
+    current?.sealedSecret
+      ? 'secure value not in the archive (exported without a passphrase); the value on this stage was kept'
+      : 'secure value not in the archive (exported without a passphrase); set it on this stage',
+  ];
+}
+
+/** Every document after the ones it references (cycles through optional references broken). */
+function applyOrder(documents: CheckedArchive['documents']): string[] {
+  return dependencyClosure(
+    [...documents.keys()],
+    (id) => {
+      const d = documents.get(id);
+      return d && { id, references: d.references.map((r) => ({ to: r.id, kind: r.kind })) };
+    },
+    'ALL',
+  );
 }

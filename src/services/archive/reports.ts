@@ -38,12 +38,13 @@ export function reportCsv(report: ImportReportEntity): string {
   return `${lines.join('\r\n')}\r\n`;
 }
 
-/** The report as clients get it over REST and GraphQL. */
-export function reportJson(report: ImportReportEntity) {
+/** The report as clients get it over REST and GraphQL; a dry run's was never stored (id null). */
+export function reportJson(report: ImportReportEntity, dryRun = false) {
   return {
-    id: report.id,
+    id: dryRun ? null : report.id,
+    dryRun,
     status: report.status,
-    createdAt: report.createdAt.toISOString(),
+    createdAt: (report.createdAt ?? new Date()).toISOString(),
     createdBy: report.createdBy,
     sourceStage: report.sourceStage,
     options: report.options,
