@@ -4,6 +4,7 @@ import { Archives1764000000000 } from './1764000000000-archives.js';
 import { Promotions1764100000000 } from './1764100000000-promotions.js';
 import { Rollbacks1764200000000 } from './1764200000000-rollbacks.js';
 import { Gateways1764300000000 } from './1764300000000-gateways.js';
+import { LoginAttempts1764400000000 } from './1764400000000-login-attempts.js';
 
 /** Every migration, in order. Listed explicitly so the same code runs from src and from dist. */
-export const migrations = [Foundation1763800000000, Catalog1763900000000, Archives1764000000000, Promotions1764100000000, Rollbacks1764200000000, Gateways1764300000000];
+export const migrations = [Foundation1763800000000, Catalog1763900000000, Archives1764000000000, Promotions1764100000000, Rollbacks1764200000000, Gateways1764300000000, LoginAttempts1764400000000];

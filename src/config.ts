@@ -28,7 +28,51 @@ export interface Config {
   /** How long a replica holds a job without renewing; a job of a dead replica is retried after it. */
   jobLeaseMs: number;
   limits: Limits;
+  auth: AuthLimits;
 }
+
+/**
+ * Bounds on sessions, sockets and sign-ins. Socket and subscription caps count per replica;
+ * login throttling counts in the database, so it holds across replicas.
+ */
+export interface AuthLimits {
+  /** How long a `login` session lives. */
+  sessionTtlMs: number;
+  /** Open graphql-ws sockets per principal (user, API token's user, gateway token; anonymous: per client address). */
+  socketsPerUser: number;
+  /** Running subscriptions on one socket. */
+  subscriptionsPerSocket: number;
+  /** Running subscriptions of one principal over all its sockets. */
+  subscriptionsPerUser: number;
+  /** Failed sign-ins per username before each further one waits (back-off doubles from lockoutBaseMs). */
+  loginFailuresPerUsername: number;
+  /** Failed sign-ins per client address before back-off (higher: many people may share a NAT). */
+  loginFailuresPerAddress: number;
+  /** First lockout after the free failures; doubles with each further failure. */
+  loginLockoutBaseMs: number;
+  /** The longest lockout. */
+  loginLockoutMaxMs: number;
+  /** Failures older than this are forgotten. */
+  loginFailureWindowMs: number;
+  /** argon2 hashes computed at once (each takes a core for ~50 ms and 64 MB). */
+  passwordHashConcurrency: number;
+  /** Sign-ins that may wait for a hashing slot; more are answered TOO_MANY_REQUESTS. */
+  passwordHashQueue: number;
+}
+
+export const defaultAuthLimits: AuthLimits = {
+  sessionTtlMs: 12 * 60 * 60 * 1000,
+  socketsPerUser: 20,
+  subscriptionsPerSocket: 50,
+  subscriptionsPerUser: 100,
+  loginFailuresPerUsername: 5,
+  loginFailuresPerAddress: 20,
+  loginLockoutBaseMs: 1000,
+  loginLockoutMaxMs: 15 * 60 * 1000,
+  loginFailureWindowMs: 15 * 60 * 1000,
+  passwordHashConcurrency: 2,
+  passwordHashQueue: 8,
+};
 
 export interface Limits {
   bodyBytes: number;
@@ -80,6 +124,11 @@ const schema = z.object({
   development: z.boolean(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   jobLeaseMs: z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(500, 'must be at least 500').max(3_600_000, 'must be at most 3600000'),
+  sessionTtlMs: z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be an integer')
+    .min(1000, 'must be at least 1000')
+    .max(31 * 86_400_000, 'must be at most 2678400000 (31 days)'),
 });
 
 /** Where each setting comes from, for messages that name what the user typed. */
@@ -95,6 +144,7 @@ const sources: Record<string, string> = {
   graphiql: '--no-graphiql / STAGECRAFT_GRAPHIQL',
   logLevel: 'LOG_LEVEL',
   jobLeaseMs: 'STAGECRAFT_JOB_LEASE_MS',
+  sessionTtlMs: 'STAGECRAFT_SESSION_TTL_MS',
 };
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
@@ -131,6 +181,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     development: env.NODE_ENV === 'development',
     logLevel: env.LOG_LEVEL ?? 'info',
     jobLeaseMs: env.STAGECRAFT_JOB_LEASE_MS ?? '30000',
+    sessionTtlMs: env.STAGECRAFT_SESSION_TTL_MS ?? String(defaultAuthLimits.sessionTtlMs),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -139,10 +190,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const shown = (secretSettings as readonly string[]).includes(key) ? '' : ` (got ${JSON.stringify((raw as Record<string, unknown>)[key])})`;
     throw new ConfigError(`${sources[key] ?? key} ${issue.message}${shown}`);
   }
+  const { sessionTtlMs, ...settings } = parsed.data;
   return {
-    ...parsed.data,
+    ...settings,
     dataDir: path.resolve(parsed.data.dataDir),
     limits: { ...defaultLimits },
+    auth: { ...defaultAuthLimits, sessionTtlMs },
   };
 }
 

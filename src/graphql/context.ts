@@ -9,6 +9,8 @@ export interface Context {
   user: AuthUser | null;
   /** The bearer token of this request (for logout). Never logged. */
   token: string | null;
+  /** The peer address of the connection (sign-in throttling); proxies' forwarding headers are not trusted. */
+  clientAddress: string | null;
   services: Services;
   /** Set when a gateway instance (join token) is asking: the group it belongs to. */
   gateway: { group: string } | null;
