@@ -103,7 +103,7 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
   jobs.register(PROMOTION_JOB, (job) => services.promotions.run(job), (job) => services.promotions.giveUp(job));
   await jobs.start();
 
-  const http = await createHttpServer(config, await createSchema(), services, log);
+  const http = await createHttpServer(config, await createSchema(), services, log, opened.databaseUrl);
   try {
     await new Promise<void>((resolve, reject) => {
       http.server.once('error', reject);
