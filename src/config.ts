@@ -2,6 +2,7 @@
  * One typed, validated configuration built from command-line flags and the environment.
  * Flags win over env. A bad value stops start-up with one line naming the setting.
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { z } from 'zod';
@@ -54,7 +55,7 @@ export interface AuthLimits {
   loginLockoutMaxMs: number;
   /** Failures older than this are forgotten. */
   loginFailureWindowMs: number;
-  /** argon2 hashes computed at once (each takes a core for ~50 ms and 64 MB). */
+  /** argon2 hashes computed at once (each takes one core for ~0.1–0.5 s and 64 MB). */
   passwordHashConcurrency: number;
   /** Sign-ins that may wait for a hashing slot; more are answered TOO_MANY_REQUESTS. */
   passwordHashQueue: number;
@@ -66,12 +67,13 @@ export const defaultAuthLimits: AuthLimits = {
   subscriptionsPerSocket: 50,
   subscriptionsPerUser: 100,
   loginFailuresPerUsername: 5,
-  loginFailuresPerAddress: 20,
+  loginFailuresPerAddress: 5,
   loginLockoutBaseMs: 1000,
   loginLockoutMaxMs: 15 * 60 * 1000,
   loginFailureWindowMs: 15 * 60 * 1000,
-  passwordHashConcurrency: 2,
-  passwordHashQueue: 8,
+  // Half the cores at most, so sign-ins can never take all of them from other requests.
+  passwordHashConcurrency: Math.max(1, Math.floor(availableParallelism() / 2)),
+  passwordHashQueue: 4,
 };
 
 export interface Limits {

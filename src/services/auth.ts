@@ -60,6 +60,7 @@ export class AuthService {
    * TOO_MANY_REQUESTS at once, even when the password would have been right.
    */
   async login(username: string, password: string, clientAddress: string | null = null): Promise<{ token: IssuedToken; user: UserEntity }> {
+    this.hasher.assertCapacity();
     const keys = this.throttle.keys(username, clientAddress);
     await this.throttle.assertAllowed(keys);
     // Longer than any username can be: no such user, but the same work and answer as a wrong password.

@@ -21,8 +21,13 @@ export class PasswordHasher {
 
   constructor(private readonly limits: HasherLimits) {}
 
+  /**
+   * One lane (parallelism 1): a hash occupies one core, so the concurrency bound is a bound on
+   * cores. (argon2's default of 4 lanes runs 4 threads per hash.) Memory and passes stay at the
+   * library's defaults (64 MB, t=3). Existing hashes verify with the parameters they carry.
+   */
   hash(password: string): Promise<string> {
-    return this.withSlot(() => argon2.hash(password, { type: argon2.argon2id }));
+    return this.withSlot(() => argon2.hash(password, { type: argon2.argon2id, parallelism: 1 }));
   }
 
   /** True when `password` matches `hash`; with no hash (unknown user) it spends the same time and says false. */
@@ -35,11 +40,18 @@ export class PasswordHasher {
     return this.withSlot(() => argon2.verify(hash, password));
   }
 
+  /** Refuses up front when no slot or queue place is free (saves a sign-in's database reads). */
+  assertCapacity(): void {
+    if (this.running >= this.limits.concurrency && this.waiting.length >= this.limits.queue) throw this.busy();
+  }
+
+  private busy() {
+    return tooManyRequests('too many sign-ins in progress; try again in a moment', { retryAfterSeconds: 1 });
+  }
+
   private async withSlot<T>(work: () => Promise<T>): Promise<T> {
     if (this.running >= this.limits.concurrency) {
-      if (this.waiting.length >= this.limits.queue) {
-        throw tooManyRequests('too many sign-ins in progress; try again in a moment', { retryAfterSeconds: 1 });
-      }
+      if (this.waiting.length >= this.limits.queue) throw this.busy();
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.running++;
