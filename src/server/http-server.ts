@@ -167,8 +167,9 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
         async serverWillStart() {
           return {
             async drainServer() {
-              await credentialChanges.stop();
+              // Sockets first: the HTTP drain may cut their connections once its own wait is over.
               await wsServer.dispose();
+              await credentialChanges.stop();
             },
           };
         },
