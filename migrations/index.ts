@@ -4,6 +4,7 @@ import { Archives1764000000000 } from './1764000000000-archives.js';
 import { Promotions1764100000000 } from './1764100000000-promotions.js';
 import { Rollbacks1764200000000 } from './1764200000000-rollbacks.js';
 import { Gateways1764300000000 } from './1764300000000-gateways.js';
+import { LoginAttempts1764400000000 } from './1764400000000-login-attempts.js';
 import { JobLeaseToken1764410000000 } from './1764410000000-job-lease-token.js';
 import { GatewaySyncAndTokens1764460000000 } from './1764460000000-gateway-sync-and-tokens.js';
 import { StageTls1764650000000 } from './1764650000000-stage-tls.js';
@@ -16,6 +17,7 @@ export const migrations = [
   Promotions1764100000000,
   Rollbacks1764200000000,
   Gateways1764300000000,
+  LoginAttempts1764400000000,
   JobLeaseToken1764410000000,
   GatewaySyncAndTokens1764460000000,
   StageTls1764650000000,

@@ -85,7 +85,10 @@ export async function openServices(
   }
   return {
     databaseUrl: db.url,
-    services: createServices(db.dataSource, events, secrets, config.stage, log, new OutboundPolicy(parseAllowList(config.allowedHosts.join(',')))),
+    services: createServices(db.dataSource, events, secrets, config.stage, log, {
+      authLimits: config.auth,
+      outbound: new OutboundPolicy(parseAllowList(config.allowedHosts.join(','))),
+    }),
     async close() {
       await events.stop();
       await db.close();
@@ -114,7 +117,7 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
   jobs.register(SYNC_ROLLOUT_JOB, (job) => services.gateways.watchRollout(job), (job) => services.gateways.giveUpRollout(job));
   await jobs.start();
 
-  const http = await createHttpServer(config, await createSchema(), services, log);
+  const http = await createHttpServer(config, await createSchema(), services, log, opened.databaseUrl);
   try {
     await new Promise<void>((resolve, reject) => {
       http.server.once('error', reject);

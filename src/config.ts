@@ -2,6 +2,7 @@
  * One typed, validated configuration built from command-line flags and the environment.
  * Flags win over env. A bad value stops start-up with one line naming the setting.
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { z } from 'zod';
@@ -34,7 +35,52 @@ export interface Config {
    */
   allowedHosts: string[];
   limits: Limits;
+  auth: AuthLimits;
 }
+
+/**
+ * Bounds on sessions, sockets and sign-ins. Socket and subscription caps count per replica;
+ * login throttling counts in the database, so it holds across replicas.
+ */
+export interface AuthLimits {
+  /** How long a `login` session lives. */
+  sessionTtlMs: number;
+  /** Open graphql-ws sockets per principal (user, API token's user, gateway token; anonymous: per client address). */
+  socketsPerUser: number;
+  /** Running subscriptions on one socket. */
+  subscriptionsPerSocket: number;
+  /** Running subscriptions of one principal over all its sockets. */
+  subscriptionsPerUser: number;
+  /** Failed sign-ins per username before each further one waits (back-off doubles from lockoutBaseMs). */
+  loginFailuresPerUsername: number;
+  /** Failed sign-ins per client address before back-off (higher: many people may share a NAT). */
+  loginFailuresPerAddress: number;
+  /** First lockout after the free failures; doubles with each further failure. */
+  loginLockoutBaseMs: number;
+  /** The longest lockout. */
+  loginLockoutMaxMs: number;
+  /** Failures older than this are forgotten. */
+  loginFailureWindowMs: number;
+  /** argon2 hashes computed at once (each takes one core for ~0.1–0.5 s and 64 MB). */
+  passwordHashConcurrency: number;
+  /** Sign-ins that may wait for a hashing slot; more are answered TOO_MANY_REQUESTS. */
+  passwordHashQueue: number;
+}
+
+export const defaultAuthLimits: AuthLimits = {
+  sessionTtlMs: 12 * 60 * 60 * 1000,
+  socketsPerUser: 20,
+  subscriptionsPerSocket: 50,
+  subscriptionsPerUser: 100,
+  loginFailuresPerUsername: 5,
+  loginFailuresPerAddress: 5,
+  loginLockoutBaseMs: 1000,
+  loginLockoutMaxMs: 15 * 60 * 1000,
+  loginFailureWindowMs: 15 * 60 * 1000,
+  // Half the cores at most, so sign-ins can never take all of them from other requests.
+  passwordHashConcurrency: Math.max(1, Math.floor(availableParallelism() / 2)),
+  passwordHashQueue: 4,
+};
 
 export interface Limits {
   bodyBytes: number;
@@ -94,6 +140,11 @@ const schema = z.object({
       ctx.addIssue({ code: 'custom', message: err.message });
     }
   }),
+  sessionTtlMs: z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be an integer')
+    .min(1000, 'must be at least 1000')
+    .max(31 * 86_400_000, 'must be at most 2678400000 (31 days)'),
 });
 
 /** Where each setting comes from, for messages that name what the user typed. */
@@ -110,6 +161,7 @@ const sources: Record<string, string> = {
   logLevel: 'LOG_LEVEL',
   jobLeaseMs: 'STAGECRAFT_JOB_LEASE_MS',
   allowedHosts: 'STAGECRAFT_ALLOWED_HOSTS',
+  sessionTtlMs: 'STAGECRAFT_SESSION_TTL_MS',
 };
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
@@ -147,6 +199,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     logLevel: env.LOG_LEVEL ?? 'info',
     jobLeaseMs: env.STAGECRAFT_JOB_LEASE_MS ?? '30000',
     allowedHosts: env.STAGECRAFT_ALLOWED_HOSTS ?? '',
+    sessionTtlMs: env.STAGECRAFT_SESSION_TTL_MS ?? String(defaultAuthLimits.sessionTtlMs),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -155,11 +208,13 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const shown = (secretSettings as readonly string[]).includes(key) ? '' : ` (got ${JSON.stringify((raw as Record<string, unknown>)[key])})`;
     throw new ConfigError(`${sources[key] ?? key} ${issue.message}${shown}`);
   }
+  const { sessionTtlMs, ...settings } = parsed.data;
   return {
-    ...parsed.data,
+    ...settings,
     dataDir: path.resolve(parsed.data.dataDir),
     allowedHosts: parseAllowList(parsed.data.allowedHosts).entries.slice(),
     limits: { ...defaultLimits },
+    auth: { ...defaultAuthLimits, sessionTtlMs },
   };
 }
 

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'VERSION_DOWNGRADE'
   | 'STAGE_UNREACHABLE'
   | 'LOCKED'
+  | 'TOO_MANY_REQUESTS'
   | 'INTERNAL_SERVER_ERROR';
 
 export class AppError extends Error {
@@ -35,6 +36,7 @@ export const httpStatusFor: Record<ErrorCode, number> = {
   VERSION_DOWNGRADE: 409,
   STAGE_UNREACHABLE: 502,
   LOCKED: 423,
+  TOO_MANY_REQUESTS: 429,
   INTERNAL_SERVER_ERROR: 500,
 };
 
@@ -43,3 +45,5 @@ export const badInput = (message: string, details?: Record<string, unknown>) =>
 export const notFound = (what: string, id: string) => new AppError('NOT_FOUND', `${what} ${id} not found`, { id });
 export const conflict = (message: string, details?: Record<string, unknown>) =>
   new AppError('CONFLICT', message, details);
+export const tooManyRequests = (message: string, details?: Record<string, unknown>) =>
+  new AppError('TOO_MANY_REQUESTS', message, details);

@@ -5,12 +5,13 @@ import { EventEntity } from './event.js';
 import { GatewayGroupEntity, GatewayInstanceEntity, GatewayTokenEntity, GroupServiceEntity, ServiceRegistryEntity, ServiceVersionEntity } from './gateway.js';
 import { ImportReportEntity } from './import-report.js';
 import { JobEntity } from './job.js';
+import { LoginAttemptEntity } from './login-attempt.js';
 import { PromotionEntity, PromotionStageEntity } from './promotion.js';
 import { RollbackEntity } from './rollback.js';
 import { StageEntity } from './stage.js';
 import { UserEntity } from './user.js';
 
-export { AccessTokenEntity, AssetEntity, AssetReferenceEntity, EventEntity, ImportReportEntity, JobEntity, PromotionEntity, PromotionStageEntity, RollbackEntity, StageEntity, UserEntity };
+export { AccessTokenEntity, AssetEntity, AssetReferenceEntity, EventEntity, ImportReportEntity, JobEntity, LoginAttemptEntity, PromotionEntity, PromotionStageEntity, RollbackEntity, StageEntity, UserEntity };
 
 /** Every entity, for the data source and the schema drift check. */
-export const entities = [UserEntity, AccessTokenEntity, EventEntity, AssetEntity, AssetReferenceEntity, ImportReportEntity, StageEntity, PromotionEntity, PromotionStageEntity, JobEntity, RollbackEntity, GatewayGroupEntity, GatewayTokenEntity, GatewayInstanceEntity, ServiceVersionEntity, GroupServiceEntity, ServiceRegistryEntity];
+export const entities = [UserEntity, AccessTokenEntity, EventEntity, AssetEntity, AssetReferenceEntity, ImportReportEntity, StageEntity, PromotionEntity, PromotionStageEntity, JobEntity, RollbackEntity, GatewayGroupEntity, GatewayTokenEntity, GatewayInstanceEntity, ServiceVersionEntity, GroupServiceEntity, ServiceRegistryEntity, LoginAttemptEntity];

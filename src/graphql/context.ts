@@ -10,6 +10,8 @@ export interface Context {
   user: AuthUser | null;
   /** The bearer token of this request (for logout). Never logged. */
   token: string | null;
+  /** The peer address of the connection (sign-in throttling); proxies' forwarding headers are not trusted. */
+  clientAddress: string | null;
   services: Services;
   /** Set when a gateway instance (join token) is asking: its token and group. */
   gateway: GatewayPrincipal | null;

@@ -19,17 +19,19 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config.js';
 import { AppError, httpStatusFor } from '../errors.js';
+import { CredentialChangeListener } from '../services/credential-changes.js';
 import type { Context } from '../graphql/context.js';
 import { createErrorFormatter } from '../graphql/format-error.js';
 import { createLoaders } from '../graphql/loaders.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services/index.js';
-import { bearerToken, buildContext, tokenFromConnectionParams } from './auth-context.js';
+import { bearerToken, buildContext, contextFor, tokenFromConnectionParams } from './auth-context.js';
+import { SocketSessions, type SocketExtra } from './socket-sessions.js';
+import { serveGraphqlWs } from './ws-transport.js';
 import { graphiqlRouter } from './graphiql/page.js';
 import { archiveRouter } from './archive-routes.js';
 import { healthRouter } from './health.js';
@@ -37,11 +39,14 @@ import { checkOperation, limitRules, parseOptions } from './limits.js';
 
 export interface HttpServerHandle {
   server: http.Server;
+  /** The open graphql-ws sockets (caps, revocation). */
+  sockets: SocketSessions;
   /** Stops taking requests, lets open ones finish, closes every socket. */
   drain(): Promise<void>;
 }
 
-export async function createHttpServer(config: Config, schema: GraphQLSchema, services: Services, log: Logger): Promise<HttpServerHandle> {
+/** `databaseUrl`: where to LISTEN for credential changes announced by any replica. */
+export async function createHttpServer(config: Config, schema: GraphQLSchema, services: Services, log: Logger, databaseUrl: string): Promise<HttpServerHandle> {
   const app = express();
   app.disable('x-powered-by');
   const server = http.createServer(app);
@@ -50,9 +55,13 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
 
   // --- graphql-ws (graphql-transport-ws) on /graphql ---
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.bodyBytes });
+  const sockets = new SocketSessions(services, log, config.auth);
+  // Any replica's credential change (revocation, logout, role change …) re-checks our sockets.
+  const credentialChanges = new CredentialChangeListener(databaseUrl, log, () => void sockets.recheckAll());
+  await credentialChanges.start();
   // Subscriptions are started in onSubscribe (see there) and handed over to graphql-ws here.
   const started = new WeakMap<ExecutionArgs, AsyncGenerator<ExecutionResult> | ExecutionResult>();
-  const wsServer = useServer<Record<string, unknown>, { context: Context }>(
+  const wsServer = serveGraphqlWs<Record<string, unknown>, SocketExtra>(
     {
       schema,
       connectionInitWaitTimeout: config.limits.wsInitTimeoutMs,
@@ -62,17 +71,10 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
         started.delete(args);
         return result;
       },
-      // A token that does not check out closes the socket with 4403 Forbidden.
-      onConnect: async (ctx) => {
-        try {
-          ctx.extra.context = await buildContext(services, log, tokenFromConnectionParams(ctx.connectionParams));
-          return true;
-        } catch (err) {
-          if (err instanceof AppError) return false;
-          throw err;
-        }
-      },
-      onSubscribe: async (ctx, _id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+      // A token that does not check out closes the socket 4403; one socket too many, 4429.
+      onConnect: (ctx) => sockets.connect(ctx, tokenFromConnectionParams(ctx.connectionParams)),
+      onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+        const session = ctx.extra.session!;
         let document;
         try {
           document = parse(payload.query, parseOptions(config.limits));
@@ -81,7 +83,12 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
         }
         const errors = validate(schema, document, [...specifiedRules, ...rules]);
         if (errors.length) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
-        const context: Context = { ...ctx.extra.context!, requestId: crypto.randomUUID(), loaders: createLoaders(services) };
+        // Rights are checked where they are used: each operation re-runs the credential check, so
+        // a token revoked a moment ago (its notification still on the way) runs nothing. A
+        // refusal closes the socket 4403, as the notification would have.
+        const principal = await sockets.principalForOperation(session);
+        if (!principal) return [new GraphQLError('credential revoked or expired', { extensions: { code: 'UNAUTHENTICATED' } })];
+        const context: Context = contextFor(services, log, session.token, principal, session.clientAddress);
         try {
           checkOperation({
             schema,
@@ -100,17 +107,29 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
         // an `error` message, as graphql-transport-ws prescribes for a refused operation. Left to
         // graphql-ws, graphql-js's refusal would go out as `next` + `complete`, like a stream that ran.
         if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
+          try {
+            sockets.reserveSubscription(session, id);
+          } catch (err) {
+            return [new GraphQLError((err as AppError).message, { originalError: err as AppError })];
+          }
           const result = await subscribe(args);
-          if (!(Symbol.asyncIterator in result) && result.errors?.length) return result.errors;
+          if (!(Symbol.asyncIterator in result) && result.errors?.length) {
+            sockets.releaseSubscription(session, id);
+            return result.errors;
+          }
           started.set(args, result);
         }
         return args;
       },
+      onComplete: (ctx, id) => sockets.releaseSubscription(ctx.extra.session, id),
+      onClose: (ctx) => sockets.disconnect(ctx.extra.session),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((e) => formatError(e, e)) } : undefined,
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e, e)),
     },
     wss,
+    log,
+    (socket, request) => ({ socket, request }),
   );
 
   // --- Apollo Server over HTTP ---
@@ -144,7 +163,17 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
     logger: log,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: 10_000 }),
-      { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              // Sockets first: the HTTP drain may cut their connections once its own wait is over.
+              await wsServer.dispose();
+              await credentialChanges.stop();
+            },
+          };
+        },
+      },
       ApolloServerPluginLandingPageDisabled(),
       limitsPlugin,
     ],
@@ -160,7 +189,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         try {
-          return await buildContext(services, log, bearerToken(req.headers.authorization));
+          return await buildContext(services, log, bearerToken(req.headers.authorization), req.socket.remoteAddress ?? null);
         } catch (err) {
           if (err instanceof AppError) {
             throw new GraphQLError(err.message, { extensions: { code: err.code, http: { status: httpStatusFor[err.code] } } });
@@ -176,6 +205,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
 
   return {
     server,
+    sockets,
     drain: () => apollo.stop(),
   };
 }

@@ -2,16 +2,16 @@
  * Sign-in and bearer tokens. Passwords are hashed with argon2id; tokens are 256 random bits,
  * shown once and stored as a SHA-256 digest.
  */
-import argon2 from 'argon2';
 import { createHash, randomBytes } from 'node:crypto';
-import { IsNull, type DataSource } from 'typeorm';
+import { In, IsNull, type DataSource, type EntityManager } from 'typeorm';
 import { privilegesOf, type Privilege, type Role } from '../domain/privileges.js';
 import { AccessTokenEntity, type TokenKind } from '../entities/access-token.js';
 import { UserEntity } from '../entities/user.js';
 import { AppError, badInput, notFound } from '../errors.js';
 import { appendEvent } from '../events/event-log.js';
-
-export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+import { announceCredentialChange } from './credential-changes.js';
+import type { LoginThrottle } from './login-throttle.js';
+import type { PasswordHasher } from './password-hasher.js';
 /** How stale `last_used_at` may get before a request refreshes it (saves a write per request). */
 const LAST_USED_RESOLUTION_MS = 60 * 1000;
 
@@ -29,11 +29,8 @@ export const toAuthUser = (u: UserEntity): AuthUser => ({
   privileges: privilegesOf[u.role],
 });
 
-export const hashPassword = (password: string) => argon2.hash(password, { type: argon2.argon2id });
-const digest = (token: string) => createHash('sha256').update(token).digest('hex');
-
-/** Verifying against this when the user does not exist keeps the timing of both failures alike. */
-let dummyHash: Promise<string> | undefined;
+export const digestToken = (token: string) => createHash('sha256').update(token).digest('hex');
+const digest = digestToken;
 
 export interface IssuedToken {
   id: string;
@@ -41,39 +38,117 @@ export interface IssuedToken {
   expiresAt: Date | null;
 }
 
-export class AuthService {
-  constructor(private readonly db: DataSource) {}
+/** Who a live token stands for, and until when it may (null: until revoked). */
+export interface Credential {
+  user: AuthUser;
+  expiresAt: Date | null;
+}
 
-  async login(username: string, password: string): Promise<{ token: IssuedToken; user: UserEntity }> {
-    const user = await this.db.getRepository(UserEntity).findOneBy({ username });
-    const ok = user
-      ? await argon2.verify(user.passwordHash, password)
-      : await argon2.verify(await (dummyHash ??= hashPassword(randomBytes(16).toString('hex'))), password).then(() => false);
-    if (!user || !ok) throw new AppError('UNAUTHENTICATED', 'invalid username or password');
-    const token = await this.issue(user.id, 'SESSION', 'login', new Date(Date.now() + SESSION_TTL_MS));
+/** The one rule for whether a stored token still counts. */
+const isLive = (row: AccessTokenEntity, now: number) => row.revokedAt === null && (!row.expiresAt || row.expiresAt.getTime() > now);
+
+export class AuthService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly hasher: PasswordHasher,
+    private readonly throttle: LoginThrottle,
+    private readonly sessionTtlMs: number,
+  ) {}
+
+  /**
+   * Throttled before any hashing: a locked username or client address is answered
+   * TOO_MANY_REQUESTS at once, even when the password would have been right.
+   */
+  async login(username: string, password: string, clientAddress: string | null = null): Promise<{ token: IssuedToken; user: UserEntity }> {
+    this.hasher.assertCapacity();
+    const keys = this.throttle.keys(username, clientAddress);
+    await this.throttle.assertAllowed(keys);
+    // Longer than any username can be: no such user, but the same work and answer as a wrong password.
+    const user = username.length <= 64 ? await this.db.getRepository(UserEntity).findOneBy({ username }) : null;
+    const ok = await this.hasher.verify(user?.passwordHash ?? null, password);
+    if (!user || !ok) {
+      await this.throttle.recordFailure(keys);
+      throw new AppError('UNAUTHENTICATED', 'invalid username or password');
+    }
+    await this.throttle.recordSuccess(keys);
+    const token = await this.issue(user.id, 'SESSION', 'login', new Date(Date.now() + this.sessionTtlMs));
     return { token, user };
+  }
+
+  /**
+   * Checks a signed-in user's current password (before a change), throttled like login: guessing
+   * it through a stolen session is no faster than through login.
+   */
+  async verifyOwnPassword(userId: string, password: string, clientAddress: string | null): Promise<void> {
+    const user = await this.db.getRepository(UserEntity).findOneBy({ id: userId });
+    if (!user) throw new AppError('FORBIDDEN', 'only users have a password to change');
+    const keys = this.throttle.keys(user.username, clientAddress);
+    await this.throttle.assertAllowed(keys);
+    if (!(await this.hasher.verify(user.passwordHash, password))) {
+      await this.throttle.recordFailure(keys);
+      throw badInput('the current password is not correct', { field: 'currentPassword' });
+    }
   }
 
   /** The user a bearer token belongs to, or UNAUTHENTICATED when it is unknown, expired or revoked. */
   async authenticate(token: string): Promise<AuthUser> {
-    // One statement (findOne with relations would first select DISTINCT ids, then the row).
-    const row = await this.db
+    return (await this.credential(token)).user;
+  }
+
+  /** authenticate, with the token's expiry (for sockets, which must close when it passes). */
+  async credential(token: string): Promise<Credential> {
+    const found = (await this.credentials([token])).get(token);
+    if (!found) throw new AppError('UNAUTHENTICATED', 'token is invalid, expired or revoked');
+    return found;
+  }
+
+  /**
+   * The live credentials among `tokens`, in one statement: what every open socket of a replica
+   * is re-checked with when a credential changes. Tokens missing from the map are not live.
+   */
+  async credentials(tokens: readonly string[]): Promise<Map<string, Credential>> {
+    const result = new Map<string, Credential>();
+    if (!tokens.length) return result;
+    const byDigest = new Map(tokens.map((t) => [digest(t), t]));
+    const rows = await this.db
       .getRepository(AccessTokenEntity)
       .createQueryBuilder('t')
-      .innerJoinAndSelect('t.user', 'u')
-      .where('t.token_hash = :hash AND t.revoked_at IS NULL', { hash: digest(token) })
-      .getOne();
-    if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) {
-      throw new AppError('UNAUTHENTICATED', 'token is invalid, expired or revoked');
+      .innerJoinAndSelect('t.user', 'u') // one statement; findOne with relations would take two
+      .where('t.token_hash IN (:...hashes) AND t.revoked_at IS NULL', { hashes: [...byDigest.keys()] })
+      .getMany();
+    const now = Date.now();
+    const stale: string[] = [];
+    for (const row of rows) {
+      if (!isLive(row, now)) continue;
+      result.set(byDigest.get(row.tokenHash)!, { user: toAuthUser(row.user), expiresAt: row.expiresAt });
+      if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) stale.push(row.id);
     }
-    if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-      await this.db.getRepository(AccessTokenEntity).update({ id: row.id }, { lastUsedAt: new Date() });
-    }
-    return toAuthUser(row.user);
+    if (stale.length) await this.db.getRepository(AccessTokenEntity).update({ id: In(stale) }, { lastUsedAt: new Date(now) });
+    return result;
   }
 
   async logout(token: string): Promise<void> {
-    await this.db.getRepository(AccessTokenEntity).update({ tokenHash: digest(token), revokedAt: IsNull() }, { revokedAt: new Date() });
+    await this.db.transaction(async (tx) => {
+      const res = await tx.getRepository(AccessTokenEntity).update({ tokenHash: digest(token), revokedAt: IsNull() }, { revokedAt: new Date() });
+      if (res.affected) await announceCredentialChange(tx);
+    });
+  }
+
+  /**
+   * Ends a user's sign-in sessions (after a password change), except `keep` — the session that
+   * made the change, when the user changed their own password. API tokens stay: they are
+   * separate credentials the user created, listed in `apiTokens` and revoked one by one.
+   */
+  async endSessions(tx: EntityManager, userId: string, keep: string | null): Promise<number> {
+    const qb = tx
+      .createQueryBuilder()
+      .update(AccessTokenEntity)
+      .set({ revokedAt: () => 'now()' })
+      .where("user_id = :userId AND kind = 'SESSION' AND revoked_at IS NULL", { userId });
+    if (keep) qb.andWhere('token_hash <> :keep', { keep: digest(keep) });
+    const res = await qb.execute();
+    if (res.affected) await announceCredentialChange(tx);
+    return res.affected ?? 0;
   }
 
   async createApiToken(actor: AuthUser, name: string, expiresInDays?: number | null): Promise<IssuedToken> {
@@ -103,6 +178,7 @@ export class AuthService {
       if (!row.revokedAt) {
         row.revokedAt = new Date();
         await repo.save(row);
+        await announceCredentialChange(tx);
         await appendEvent(tx, 'audit', 'API_TOKEN_REVOKED', { actor: actor.username, tokenId: id });
       }
       return row;

@@ -2,12 +2,15 @@ import type { DataSource } from 'typeorm';
 import type { EventLog } from '../events/event-log.js';
 import type { SecretBox } from '../secrets.js';
 import type { Logger } from '../logger.js';
+import { defaultAuthLimits, type AuthLimits } from '../config.js';
 import { assetTypes } from '../domain/asset-types.js';
 import { ArchiveExporter } from './archive/export.js';
 import { ArchiveImporter } from './archive/import.js';
 import { ImportReports } from './archive/reports.js';
 import { AssetService } from './assets.js';
 import { AuthService } from './auth.js';
+import { LoginThrottle } from './login-throttle.js';
+import { PasswordHasher } from './password-hasher.js';
 import { PromotionService } from './promotions.js';
 import { DriftService } from './drift.js';
 import { GatewayService } from './gateways.js';
@@ -38,7 +41,18 @@ export interface Services {
   stage: string;
 }
 
-export function createServices(db: DataSource, events: EventLog, secrets: SecretBox, stage: string, log: Logger, outbound = new OutboundPolicy()): Services {
+export function createServices(
+  db: DataSource,
+  events: EventLog,
+  secrets: SecretBox,
+  stage: string,
+  log: Logger,
+  options: { authLimits?: AuthLimits; outbound?: OutboundPolicy } = {},
+): Services {
+  const authLimits = options.authLimits ?? defaultAuthLimits;
+  const outbound = options.outbound ?? new OutboundPolicy();
+  const hasher = new PasswordHasher({ concurrency: authLimits.passwordHashConcurrency, queue: authLimits.passwordHashQueue });
+  const auth = new AuthService(db, hasher, new LoginThrottle(db, authLimits), authLimits.sessionTtlMs);
   const assets = new AssetService(db, secrets);
   const exporter = new ArchiveExporter(db, assets, secrets, stage);
   const stages = new StageService(db, secrets, outbound);
@@ -48,8 +62,8 @@ export function createServices(db: DataSource, events: EventLog, secrets: Secret
     secrets,
     stage,
     outbound,
-    auth: new AuthService(db),
-    users: new UserService(db),
+    auth,
+    users: new UserService(db, hasher, auth),
     assets,
     exporter,
     stages,

@@ -49,6 +49,7 @@ const knownCodes = new Set<string>([
   'VERSION_DOWNGRADE',
   'STAGE_UNREACHABLE',
   'LOCKED',
+  'TOO_MANY_REQUESTS',
   'INTERNAL_SERVER_ERROR',
 ]);
 
@@ -64,6 +65,7 @@ const codeMeaning: Record<ErrorCode, string> = {
   VERSION_DOWNGRADE: 'runs an older Stagecraft than the archive (VERSION_DOWNGRADE)',
   STAGE_UNREACHABLE: 'could not reach a stage of its own (STAGE_UNREACHABLE)',
   LOCKED: 'is busy with another promotion (LOCKED)',
+  TOO_MANY_REQUESTS: 'is refusing requests for now; try again later (TOO_MANY_REQUESTS)',
   INTERNAL_SERVER_ERROR: 'failed (INTERNAL_SERVER_ERROR)',
 };
 

@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { roles, type Role } from '../domain/privileges.js';
 import { UserEntity } from '../entities/user.js';
-import { badInput, conflict, notFound } from '../errors.js';
+import { AppError, badInput, conflict, notFound } from '../errors.js';
 import { appendEvent } from '../events/event-log.js';
-import { hashPassword, toAuthUser, type AuthUser } from './auth.js';
+import { toAuthUser, type AuthService, type AuthUser } from './auth.js';
+import { announceCredentialChange } from './credential-changes.js';
+import type { PasswordHasher } from './password-hasher.js';
 
 export interface UserInput {
   username?: string;
@@ -31,7 +33,11 @@ function checkRole(role: string): asserts role is Role {
 }
 
 export class UserService {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly hasher: PasswordHasher,
+    private readonly auth: AuthService,
+  ) {}
 
   list(): Promise<UserEntity[]> {
     return this.db.getRepository(UserEntity).find({ order: { username: 'ASC' } });
@@ -47,7 +53,7 @@ export class UserService {
     checkUsername(input.username);
     checkPassword(input.password);
     checkRole(input.role);
-    const passwordHash = await hashPassword(input.password);
+    const passwordHash = await this.hasher.hash(input.password);
     return this.db.transaction(async (tx) => {
       const inserted = await tx
         .getRepository(UserEntity)
@@ -64,11 +70,16 @@ export class UserService {
     });
   }
 
-  async update(actor: AuthUser, id: string, input: UserInput): Promise<UserEntity> {
+  /**
+   * A new password ends the user's sessions — all of them, or, when users change their own
+   * password, all but `actorToken` (the session making the change). Every change announces
+   * itself, so open sockets of the user are re-checked (a lower role closes them).
+   */
+  async update(actor: AuthUser, id: string, input: UserInput, actorToken: string | null = null): Promise<UserEntity> {
     if (input.username !== undefined) checkUsername(input.username);
     if (input.password !== undefined) checkPassword(input.password);
     if (input.role !== undefined) checkRole(input.role);
-    const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password);
+    const passwordHash = input.password === undefined ? undefined : await this.hasher.hash(input.password);
     return this.db.transaction(async (tx) => {
       const repo = tx.getRepository(UserEntity);
       const user = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
@@ -83,6 +94,8 @@ export class UserService {
         ...(passwordHash !== undefined && { passwordHash }),
       });
       await repo.save(user);
+      if (passwordHash !== undefined) await this.auth.endSessions(tx, id, actor.id === id ? actorToken : null);
+      await announceCredentialChange(tx);
       await appendEvent(tx, 'audit', 'USER_UPDATED', {
         actor: actor.username,
         userId: id,
@@ -92,6 +105,14 @@ export class UserService {
     });
   }
 
+  /** A user changing their own password: the current one first, then as update (other sessions end). */
+  async changeOwnPassword(actor: AuthUser, currentPassword: string, newPassword: string, actorToken: string | null, clientAddress: string | null): Promise<void> {
+    if (actor.id.startsWith('gateway:')) throw new AppError('FORBIDDEN', 'only users have a password to change');
+    checkPassword(newPassword);
+    await this.auth.verifyOwnPassword(actor.id, currentPassword, clientAddress);
+    await this.update(actor, actor.id, { password: newPassword }, actorToken);
+  }
+
   async delete(actor: AuthUser, id: string): Promise<boolean> {
     if (id === actor.id) throw conflict('you cannot delete yourself');
     return this.db.transaction(async (tx) => {
@@ -99,6 +120,7 @@ export class UserService {
       if (!user) throw notFound('user', id);
       if (user.role === 'SUPER_ADMIN') await this.keepOneSuperAdmin(tx, id);
       await tx.getRepository(UserEntity).delete({ id });
+      await announceCredentialChange(tx);
       await appendEvent(tx, 'audit', 'USER_DELETED', { actor: actor.username, userId: id, username: user.username });
       return true;
     });
@@ -135,7 +157,7 @@ export class UserService {
       .getRepository(UserEntity)
       .createQueryBuilder()
       .insert()
-      .values({ username: 'admin', passwordHash: await hashPassword(password), role: 'SUPER_ADMIN' })
+      .values({ username: 'admin', passwordHash: await this.hasher.hash(password), role: 'SUPER_ADMIN' })
       .orIgnore() // another replica may have won the race
       .execute();
     if (result.raw.length === 0) return undefined;

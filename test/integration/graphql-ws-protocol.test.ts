@@ -4,96 +4,10 @@
  * authentication and authorization of subscriptions, and the same operation limits as HTTP.
  */
 import WebSocket from 'ws';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { bearer, connect, connectAndInit, opened, PROTOCOL, withTimeout, WAIT_MS, type Message } from '../support/ws-peer.js';
 
-const PROTOCOL = 'graphql-transport-ws';
-const WAIT_MS = 3000;
-
-interface Message {
-  type: string;
-  id?: string;
-  payload?: any;
-}
-
-interface Closed {
-  code: number;
-  reason: string;
-}
-
-interface Peer {
-  ws: WebSocket;
-  /** Sends a message: objects as JSON, strings as they are. */
-  send(message: Message | Record<string, unknown> | string): void;
-  /** The next message from the server (queued ones first); fails after `timeoutMs`. */
-  next(timeoutMs?: number): Promise<Message>;
-  /** Resolves when the server closes the socket; fails after `timeoutMs`. */
-  closed(timeoutMs?: number): Promise<Closed>;
-}
-
-const opened: WebSocket[] = [];
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Opens a raw WebSocket offering `protocols`; resolves once open. */
-async function connect(url: string, protocols: string | string[] = PROTOCOL): Promise<Peer> {
-  const ws = new WebSocket(url, protocols);
-  opened.push(ws);
-  ws.on('error', () => undefined); // reported through `open` below or the close code
-  const inbox: Message[] = [];
-  const waiters: ((m: Message) => void)[] = [];
-  const closedPromise = new Promise<Closed>((resolve) => {
-    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
-  });
-  ws.on('message', (data) => {
-    const message = JSON.parse(String(data)) as Message;
-    const waiter = waiters.shift();
-    if (waiter) waiter(message);
-    else inbox.push(message);
-  });
-  await withTimeout(
-    new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    }),
-    WAIT_MS,
-    'the socket to open',
-  );
-  return {
-    ws,
-    send: (message) => ws.send(typeof message === 'string' ? message : JSON.stringify(message)),
-    next: (timeoutMs = WAIT_MS) => {
-      const queued = inbox.shift();
-      if (queued) return Promise.resolve(queued);
-      let waiter!: (m: Message) => void;
-      const promise = new Promise<Message>((resolve) => {
-        waiter = resolve;
-        waiters.push(resolve);
-      });
-      return withTimeout(promise, timeoutMs, 'a message').catch((err) => {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        throw err;
-      });
-    },
-    closed: (timeoutMs = WAIT_MS) => withTimeout(closedPromise, timeoutMs, 'the server to close the socket'),
-  };
-}
-
-/** Opens a socket and completes connection_init → connection_ack. */
-async function connectAndInit(url: string, payload?: Record<string, unknown>): Promise<Peer> {
-  const peer = await connect(url);
-  peer.send(payload ? { type: 'connection_init', payload } : { type: 'connection_init' });
-  expect(await peer.next()).toEqual({ type: 'connection_ack' });
-  return peer;
-}
-
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 afterEach(() => {
   for (const ws of opened.splice(0)) ws.terminate();
@@ -179,6 +93,28 @@ describe('graphql-transport-ws protocol', () => {
       const peer = await connectAndInit(server.wsUrl);
       peer.send({ type: 'connection_init' });
       expect(await peer.closed()).toEqual({ code: 4429, reason: 'Too many initialisation requests' });
+    });
+
+    it('1009 for a message over the size limit, logged as one JSON line and nothing on the console', async () => {
+      const consoleWrites: unknown[] = [];
+      const spies = (['error', 'warn', 'log'] as const).map((m) => vi.spyOn(console, m).mockImplementation((...args) => void consoleWrites.push(args)));
+      try {
+        const peer = await connectAndInit(server.wsUrl);
+        const before = server.logs.length;
+        peer.send({ type: 'ping', payload: { pad: 'x'.repeat(server.config.limits.bodyBytes + 1) } });
+        expect((await peer.closed()).code).toBe(1009);
+        const lines = server.logs.slice(before).filter((l) => l.msg === 'WebSocket closed after a socket error');
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatchObject({ level: 40, code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' });
+        expect(JSON.stringify(lines[0])).not.toContain('xxxxxxxx');
+        expect(consoleWrites).toEqual([]);
+        // The server keeps serving.
+        const next = await connectAndInit(server.wsUrl);
+        next.send({ type: 'ping' });
+        expect(await next.next()).toEqual({ type: 'pong' });
+      } finally {
+        for (const spy of spies) spy.mockRestore();
+      }
     });
 
     it('answers ping with pong and keeps the socket open', async () => {

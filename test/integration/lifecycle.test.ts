@@ -102,10 +102,11 @@ describe('stagecraft serve', () => {
     socket.send(JSON.stringify({ type: 'connection_init', payload: { Authorization: `Bearer ${token}` } }));
     await new Promise((r) => socket.once('message', r));
     const socketClosed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
-    // Six argon2 logins keep two cores busy for about a second; after 150 ms all have been read by
-    // the server and most are still running. (Connections the kernel accepted but the server had
+    // Five argon2 logins (one hashing slot and four waiting, the fewest any machine allows at once)
+    // run one after another for about a second; after 150 ms all have been read by the server and
+    // most are still running or waiting. (Connections the kernel accepted but the server had
     // not yet read a request from are reset by any Node HTTP server's close(); clients retry.)
-    const inFlight = Array.from({ length: 6 }, () => loginOnFreshConnection(first.url, password!).then((answer) => ({ answer, at: Date.now() })));
+    const inFlight = Array.from({ length: 5 }, () => loginOnFreshConnection(first.url, password!).then((answer) => ({ answer, at: Date.now() })));
     await new Promise((r) => setTimeout(r, 150));
     const exit = exited(first.child);
     const killedAt = Date.now();

@@ -50,6 +50,7 @@ const expected: Record<RootKind, Record<string, Need>> = {
   Mutation: {
     login: 'PUBLIC',
     logout: 'SIGNED_IN',
+    changePassword: 'SIGNED_IN',
     createApiToken: 'SIGNED_IN',
     revokeApiToken: 'SIGNED_IN',
     createUser: ['MANAGE_USERS'],

@@ -35,13 +35,15 @@ export class UserResolver {
   }
 
   @Public()
-  @Mutation(() => AuthPayload)
+  @Mutation(() => AuthPayload, {
+    description: 'Signs in. Repeated failures per username and per client address are answered TOO_MANY_REQUESTS (extensions.retryAfterSeconds) for a growing while.',
+  })
   async login(
     @Arg('username') username: string,
     @Arg('password') password: string,
-    @Ctx() { services }: Context,
+    @Ctx() { services, clientAddress }: Context,
   ): Promise<AuthPayload> {
-    const { token, user } = await services.auth.login(username, password);
+    const { token, user } = await services.auth.login(username, password, clientAddress);
     return { token: token.token, expiresAt: token.expiresAt!, user: toUser(user) };
   }
 
@@ -49,6 +51,20 @@ export class UserResolver {
   @Mutation(() => Boolean, { description: 'Revokes the token this request was made with.' })
   async logout(@Ctx() { token, services }: Context): Promise<boolean> {
     await services.auth.logout(token!);
+    return true;
+  }
+
+  @Requires()
+  @Mutation(() => Boolean, {
+    description: 'Changes the signed-in user’s password; ends their other sessions (API tokens stay). Throttled like login.',
+  })
+  async changePassword(
+    @Arg('currentPassword') currentPassword: string,
+    @Arg('newPassword') newPassword: string,
+    @CurrentUser() user: AuthUser,
+    @Ctx() { services, token, clientAddress }: Context,
+  ): Promise<boolean> {
+    await services.users.changeOwnPassword(user, currentPassword, newPassword, token, clientAddress);
     return true;
   }
 
@@ -76,9 +92,9 @@ export class UserResolver {
   async updateUser(
     @Arg('id', () => ID) id: string,
     @Arg('input') input: UpdateUserInput,
-    @CurrentUser() user: AuthUser, @Ctx() { services }: Context,
+    @CurrentUser() user: AuthUser, @Ctx() { services, token }: Context,
   ): Promise<User> {
-    return toUser(await services.users.update(user, id, input));
+    return toUser(await services.users.update(user, id, input, token));
   }
 
   @Requires('MANAGE_USERS')

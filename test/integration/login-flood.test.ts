@@ -1,0 +1,124 @@
+/**
+ * A flood of anonymous sign-ins against a real `stagecraft serve` process must not slow other
+ * users down: their reads stay within 2× the p50 measured on the idle server (the flood was ~20×
+ * before sign-ins were throttled and argon2 bounded). The same process shows that an oversized
+ * WebSocket message leaves only JSON on stdout.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../support/database.js';
+import { serveEnv, startServeProcess, type ServeProcess } from '../support/serve-process.js';
+
+const PASSWORD = 'flood-test-admin-password';
+const READ = '{ assets(first: 20) { edges { node { id name type } } } }';
+
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let dataDir: string;
+let child: ServeProcess;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  dataDir = await mkdtemp(path.join(os.tmpdir(), 'stagecraft-flood-'));
+  child = await startServeProcess(
+    serveEnv({ DATABASE_URL: database.url, STAGECRAFT_DATA_DIR: dataDir, STAGECRAFT_ADMIN_PASSWORD: PASSWORD, STAGECRAFT_SEED: 'true' }),
+    (c) => void children.push(c),
+  );
+}, 60_000);
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await database?.drop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+async function post(query: string, variables: Record<string, unknown> = {}, token?: string): Promise<any> {
+  const res = await fetch(`${child.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return res.json();
+}
+
+/** Sequential reads for `ms`; their latencies. */
+async function readFor(ms: number, token: string): Promise<number[]> {
+  const times: number[] = [];
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    const started = performance.now();
+    const body = await post(READ, {}, token);
+    times.push(performance.now() - started);
+    expect(body.errors).toBeUndefined();
+  }
+  return times;
+}
+
+/** `concurrency` loops of anonymous sign-ins with made-up usernames for `ms`, in a child process; outcome counts by code. */
+function runFlood(url: string, concurrency: number, ms: number): Promise<Record<string, number>> {
+  const script = `
+    const counts = {};
+    const end = Date.now() + ${ms};
+    const loop = async () => {
+      while (Date.now() < end) {
+        const res = await fetch(${JSON.stringify(`${url}/graphql`)}, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            query: 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }',
+            variables: { u: 'intruder-' + Math.random().toString(36).slice(2), p: 'guessed-password' },
+          }),
+        });
+        const body = await res.json();
+        const code = body.errors?.[0]?.extensions?.code ?? 'OK';
+        counts[code] = (counts[code] ?? 0) + 1;
+      }
+    };
+    Promise.all(Array.from({ length: ${concurrency} }, loop)).then(() => process.stdout.write(JSON.stringify(counts)));
+  `;
+  const flooder = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(flooder);
+  let out = '';
+  flooder.stdout!.on('data', (d) => (out += d));
+  return new Promise((resolve, reject) => flooder.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`flood exited ${code}`)))));
+}
+
+const p50 = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+
+describe('login flood', () => {
+  it('keeps other users’ reads within 2× their idle p50', async () => {
+    const token = (await post('mutation($p: String!) { login(username: "admin", password: $p) { token } }', { p: PASSWORD })).data.login.token;
+    await readFor(500, token); // warm up
+    const idle = p50(await readFor(2500, token));
+
+    // The flood comes from its own process, as an attacker's would: its client work does not
+    // compete with the measured reader's.
+    const flood = runFlood(child.url, 8, 3600);
+    await new Promise((r) => setTimeout(r, 300)); // the flood is under way
+    const loaded = p50(await readFor(3000, token));
+    const outcomes = new Map(Object.entries(await flood));
+
+    if (process.env.REPORT_FLOOD) console.info({ idleP50: idle, floodP50: loaded, idleAfter: p50(await readFor(2000, token)), outcomes: Object.fromEntries(outcomes) });
+    expect(outcomes.get('OK')).toBeUndefined();
+    expect(outcomes.get('TOO_MANY_REQUESTS')).toBeGreaterThan(0);
+    expect(loaded).toBeLessThanOrEqual(2 * idle);
+  }, 30_000);
+
+  it('an oversized WebSocket message closes the socket 1009 and leaves only JSON on stdout', async () => {
+    const before = child.output().length;
+    const ws = new WebSocket(`${child.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    ws.send(JSON.stringify({ type: 'connection_init' }));
+    ws.send('x'.repeat(1024 * 1024 + 1));
+    const code = await new Promise<number>((resolve) => ws.once('close', resolve));
+    expect(code).toBe(1009);
+    await child.waitForLog('WebSocket closed after a socket error', 5000);
+    await new Promise((r) => setTimeout(r, 200));
+    const written = child.output().slice(before).split('\n').filter(Boolean);
+    expect(written.length).toBeGreaterThan(0);
+    for (const line of written) expect(() => JSON.parse(line), line.slice(0, 200)).not.toThrow();
+  });
+});
