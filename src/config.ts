@@ -47,6 +47,8 @@ export interface AuthLimits {
   sessionTtlMs: number;
   /** Open graphql-ws sockets per principal (user, API token's user, gateway token; anonymous: per client address). */
   socketsPerUser: number;
+  /** Open graphql-ws sockets per gateway join token (one per gateway instance of the group). */
+  socketsPerGatewayToken: number;
   /** Running subscriptions on one socket. */
   subscriptionsPerSocket: number;
   /** Running subscriptions of one principal over all its sockets. */
@@ -70,6 +72,7 @@ export interface AuthLimits {
 export const defaultAuthLimits: AuthLimits = {
   sessionTtlMs: 12 * 60 * 60 * 1000,
   socketsPerUser: 20,
+  socketsPerGatewayToken: 1000,
   subscriptionsPerSocket: 50,
   subscriptionsPerUser: 100,
   loginFailuresPerUsername: 5,

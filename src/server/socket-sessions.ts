@@ -69,9 +69,11 @@ export class SocketSessions {
       throw err;
     }
     const owner = principal.user ? `user:${principal.user.id}` : `addr:${clientAddress}`;
+    // Every gateway instance of a group may share one join token, so tokens get a cap of their own.
+    const cap = principal.gateway ? this.limits.socketsPerGatewayToken : this.limits.socketsPerUser;
     const held = [...this.open].filter((s) => s.owner === owner).length;
-    if (held >= this.limits.socketsPerUser) {
-      ws.extra.socket.close(TOO_MANY_CLOSE, closeReason(`too many open sockets: the limit is ${this.limits.socketsPerUser} per user`));
+    if (held >= cap) {
+      ws.extra.socket.close(TOO_MANY_CLOSE, closeReason(`too many open sockets: the limit is ${cap} per ${principal.gateway ? 'gateway token' : 'user'}`));
       return false;
     }
     const session: SocketSession = { token, principal, clientAddress, owner, subscriptions: new Set(), ws, closed: false };

@@ -4,9 +4,7 @@
  *
  * This rests on the shared contract (revocation runs `pg_notify('stagecraft_auth', '')` in its
  * transaction — done by GatewayService.revokeInstanceToken — and every replica re-validates its
- * open sockets on that notification — the sockets work in src/server/). Until both are on one
- * branch this file is OFF: run it with STAGECRAFT_TEST_SOCKET_REVOCATION=1, and drop the switch
- * once the socket re-validation has landed.
+ * open sockets on that notification — src/server/socket-sessions.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
@@ -15,14 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
-const enabled = process.env.STAGECRAFT_TEST_SOCKET_REVOCATION === '1';
-if (!enabled) console.warn('gateway-token-socket.test.ts is OFF until socket re-validation lands: set STAGECRAFT_TEST_SOCKET_REVOCATION=1');
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let a: TestServer;
 let b: TestServer;
 
-describe.runIf(enabled)('a revoked gateway token loses its open sockets', () => {
+describe('a revoked gateway token loses its open sockets', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     const env = { STAGECRAFT_SECRET_KEY: randomBytes(32).toString('base64') };
