@@ -75,7 +75,7 @@ export async function openServices(config: Config, log: Logger): Promise<{ servi
   }
   return {
     databaseUrl: db.url,
-    services: createServices(db.dataSource, events, secrets, config.stage, log),
+    services: createServices(db.dataSource, events, secrets, config.stage, log, config.limits),
     async close() {
       await events.stop();
       await db.close();

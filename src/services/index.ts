@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { defaultLimits, type Limits } from '../config.js';
 import type { EventLog } from '../events/event-log.js';
 import type { SecretBox } from '../secrets.js';
 import type { Logger } from '../logger.js';
@@ -35,8 +36,8 @@ export interface Services {
   stage: string;
 }
 
-export function createServices(db: DataSource, events: EventLog, secrets: SecretBox, stage: string, log: Logger): Services {
-  const assets = new AssetService(db, secrets);
+export function createServices(db: DataSource, events: EventLog, secrets: SecretBox, stage: string, log: Logger, limits: Limits = defaultLimits): Services {
+  const assets = new AssetService(db, secrets, { maxChars: limits.maxKeywordChars, maxAlternatives: limits.maxKeywordAlternatives, maxWildcards: limits.maxKeywordWildcards });
   const exporter = new ArchiveExporter(db, assets, secrets, stage);
   const stages = new StageService(db, secrets);
   return {

@@ -1,6 +1,7 @@
 /**
  * Stages: the other instances this one promotes to, with credentials sealed at rest.
  */
+import { isUniqueViolation } from '../db/errors.js';
 import { performance } from 'node:perf_hooks';
 import type { DataSource } from 'typeorm';
 import { compareVersions } from '../domain/versions.js';
@@ -85,7 +86,7 @@ export class StageService {
     try {
       return await this.db.getRepository(StageEntity).save(row);
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw conflict(`stage ${input.name} already exists`, { field: 'name' });
+      if (isUniqueViolation(err)) throw conflict(`stage ${input.name} already exists`, { field: 'name' });
       throw err;
     }
   }

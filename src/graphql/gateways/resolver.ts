@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { requireId } from '../../db/ids.js';
 import type { GatewayConfig } from '../../dataplane/config.js';
 import type { GatewayGroupEntity, GatewayInstanceEntity, ServiceRegistryEntity, ServiceVersionEntity } from '../../entities/gateway.js';
 import { AppError } from '../../errors.js';
@@ -243,8 +244,7 @@ export class GatewayGroupResolver {
     @Arg('revision', () => Int) revision: number,
     @Ctx() { services, gateway }: Context,
   ): Promise<boolean> {
-    if (!/^[0-9a-f-]{36}$/.test(instanceId)) throw new AppError('BAD_USER_INPUT', 'instanceId must be a UUID', { field: 'instanceId' });
-    await services.gateways.heartbeat(gateway!.group, { id: instanceId, hostname, revision });
+    await services.gateways.heartbeat(gateway!.group, { id: requireId('instanceId', instanceId), hostname, revision });
     return true;
   }
 

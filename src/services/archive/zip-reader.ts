@@ -16,21 +16,32 @@ export interface ZipLimits {
   maxRatio: number;
 }
 
+/**
+ * Everything read is held in memory until the import is applied, so `maxTotalBytes` is what
+ * bounds an import's memory (roughly 3× it at peak, with the parsed documents); the upload
+ * itself waits on disk. An asset document is at most ~300 KB (a 256 K-character spec).
+ */
 export const defaultZipLimits: ZipLimits = {
   maxEntries: 100_001,
-  maxEntryBytes: 8 * 1024 * 1024,
-  maxTotalBytes: 1024 * 1024 * 1024,
+  maxEntryBytes: 2 * 1024 * 1024,
+  maxTotalBytes: 256 * 1024 * 1024,
   maxRatio: 200,
 };
 
+/** An archive in memory, or the path of a file holding it (an upload spooled to disk). */
+export type ZipSource = Buffer | { path: string };
+
 const corrupt = (detail: string) => badInput(`corrupt archive: ${detail}`, { field: 'archive' });
 
-function open(buffer: Buffer): Promise<ZipFile> {
+function open(source: ZipSource): Promise<ZipFile> {
   return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(buffer, { lazyEntries: true, validateEntrySizes: true, strictFileNames: true }, (err, zip) => {
+    const options = { lazyEntries: true, validateEntrySizes: true, strictFileNames: true, autoClose: true };
+    const done = (err: Error | null, zip?: ZipFile) => {
       if (err || !zip) reject(corrupt(err?.message ?? 'unreadable'));
       else resolve(zip);
-    });
+    };
+    if (Buffer.isBuffer(source)) yauzl.fromBuffer(source, options, done);
+    else yauzl.open(source.path, options, done);
   });
 }
 
@@ -54,9 +65,10 @@ function readEntry(zip: ZipFile, entry: Entry, limit: number): Promise<Buffer> {
 }
 
 /** Every file of the archive by name. Throws BAD_USER_INPUT on anything unsafe or malformed. */
-export async function readZip(buffer: Buffer, limits: ZipLimits = defaultZipLimits): Promise<Map<string, Buffer>> {
-  const zip = await open(buffer);
+export async function readZip(source: ZipSource, limits: ZipLimits = defaultZipLimits): Promise<Map<string, Buffer>> {
+  const zip = await open(source);
   if (zip.entryCount > limits.maxEntries) {
+    zip.close();
     throw badInput(`archive has ${zip.entryCount} entries; at most ${limits.maxEntries} are accepted`, { field: 'archive' });
   }
   const files = new Map<string, Buffer>();
