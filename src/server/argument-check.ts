@@ -29,8 +29,14 @@ import { jsonProblem, textProblem } from '../domain/input-rules.js';
 
 const PAGE_ARGUMENTS = new Set(['first', 'last']);
 
+/**
+ * The message names the whole path (`input.name`); `field` names it as the services do, inside
+ * the argument's input object (`name`, `upstream.timeoutMs`), or the argument itself.
+ */
 const refuse = (path: string, problem: string) =>
-  new GraphQLError(`${path} ${problem}`, { extensions: { code: 'BAD_USER_INPUT', field: path, http: { status: 400 } } });
+  new GraphQLError(`${path} ${problem}`, {
+    extensions: { code: 'BAD_USER_INPUT', field: path.includes('.') ? path.slice(path.indexOf('.') + 1) : path, http: { status: 400 } },
+  });
 
 /** The first problem of a coerced input value of `type`, or null. */
 function problemOf(value: unknown, type: GraphQLInputType, path: string, limits: Limits): GraphQLError | null {

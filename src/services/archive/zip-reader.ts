@@ -91,15 +91,15 @@ export async function readZip(source: ZipSource, limits: ZipLimits = defaultZipL
         return fail(badInput(`unexpected file in archive: ${name}`, { field: 'archive' }));
       }
       if (files.has(name)) return fail(badInput(`duplicate file in archive: ${name}`, { field: 'archive' }));
+      const ratio = entry.uncompressedSize / Math.max(entry.compressedSize, 1);
+      if (ratio > limits.maxRatio) {
+        return fail(badInput(`archive entry ${name} has a compression ratio of ${Math.round(ratio)} (a decompression bomb?)`, { field: 'archive' }));
+      }
       if (entry.uncompressedSize > limits.maxEntryBytes) {
         return fail(badInput(`archive entry ${name} is larger than ${limits.maxEntryBytes} bytes`, { field: 'archive' }));
       }
       total += entry.uncompressedSize;
       if (total > limits.maxTotalBytes) return fail(badInput(`archive expands to more than ${limits.maxTotalBytes} bytes`, { field: 'archive' }));
-      const ratio = entry.uncompressedSize / Math.max(entry.compressedSize, 1);
-      if (ratio > limits.maxRatio) {
-        return fail(badInput(`archive entry ${name} has a compression ratio of ${Math.round(ratio)} (a decompression bomb?)`, { field: 'archive' }));
-      }
       readEntry(zip, entry, limits.maxEntryBytes).then((data) => {
         files.set(name, data);
         zip.readEntry();
