@@ -75,7 +75,7 @@ export const defaultLimits: Limits = {
   maxKeywordAlternatives: 16,
   maxKeywordWildcards: 8,
   archiveBytes: 64 * 1024 * 1024,
-  archiveExpandedBytes: 256 * 1024 * 1024,
+  archiveExpandedBytes: 128 * 1024 * 1024,
   archiveEntries: 100_001,
   concurrentImports: 2,
 };
