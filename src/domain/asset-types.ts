@@ -40,7 +40,7 @@ const strings = z.array(z.string()).default([]);
  * A web address a client or gateway will call: http or https only (no `javascript:`, `data:` …),
  * a host, and a port in 1–65535 when one is given (the URL parser refuses larger ones).
  */
-const webUrl = z.url({ protocol: /^https?$/, hostname: /^.+$/, message: 'must be an http(s) URL' }).refine((v) => new URL(v).port !== '0', 'port must be 1 to 65535');
+const webUrl = z.url({ protocol: /^https?$/, hostname: /^.+$/, message: 'must be an http(s) URL' }).refine((v) => URL.canParse(v) && new URL(v).port !== '0', 'port must be 1 to 65535');
 const optionalWebUrl = z.union([z.literal(''), webUrl]).default('');
 
 const route = z.strictObject({
