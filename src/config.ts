@@ -68,7 +68,7 @@ export const defaultLimits: Limits = {
   maxCost: 20000,
   wsInitTimeoutMs: 3000,
   maxStringChars: 10_000,
-  maxListItems: 1000,
+  maxListItems: 5000,
   maxJsonDepth: 32,
   maxPageSize: 500,
   maxKeywordChars: 256,

@@ -164,7 +164,7 @@ function badValues(type: GraphQLInputType, depth = 0): BadValue[] {
   if (isListType(type)) {
     const item = sample(type.ofType);
     return [
-      { label: '5,000 items', value: Array.from({ length: 5_000 }, () => sample(type.ofType)) },
+      { label: '6,000 items', value: Array.from({ length: 6_000 }, () => sample(type.ofType)) },
       { label: '20,000 copies', value: Array.from({ length: 20_000 }, () => item) },
       ...badValues(type.ofType, depth).map((b) => ({ ...b, label: `[${b.label}]`, value: [b.value] })),
     ];
