@@ -87,6 +87,7 @@ export async function openServices(
     databaseUrl: db.url,
     services: createServices(db.dataSource, events, secrets, config.stage, log, {
       authLimits: config.auth,
+      limits: config.limits,
       outbound: new OutboundPolicy(parseAllowList(config.allowedHosts.join(','))),
     }),
     async close() {

@@ -85,7 +85,9 @@ export const defaultAuthLimits: AuthLimits = {
   passwordHashQueue: 4,
 };
 
+/** What one request may ask for. Every one is refused with the limit in the message (README "Limits"). */
 export interface Limits {
+  /** Largest GraphQL request body (HTTP) or WebSocket message. */
   bodyBytes: number;
   maxDepth: number;
   maxAliases: number;
@@ -93,6 +95,24 @@ export interface Limits {
   maxCost: number;
   /** graphql-ws: how long a socket may stay open without connection_init. */
   wsInitTimeoutMs: number;
+  /** Longest string any argument or input field may hold (characters). */
+  maxStringChars: number;
+  /** Most items any list argument or input field may hold. */
+  maxListItems: number;
+  /** Deepest nesting of a JSON argument (specs, settings). */
+  maxJsonDepth: number;
+  /** Largest `first` / `last` of a list field. */
+  maxPageSize: number;
+  /** Search keyword: characters, `|` alternatives and `*` wildcards. */
+  maxKeywordChars: number;
+  maxKeywordAlternatives: number;
+  maxKeywordWildcards: number;
+  /** Largest archive upload (compressed bytes) and what it may expand to. */
+  archiveBytes: number;
+  archiveExpandedBytes: number;
+  archiveEntries: number;
+  /** Archive imports running at once in this process; more are answered 429. */
+  concurrentImports: number;
 }
 
 export const defaultLimits: Limits = {
@@ -102,7 +122,49 @@ export const defaultLimits: Limits = {
   maxTokens: 5000,
   maxCost: 20000,
   wsInitTimeoutMs: 3000,
+  maxStringChars: 10_000,
+  maxListItems: 5000,
+  maxJsonDepth: 32,
+  maxPageSize: 500,
+  maxKeywordChars: 256,
+  maxKeywordAlternatives: 16,
+  maxKeywordWildcards: 8,
+  archiveBytes: 64 * 1024 * 1024,
+  archiveExpandedBytes: 128 * 1024 * 1024,
+  archiveEntries: 100_001,
+  concurrentImports: 2,
 };
+
+/** The environment variable that overrides each limit an operator may want to change. */
+export const limitSettings: Partial<Record<keyof Limits, string>> = {
+  bodyBytes: 'STAGECRAFT_MAX_BODY_BYTES',
+  maxDepth: 'STAGECRAFT_MAX_QUERY_DEPTH',
+  maxAliases: 'STAGECRAFT_MAX_ALIASES',
+  maxTokens: 'STAGECRAFT_MAX_TOKENS',
+  maxCost: 'STAGECRAFT_MAX_COST',
+  maxStringChars: 'STAGECRAFT_MAX_STRING_CHARS',
+  maxListItems: 'STAGECRAFT_MAX_LIST_ITEMS',
+  maxJsonDepth: 'STAGECRAFT_MAX_JSON_DEPTH',
+  maxPageSize: 'STAGECRAFT_MAX_PAGE_SIZE',
+  maxKeywordChars: 'STAGECRAFT_MAX_KEYWORD_CHARS',
+  archiveBytes: 'STAGECRAFT_ARCHIVE_MAX_BYTES',
+  archiveExpandedBytes: 'STAGECRAFT_ARCHIVE_MAX_EXPANDED_BYTES',
+  archiveEntries: 'STAGECRAFT_ARCHIVE_MAX_ENTRIES',
+  concurrentImports: 'STAGECRAFT_MAX_CONCURRENT_IMPORTS',
+};
+
+/** Limits from the environment over the defaults; a bad value stops start-up naming the setting. */
+function loadLimits(env: NodeJS.ProcessEnv): Limits {
+  const limits = { ...defaultLimits };
+  for (const [key, name] of Object.entries(limitSettings) as [keyof Limits, string][]) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${name} must be a positive integer (got ${JSON.stringify(raw)})`);
+    limits[key] = value;
+  }
+  return limits;
+}
 
 /** Names of settings whose values must never be printed. */
 export const secretSettings = ['adminPassword', 'secretKey', 'databaseUrl'] as const;
@@ -216,7 +278,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ...settings,
     dataDir: path.resolve(parsed.data.dataDir),
     allowedHosts: parseAllowList(parsed.data.allowedHosts).entries.slice(),
-    limits: { ...defaultLimits },
+    limits: loadLimits(env),
     auth: { ...defaultAuthLimits, sessionTtlMs },
   };
 }

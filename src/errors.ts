@@ -12,7 +12,10 @@ export type ErrorCode =
   | 'VERSION_DOWNGRADE'
   | 'STAGE_UNREACHABLE'
   | 'LOCKED'
+  /** A limit on concurrent or repeated work was hit; retry later. */
   | 'TOO_MANY_REQUESTS'
+  /** The database (or another dependency) is unreachable; retry later. */
+  | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';
 
 export class AppError extends Error {
@@ -37,6 +40,7 @@ export const httpStatusFor: Record<ErrorCode, number> = {
   STAGE_UNREACHABLE: 502,
   LOCKED: 423,
   TOO_MANY_REQUESTS: 429,
+  SERVICE_UNAVAILABLE: 503,
   INTERNAL_SERVER_ERROR: 500,
 };
 

@@ -5,6 +5,7 @@
  * checksum covers.
  */
 import { z } from 'zod';
+import { jsonProblem } from './input-rules.js';
 
 export const assetTypes = [
   'API',
@@ -35,6 +36,12 @@ export const isAssetType = (value: string): value is AssetType => (assetTypes as
 const httpMethod = z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
 const settings = z.record(z.string(), z.unknown()).default({});
 const strings = z.array(z.string()).default([]);
+/**
+ * A web address a client or gateway will call: http or https only (no `javascript:`, `data:` …),
+ * a host, and a port in 1–65535 when one is given (the URL parser refuses larger ones).
+ */
+const webUrl = z.url({ protocol: /^https?$/, hostname: /^.+$/, message: 'must be an http(s) URL' }).refine((v) => URL.canParse(v) && new URL(v).port !== '0', 'port must be 1 to 65535');
+const optionalWebUrl = z.union([z.literal(''), webUrl]).default('');
 
 const route = z.strictObject({
   method: httpMethod,
@@ -70,7 +77,7 @@ export const specSchemas = {
   APPLICATION: z.strictObject({
     contactEmail: z.email().nullable().default(null),
     identifiers: strings,
-    redirectUris: z.array(z.url()).default([]),
+    redirectUris: z.array(webUrl).default([]),
   }),
   PACKAGE: z.strictObject({
     visibility: z.enum(['PUBLIC', 'PRIVATE']).default('PUBLIC'),
@@ -98,8 +105,8 @@ export const specSchemas = {
   TRUSTSTORE: z.strictObject({ format: z.enum(['JKS', 'PKCS12', 'PEM']).default('PKCS12'), aliases: strings }),
   KEYSTORE_CONFIGURATION: z.strictObject({ keyAlias: z.string().default('') }),
   EMAIL_DESTINATION: z.strictObject({ host: z.string().default(''), port: z.number().int().min(1).max(65535).default(25), from: z.string().default('') }),
-  SERVICE_REGISTRY: z.strictObject({ url: z.string().default(''), registryType: z.enum(['DNS', 'NACOS', 'KUBERNETES', 'CUSTOM']).default('CUSTOM') }),
-  CUSTOM_DESTINATION: z.strictObject({ endpoint: z.string().default(''), events: strings }),
+  SERVICE_REGISTRY: z.strictObject({ url: optionalWebUrl, registryType: z.enum(['DNS', 'NACOS', 'KUBERNETES', 'CUSTOM']).default('CUSTOM') }),
+  CUSTOM_DESTINATION: z.strictObject({ endpoint: optionalWebUrl, events: strings }),
   EXTENDED_SETTINGS: z.strictObject({ settings }),
   LOAD_BALANCER: z.strictObject({ urls: strings }),
   URL_ALIASES: z.strictObject({ aliases: z.record(z.string(), z.string()).default({}) }),
@@ -118,6 +125,9 @@ export class SpecError extends Error {
 
 /** Validates a spec and fills in its defaults. Throws SpecError naming the first bad field. */
 export function normaliseSpec(type: AssetType, spec: unknown): Spec {
+  // Size, depth and string rules first: the schemas below walk the value recursively.
+  const problem = jsonProblem(spec ?? {});
+  if (problem) throw new SpecError('spec', `spec ${problem}`);
   const result = specSchemas[type].safeParse(spec ?? {});
   if (result.success) return result.data as Spec;
   const issue = result.error.issues[0]!;

@@ -6,6 +6,8 @@
  * matched against the asset's attributes joined by newlines (so `^`/`$` bound one attribute).
  */
 
+import { textProblem } from './input-rules.js';
+
 const REGEX_SPECIALS = /[\\^$.|?*+()[\]{}]/g;
 
 export interface KeywordPattern {
@@ -14,8 +16,30 @@ export interface KeywordPattern {
   terms: string[];
 }
 
-export function parseKeyword(keyword: string | null | undefined): KeywordPattern {
-  const terms = (keyword ?? '')
+/**
+ * How much one keyword may ask of PostgreSQL's regex engine. The time a match takes grows with
+ * the pattern's length and its `.*`s, and a backend is held for all of it: bounded before any
+ * query is built, the limit stated in the refusal.
+ */
+export interface KeywordBounds {
+  maxChars: number;
+  maxAlternatives: number;
+  maxWildcards: number;
+}
+
+export const defaultKeywordBounds: KeywordBounds = { maxChars: 256, maxAlternatives: 16, maxWildcards: 8 };
+
+/** A keyword over the bounds; the message states the limit and never repeats the keyword. */
+export class KeywordError extends Error {}
+
+export function parseKeyword(keyword: string | null | undefined, bounds: KeywordBounds = defaultKeywordBounds): KeywordPattern {
+  const text = keyword ?? '';
+  if (text.length > bounds.maxChars) throw new KeywordError(`keyword must be at most ${bounds.maxChars} characters`);
+  const problem = textProblem(text);
+  if (problem) throw new KeywordError(`keyword ${problem}`);
+  if (text.split('|').length > bounds.maxAlternatives) throw new KeywordError(`keyword may have at most ${bounds.maxAlternatives} alternatives (a|b)`);
+  if (text.split('*').length - 1 > bounds.maxWildcards) throw new KeywordError(`keyword may have at most ${bounds.maxWildcards} wildcards (*)`);
+  const terms = text
     .split('|')
     .map((t) => t.trim())
     .filter((t) => t.length > 0 && t !== '*');

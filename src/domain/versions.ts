@@ -3,6 +3,10 @@
  * linking API version chains on import (DESIGN §2, fixMissingVersions).
  */
 
+/** A strict semantic version (semver.org 2.0.0): 1.2.3, 1.2.3-rc.1, 1.2.3+build.5. Nothing else. */
+export const STRICT_SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+
 /** Compares dotted numeric versions (1.2.10 > 1.2.9); a pre-release suffix sorts before the release. */
 export function compareVersions(a: string, b: string): number {
   const parse = (v: string) => {

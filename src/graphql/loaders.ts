@@ -7,6 +7,7 @@ import { In } from 'typeorm';
 import type { Services } from '../services/index.js';
 import { createRemoteFieldLoader } from './federation/remote-fields.js';
 import type { ReferenceKind } from '../domain/dependencies.js';
+import { groupBy } from '../db/group-by.js';
 import { AssetReferenceEntity } from '../entities/asset-reference.js';
 import { AssetEntity } from '../entities/asset.js';
 import { PromotionStageEntity } from '../entities/promotion.js';
@@ -33,12 +34,6 @@ export interface Loaders {
   remoteFields: ReturnType<typeof createRemoteFieldLoader>;
   /** Gateway groups, their services, versions and instances. */
   gateways: GatewayLoaders;
-}
-
-function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
-  return groups;
 }
 
 export function createLoaders(services: Services): Loaders {

@@ -6,6 +6,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
+import { isUuid, parseId } from '../db/ids.js';
 import { assetTypes, isAssetType, type AssetType } from '../domain/asset-types.js';
 import type { Privilege } from '../domain/privileges.js';
 import { attributePromotion } from '../domain/promotion-claim.js';
@@ -16,9 +17,10 @@ import { reportCsv, reportJson } from '../services/archive/reports.js';
 import type { OverwriteMode } from '../services/archive/import.js';
 import type { AuthUser } from '../services/auth.js';
 import type { Services } from '../services/index.js';
+import { defaultLimits, type Limits } from '../config.js';
+import { defaultZipLimits, type ZipLimits } from '../services/archive/zip-reader.js';
 import { bearerToken } from './auth-context.js';
-
-export const MAX_ARCHIVE_BYTES = 256 * 1024 * 1024;
+import { spoolToFile, type SpooledUpload } from './upload-spool.js';
 
 type Handler = (req: Request, res: Response, user: AuthUser) => Promise<void>;
 
@@ -44,7 +46,7 @@ function handle(handler: Handler) {
   };
 }
 
-const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID');
+const uuid = z.string().refine(isUuid, 'must be a UUID').transform((v) => v.toLowerCase());
 const exportBody = z.strictObject({
   assetIds: z.array(uuid).optional(),
   filter: z
@@ -103,8 +105,11 @@ function promotionHeader(value: string | string[] | undefined) {
   throw badInput('X-Stagecraft-Promotion is malformed', { field: 'X-Stagecraft-Promotion' });
 }
 
-export function archiveRouter(services: Services, log: Logger): Router {
+export function archiveRouter(services: Services, log: Logger, limits: Limits = defaultLimits): Router {
   const router = express.Router();
+  const zipLimits: ZipLimits = { ...defaultZipLimits, maxEntries: limits.archiveEntries, maxTotalBytes: limits.archiveExpandedBytes };
+  // Imports hold their archive's documents in memory: how many run at once bounds the process.
+  let importsRunning = 0;
 
   router.post(
     '/archive/export',
@@ -131,18 +136,31 @@ export function archiveRouter(services: Services, log: Logger): Router {
   router.post(
     '/archive/import',
     requires(services, 'EXPORT_IMPORT'),
-    express.raw({ type: () => true, limit: MAX_ARCHIVE_BYTES }),
     handle(async (req, res, user) => {
       if (!req.is('application/zip') && !req.is('application/octet-stream')) {
+        req.resume();
         throw badInput('send the archive as application/zip', { field: 'Content-Type' });
       }
       const options = parseImportOptions(req);
       options.promotion = attributePromotion(options.promotion, user);
-      if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw badInput('the request body is empty', { field: 'archive' });
-      log.info({ user: user.username, bytes: req.body.length, overwrite: options.overwrite, dryRun: options.dryRun }, 'archive import: applying');
-      const { report, dryRun } = await services.importer.import(user, req.body, options);
-      log.info({ reportId: report.id, status: report.status, assets: report.assets.length, dryRun }, 'archive import: done');
-      res.status(200).json(reportJson(report, dryRun));
+      if (importsRunning >= limits.concurrentImports) {
+        req.resume();
+        res.set('Retry-After', '5');
+        throw new AppError('TOO_MANY_REQUESTS', `at most ${limits.concurrentImports} archive imports run at once; try again shortly`, { limit: limits.concurrentImports });
+      }
+      importsRunning++;
+      let upload: SpooledUpload | undefined;
+      try {
+        upload = await spoolToFile(req, limits.archiveBytes);
+        if (upload.bytes === 0) throw badInput('the request body is empty', { field: 'archive' });
+        log.info({ user: user.username, bytes: upload.bytes, overwrite: options.overwrite, dryRun: options.dryRun }, 'archive import: applying');
+        const { report, dryRun } = await services.importer.import(user, { path: upload.path }, options, zipLimits);
+        log.info({ reportId: report.id, status: report.status, assets: report.assets.length, dryRun }, 'archive import: done');
+        res.status(200).json(reportJson(report, dryRun));
+      } finally {
+        importsRunning--;
+        await upload?.remove();
+      }
     }),
   );
 
@@ -150,10 +168,9 @@ export function archiveRouter(services: Services, log: Logger): Router {
     '/archive/import-reports/:file',
     requires(services, 'EXPORT_IMPORT'),
     handle(async (req, res) => {
-      const match = /^([0-9a-fA-F-]{36})(?:\.(json|csv))?$/.exec(String(req.params.file));
-      if (!match) throw new AppError('NOT_FOUND', `import report ${req.params.file} not found`);
-      const report = await services.importReports.get(match[1]!.toLowerCase());
-      if (match[2] === 'csv') {
+      const match = /^([^.]*)(?:\.(json|csv))?$/.exec(String(req.params.file));
+      const report = await services.importReports.get(parseId('import report', match?.[1] ?? ''));
+      if (match?.[2] === 'csv') {
         res.type('text/csv').set('Content-Disposition', `attachment; filename="import-report-${report.id}.csv"`).send(reportCsv(report));
       } else {
         res.json(reportJson(report));

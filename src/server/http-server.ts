@@ -25,7 +25,8 @@ import type { Config } from '../config.js';
 import { AppError, httpStatusFor } from '../errors.js';
 import { CredentialChangeListener } from '../services/credential-changes.js';
 import type { Context } from '../graphql/context.js';
-import { createErrorFormatter } from '../graphql/format-error.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { createErrorFormatter, DATABASE_UNAVAILABLE, databaseOutagePlugin } from '../graphql/format-error.js';
 import { createLoaders } from '../graphql/loaders.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services/index.js';
@@ -145,6 +146,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
             signedIn: contextValue.user !== null,
             development: config.development,
             limits: config.limits,
+            overHttp: true,
           });
         },
       };
@@ -176,12 +178,13 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
       },
       ApolloServerPluginLandingPageDisabled(),
       limitsPlugin,
+      databaseOutagePlugin,
     ],
   });
   await apollo.start();
 
   app.use(healthRouter(services));
-  app.use(archiveRouter(services, log));
+  app.use(archiveRouter(services, log, config.limits));
   if (config.graphiql) app.use(graphiqlRouter(config.stage));
   app.use(
     '/graphql',
@@ -194,6 +197,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
           if (err instanceof AppError) {
             throw new GraphQLError(err.message, { extensions: { code: err.code, http: { status: httpStatusFor[err.code] } } });
           }
+          if (isDatabaseUnavailable(err)) throw new GraphQLError(DATABASE_UNAVAILABLE, { extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } } });
           const errorId = crypto.randomUUID();
           log.error({ errorId, err }, 'unexpected error while authenticating');
           throw new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR', errorId, http: { status: 500 } } });
@@ -227,9 +231,12 @@ function errorHandler(log: Logger): ErrorRequestHandler {
     if (err instanceof AppError) {
       status = httpStatusFor[err.code];
       body = { code: err.code, message: err.message, ...err.details };
+    } else if (isDatabaseUnavailable(err)) {
+      status = 503;
+      body = { code: 'SERVICE_UNAVAILABLE', message: DATABASE_UNAVAILABLE };
     } else if (err?.status === 413) {
       status = 413;
-      body = { code: 'PAYLOAD_TOO_LARGE', message: 'request body exceeds the size limit' };
+      body = { code: 'PAYLOAD_TOO_LARGE', message: typeof err.limit === 'number' ? `request body exceeds the limit of ${err.limit} bytes` : err.expose ? err.message : 'request body exceeds the size limit' };
     } else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
       status = err.status;
       body = { code: 'BAD_REQUEST', message: err.expose ? err.message : 'bad request' };

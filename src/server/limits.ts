@@ -17,6 +17,7 @@ import {
 } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import type { Limits } from '../config.js';
+import { checkArgumentValues } from './argument-check.js';
 
 const limitError = (message: string) =>
   new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } } });
@@ -143,14 +144,23 @@ export interface OperationCheck {
   signedIn: boolean;
   development: boolean;
   limits: Limits;
+  /** Set for GraphQL over HTTP, which cannot carry a subscription's stream of results. */
+  overHttp?: boolean;
 }
 
 /** The checks that need the variables or the user, run after validation on both transports. */
 export function checkOperation(op: OperationCheck): void {
   // No such operation in the document: graphql-js reports that itself, with a proper message.
-  if (!getOperationAST(op.document, op.operationName ?? undefined)) return;
+  const operation = getOperationAST(op.document, op.operationName ?? undefined);
+  if (!operation) return;
+  if (op.overHttp && operation.operation === 'subscription') {
+    throw new GraphQLError('subscriptions are served over WebSocket (graphql-transport-ws) at /graphql, not over HTTP', {
+      extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+    });
+  }
   if (!op.development && !op.signedIn && usesIntrospection(op.document)) {
     throw new GraphQLError('introspection needs a signed-in user', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
   }
+  checkArgumentValues(op.schema, op.document, op.variables, op.operationName, op.limits);
   assertCostWithinLimit(op.schema, op.document, op.variables, op.operationName, op.limits);
 }

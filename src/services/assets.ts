@@ -10,7 +10,11 @@ import { chooseAlias } from '../domain/aliases.js';
 import { normaliseSpec, SpecError, versionedTypes, type AssetType, type Spec } from '../domain/asset-types.js';
 import { assetChecksum } from '../domain/checksum.js';
 import { dependencyClosure, referenceKind, type GraphNode, type OptionalChoice, type ReferenceKind } from '../domain/dependencies.js';
-import { collectStrings, parseKeyword } from '../domain/search.js';
+import { textProblem } from '../domain/input-rules.js';
+import { collectStrings, defaultKeywordBounds, KeywordError, parseKeyword, type KeywordBounds } from '../domain/search.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { groupBy } from '../db/group-by.js';
+import { parseId, requireId } from '../db/ids.js';
 import { AssetReferenceEntity } from '../entities/asset-reference.js';
 import { AssetEntity } from '../entities/asset.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
@@ -48,6 +52,10 @@ export interface AssetFilter {
 
 export type AssetPage = Page<AssetEntity>;
 
+/** Error messages name at most this many ids, so a huge request never comes back echoed. */
+const SHOWN_IDS = 10;
+const listSome = (ids: readonly string[]) => ids.slice(0, SHOWN_IDS).join(', ') + (ids.length > SHOWN_IDS ? ` and ${ids.length - SHOWN_IDS} more` : '');
+
 const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,39}$/;
 export const MAX_PAGE = 500;
 
@@ -56,9 +64,8 @@ export const MAX_PAGE = 500;
  * stored as U+FFFD, and the checksum taken over the original would no longer match).
  */
 function checkText(field: string, value: string | null): void {
-  if (value === null) return;
-  if (value.includes('\u0000')) throw badInput(`${field} must not contain NUL characters`, { field });
-  if (!value.isWellFormed()) throw badInput(`${field} contains an unpaired UTF-16 surrogate`, { field });
+  const problem = value === null ? null : textProblem(value);
+  if (problem) throw badInput(`${field} ${problem}`, { field });
 }
 
 export const naturalKey = (type: string, name: string, version: string | null, stage: string | null) =>
@@ -88,10 +95,11 @@ export class AssetService {
   constructor(
     private readonly db: DataSource,
     private readonly secrets: SecretBox,
+    private readonly keywordBounds: KeywordBounds = defaultKeywordBounds,
   ) {}
 
   async get(id: string, manager: EntityManager = this.db.manager): Promise<AssetEntity> {
-    const asset = await manager.getRepository(AssetEntity).findOneBy({ id });
+    const asset = await manager.getRepository(AssetEntity).findOneBy({ id: parseId('asset', id) });
     if (!asset) throw notFound('asset', id);
     return asset;
   }
@@ -105,7 +113,8 @@ export class AssetService {
     });
   }
 
-  async update(actor: AuthUser, id: string, changes: AssetChanges): Promise<AssetEntity> {
+  async update(actor: AuthUser, rawId: string, changes: AssetChanges): Promise<AssetEntity> {
+    const id = parseId('asset', rawId);
     return this.db.transaction(async (tx) => {
       const current = await tx.getRepository(AssetEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!current) throw notFound('asset', id);
@@ -126,7 +135,8 @@ export class AssetService {
     });
   }
 
-  async delete(id: string): Promise<boolean> {
+  async delete(rawId: string): Promise<boolean> {
+    const id = parseId('asset', rawId);
     return this.db.transaction(async (tx) => {
       const asset = await tx.getRepository(AssetEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!asset) throw notFound('asset', id);
@@ -197,10 +207,12 @@ export class AssetService {
 
   /** Like closure, but only the ids (in apply order): the graph is walked without loading specs. */
   async closureIds(ids: readonly string[], optional: OptionalChoice, optionalIds: readonly string[] = [], manager = this.db.manager): Promise<string[]> {
-    const graph = await this.loadGraph(ids, manager);
-    const missing = ids.filter((id) => !graph.has(id));
-    if (missing.length) throw new AppError('NOT_FOUND', `assets not found: ${missing.join(', ')}`, { ids: missing });
-    return dependencyClosure(ids, (id) => graph.get(id), optional, new Set(optionalIds));
+    const roots = ids.map((id) => requireId('assetIds', id));
+    const chosen = optionalIds.map((id) => requireId('optionalIds', id));
+    const graph = await this.loadGraph(roots, manager);
+    const missing = roots.filter((id) => !graph.has(id));
+    if (missing.length) throw new AppError('NOT_FOUND', `assets not found: ${listSome(missing)}`, { ids: missing.slice(0, SHOWN_IDS) });
+    return dependencyClosure(roots, (id) => graph.get(id), optional, new Set(chosen));
   }
 
   /** Ids matching a search filter, in listing order (for exporting a selection by filter). */
@@ -215,7 +227,13 @@ export class AssetService {
     const query = this.db.getRepository(AssetEntity).createQueryBuilder('a');
     if (filter.types?.length) query.andWhere('a.type IN (:...types)', { types: filter.types });
     if (filter.teams?.length) query.andWhere('a.team IN (:...teams)', { teams: filter.teams });
-    const { regex } = parseKeyword(filter.keyword);
+    let regex: string | null;
+    try {
+      ({ regex } = parseKeyword(filter.keyword, this.keywordBounds));
+    } catch (err) {
+      if (err instanceof KeywordError) throw badInput(err.message, { field: 'keyword' });
+      throw err;
+    }
     if (regex) query.andWhere('a.search_text ~* :regex', { regex });
     return query;
   }
@@ -227,9 +245,8 @@ export class AssetService {
     while (frontier.length) {
       const found: { id: string }[] = await manager.getRepository(AssetEntity).find({ select: { id: true }, where: { id: In(frontier) } });
       const refs = found.length ? await manager.getRepository(AssetReferenceEntity).findBy({ fromId: In(found.map((a) => a.id)) }) : [];
-      const byFrom = new Map<string, { to: string; kind: ReferenceKind }[]>();
-      for (const r of refs) byFrom.set(r.fromId, [...(byFrom.get(r.fromId) ?? []), { to: r.toId, kind: r.kind }]);
-      for (const { id } of found) graph.set(id, { id, references: byFrom.get(id) ?? [] });
+      const byFrom = groupBy(refs, (r) => r.fromId);
+      for (const { id } of found) graph.set(id, { id, references: (byFrom.get(id) ?? []).map((r) => ({ to: r.toId, kind: r.kind })) });
       frontier = [...new Set(refs.map((r) => r.toId))].filter((id) => !graph.has(id));
     }
     return graph;
@@ -262,7 +279,6 @@ export class AssetService {
     if (version && !VERSION.test(version)) throw badInput('version must be letters, digits, dots, dashes or plus signs', { field: 'version' });
 
     for (const [field, value] of [['name', name], ['description', description], ['team', team], ['version', version]] as const) checkText(field, value);
-    for (const text of collectStrings(input.spec ?? {})) checkText('spec', text);
     let spec: Spec;
     try {
       spec = normaliseSpec(input.type, input.spec ?? {});
@@ -286,11 +302,11 @@ export class AssetService {
       spec = { ...spec, value: '' };
     }
 
-    const referenceIds = [...new Set(input.references ?? [])];
+    const referenceIds = [...new Set((input.references ?? []).map((r) => requireId('references', r)))];
     if (referenceIds.includes(id)) throw badInput('an asset cannot reference itself', { field: 'references' });
     const targets = referenceIds.length ? await findTargets(referenceIds) : [];
     const unknown = referenceIds.filter((r) => !targets.some((t) => t.id === r));
-    if (unknown.length) throw badInput(`referenced assets not found: ${unknown.join(', ')}`, { field: 'references', ids: unknown });
+    if (unknown.length) throw badInput(`referenced assets not found: ${listSome(unknown)}`, { field: 'references', ids: unknown.slice(0, SHOWN_IDS) });
     const references = targets.map((target) => {
       const kind = referenceKind(input.type, target.type);
       if (!kind) {
@@ -366,7 +382,7 @@ export class AssetService {
       else await manager.getRepository(AssetEntity).insert(row as Parameters<Repository<AssetEntity>['insert']>[0]);
     } catch (err) {
       // A concurrent writer took the natural key between our check and this insert.
-      if ((err as { code?: string }).code === '23505') throw conflict(`${prepared.type} ${prepared.name} already exists`, { field: 'name' });
+      if (isUniqueViolation(err)) throw conflict(`${prepared.type} ${prepared.name} already exists`, { field: 'name' });
       throw err;
     }
     if (current) await manager.getRepository(AssetReferenceEntity).delete({ fromId: prepared.id });

@@ -4,6 +4,8 @@
  * to another group. Every change bumps the group's revision and is announced on the stream
  * `gateway:<group>`, which the `gatewayConfig` subscription turns into fresh snapshots.
  */
+import { isUniqueViolation } from '../db/errors.js';
+import { isUuid, parseId } from '../db/ids.js';
 import { Repeater } from '@repeaterjs/repeater';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -155,7 +157,7 @@ export class GatewayService {
     try {
       return await this.db.getRepository(GatewayGroupEntity).save({ name, description: input.description ?? '' });
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw conflict(`gateway group ${name} already exists`, { field: 'name' });
+      if (isUniqueViolation(err)) throw conflict(`gateway group ${name} already exists`, { field: 'name' });
       throw err;
     }
   }
@@ -168,7 +170,7 @@ export class GatewayService {
     try {
       await this.db.getRepository(GatewayGroupEntity).update({ id: group.id }, { name: newName, description: changes.description ?? group.description });
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw conflict(`gateway group ${newName} already exists`, { field: 'name' });
+      if (isUniqueViolation(err)) throw conflict(`gateway group ${newName} already exists`, { field: 'name' });
       throw err;
     }
     return this.group(newName);
@@ -293,13 +295,13 @@ export class GatewayService {
   }
 
   async version(id: string): Promise<ServiceVersionEntity> {
-    const row = UUID.test(id) ? await this.db.getRepository(ServiceVersionEntity).findOneBy({ id }) : null;
+    const row = isUuid(id) ? await this.db.getRepository(ServiceVersionEntity).findOneBy({ id }) : null;
     if (!row) throw notFound('service version', id);
     return row;
   }
 
   async publish(actor: AuthUser, input: { assetId: string; gatewayGroup: string; version?: string | null; upstream: UpstreamInput }): Promise<ServiceVersionEntity> {
-    const asset = UUID.test(input.assetId) ? await this.db.getRepository(AssetEntity).findOneBy({ id: input.assetId }) : null;
+    const asset = isUuid(input.assetId) ? await this.db.getRepository(AssetEntity).findOneBy({ id: input.assetId }) : null;
     if (!asset) throw notFound('asset', input.assetId);
     if (asset.type !== 'API') throw badInput('only APIs can be published as services', { field: 'assetId' });
     if (input.version && !VERSION.test(input.version)) throw badInput('version must look like 1.0.0', { field: 'version' });
@@ -465,7 +467,7 @@ export class GatewayService {
 
   async followSync(operationId: string, afterSequence: number) {
     // Every operation writes its first event in the sync's own transaction: no event, no operation.
-    if (!UUID.test(operationId) || !(await this.events.latestSequence(syncStream(operationId)))) throw notFound('sync operation', operationId);
+    if (!isUuid(operationId) || !(await this.events.latestSequence(syncStream(operationId)))) throw notFound('sync operation', operationId);
     return this.events.follow(syncStream(operationId), afterSequence, { until: (e) => e.type === 'COMPLETED' || e.type === 'FAILED' });
   }
 
@@ -495,7 +497,7 @@ export class GatewayService {
         return row;
       });
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw conflict(`registry ${input.name} already exists in ${group.name}`, { field: 'name' });
+      if (isUniqueViolation(err)) throw conflict(`registry ${input.name} already exists in ${group.name}`, { field: 'name' });
       throw err;
     }
   }

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { defaultLimits, type Limits } from '../config.js';
 import type { EventLog } from '../events/event-log.js';
 import type { SecretBox } from '../secrets.js';
 import type { Logger } from '../logger.js';
@@ -47,13 +48,14 @@ export function createServices(
   secrets: SecretBox,
   stage: string,
   log: Logger,
-  options: { authLimits?: AuthLimits; outbound?: OutboundPolicy } = {},
+  options: { authLimits?: AuthLimits; limits?: Limits; outbound?: OutboundPolicy } = {},
 ): Services {
   const authLimits = options.authLimits ?? defaultAuthLimits;
   const outbound = options.outbound ?? new OutboundPolicy();
   const hasher = new PasswordHasher({ concurrency: authLimits.passwordHashConcurrency, queue: authLimits.passwordHashQueue });
   const auth = new AuthService(db, hasher, new LoginThrottle(db, authLimits), authLimits.sessionTtlMs);
-  const assets = new AssetService(db, secrets);
+  const limits = options.limits ?? defaultLimits;
+  const assets = new AssetService(db, secrets, { maxChars: limits.maxKeywordChars, maxAlternatives: limits.maxKeywordAlternatives, maxWildcards: limits.maxKeywordWildcards });
   const exporter = new ArchiveExporter(db, assets, secrets, stage);
   const stages = new StageService(db, secrets, outbound);
   return {

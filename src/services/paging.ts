@@ -3,6 +3,7 @@
  * cursor holding the last row's (name, id), and a total count of the filtered list.
  */
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import { isUuid } from '../db/ids.js';
 import { badInput } from '../errors.js';
 
 export interface Page<T> {
@@ -16,7 +17,8 @@ export const encodeCursor = (row: { name: string; id: string }) => Buffer.from(J
 function decodeCursor(cursor: string): [string, string] {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) return value as [string, string];
+    // The id goes into a uuid comparison: a forged cursor with another shape must not reach SQL.
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && isUuid(value[1])) return [value[0], value[1].toLowerCase()];
   } catch {
     /* fall through */
   }

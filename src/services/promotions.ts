@@ -5,6 +5,7 @@
  * Stages are independent: one failing does not stop the others. Progress is stored as events on
  * the stream `promotion:<id>`.
  */
+import { parseId, requireId } from '../db/ids.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { AssetType } from '../domain/asset-types.js';
@@ -81,7 +82,6 @@ export interface PromotionFilter {
   text?: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_PAGE = 200;
 
 /** The import query a promotion's flags mean (domain/promotion-decision is the one mapping). */
@@ -116,7 +116,7 @@ export class PromotionService {
   // ---- queries ----
 
   async get(id: string): Promise<PromotionEntity> {
-    const promotion = UUID.test(id) ? await this.db.getRepository(PromotionEntity).findOneBy({ id }) : null;
+    const promotion = await this.db.getRepository(PromotionEntity).findOneBy({ id: parseId('promotion', id) });
     if (!promotion) throw notFound('promotion', id);
     return promotion;
   }
@@ -418,8 +418,7 @@ export class PromotionService {
     const name = input.name?.trim() ?? '';
     if (!name || name.length > 200) throw badInput('name must be 1 to 200 characters', { field: 'name' });
     if (!input.assetIds?.length) throw badInput('choose at least one asset', { field: 'assetIds' });
-    const bad = input.assetIds.find((id) => !UUID.test(id));
-    if (bad) throw badInput(`${bad} is not an asset id`, { field: 'assetIds' });
+    for (const id of input.assetIds) requireId('assetIds', id);
     const targetStages = [...new Set(input.targetStages ?? [])];
     if (!targetStages.length) throw badInput('choose at least one target stage', { field: 'targetStages' });
     const known = new Set((await this.db.getRepository(StageEntity).find({ select: { name: true }, where: { name: In(targetStages) } })).map((s) => s.name));

@@ -50,6 +50,7 @@ const knownCodes = new Set<string>([
   'STAGE_UNREACHABLE',
   'LOCKED',
   'TOO_MANY_REQUESTS',
+  'SERVICE_UNAVAILABLE',
   'INTERNAL_SERVER_ERROR',
 ]);
 
@@ -66,6 +67,7 @@ const codeMeaning: Record<ErrorCode, string> = {
   STAGE_UNREACHABLE: 'could not reach a stage of its own (STAGE_UNREACHABLE)',
   LOCKED: 'is busy with another promotion (LOCKED)',
   TOO_MANY_REQUESTS: 'is refusing requests for now; try again later (TOO_MANY_REQUESTS)',
+  SERVICE_UNAVAILABLE: 'cannot reach its own database (SERVICE_UNAVAILABLE)',
   INTERNAL_SERVER_ERROR: 'failed (INTERNAL_SERVER_ERROR)',
 };
 

@@ -4,6 +4,8 @@
  * (CONFLICT, naming them) unless forced. Progress is stored on the stream `rollback:<id>`.
  */
 import { In, type DataSource, type EntityManager } from 'typeorm';
+import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
+import { parseId } from '../db/ids.js';
 import { AssetReferenceEntity } from '../entities/asset-reference.js';
 import { AssetEntity } from '../entities/asset.js';
 import { RollbackEntity, type PreImage, type RollbackReportEntry, type RollbackStatus } from '../entities/rollback.js';
@@ -12,7 +14,6 @@ import { appendEvent, type EventLog, type StoredEvent } from '../events/event-lo
 import { pageByName, type Page } from './paging.js';
 
 export const rollbackStream = (id: string) => `rollback:${id}`;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_PAGE = 200;
 
 export interface RollbackFilter {
@@ -28,7 +29,7 @@ export class RollbackService {
   ) {}
 
   async get(id: string, manager: EntityManager = this.db.manager): Promise<RollbackEntity> {
-    const rollback = UUID.test(id) ? await manager.getRepository(RollbackEntity).findOneBy({ id }) : null;
+    const rollback = await manager.getRepository(RollbackEntity).findOneBy({ id: parseId('rollback', id) });
     if (!rollback) throw notFound('rollback', id);
     return rollback;
   }
@@ -69,7 +70,7 @@ export class RollbackService {
     } catch (err) {
       // A clash found while restoring (e.g. an asset took a restored name meanwhile) fails the
       // rollback for good; refusals (NOT_FOUND, CONFLICT before any change) leave it AVAILABLE.
-      if ((err as { code?: string }).code === '23505' || (err as { code?: string }).code === '23503') {
+      if (isUniqueViolation(err) || isForeignKeyViolation(err)) {
         await this.db.transaction(async (tx) => {
           await tx.getRepository(RollbackEntity).update({ id }, { status: 'FAILED', rollbackTime: new Date() });
           await this.progress(tx, id, 'FAILED', 'restoring clashed with later changes; nothing was changed');

@@ -6,6 +6,7 @@
  * every URL passes the outbound rule, and reading a remote stage on a caller's behalf with
  * these credentials needs the privilege the credentials stand for (REMOTE_READ_PRIVILEGE).
  */
+import { isUniqueViolation } from '../db/errors.js';
 import { performance } from 'node:perf_hooks';
 import type { DataSource } from 'typeorm';
 import type { Privilege } from '../domain/privileges.js';
@@ -119,7 +120,7 @@ export class StageService {
     try {
       return await this.db.getRepository(StageEntity).save(row);
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw conflict(`stage ${input.name} already exists`, { field: 'name' });
+      if (isUniqueViolation(err)) throw conflict(`stage ${input.name} already exists`, { field: 'name' });
       throw err;
     }
   }

@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
+import { requireId } from '../../db/ids.js';
 import type { GatewayConfig } from '../../dataplane/config.js';
 import { isOnline } from '../../domain/gateway-instances.js';
 import type { GatewayGroupEntity, GatewayInstanceEntity, GatewayTokenEntity, ServiceRegistryEntity, ServiceVersionEntity } from '../../entities/gateway.js';
@@ -294,7 +295,7 @@ export class GatewayGroupResolver {
     @Ctx() { services, gateway }: Context,
   ): Promise<boolean> {
     if (!gateway) throw new AppError('FORBIDDEN', 'only gateway instance tokens send heartbeats');
-    await services.gateways.heartbeat(gateway, { id: instanceId, hostname, revision });
+    await services.gateways.heartbeat(gateway, { id: requireId('instanceId', instanceId), hostname, revision });
     return true;
   }
 

@@ -6,19 +6,21 @@
 import { randomBytes, scrypt } from 'node:crypto';
 import { promisify } from 'node:util';
 import { z } from 'zod';
+import { UUID_PATTERN } from '../../db/ids.js';
+import { STRICT_SEMVER } from '../../domain/versions.js';
 import { badInput } from '../../errors.js';
 import { SecretBox } from '../../secrets.js';
 
 export const FORMAT_VERSION = 1;
 export const MANIFEST_PATH = 'manifest.json';
 export const documentPath = (id: string) => `assets/${id}.json`;
-export const DOCUMENT_PATH = /^assets\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
+export const DOCUMENT_PATH = new RegExp(`^assets/(${UUID_PATTERN.source.slice(1, -1)})\\.json$`);
 
-const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a UUID');
+const uuid = z.string().regex(UUID_PATTERN, 'must be a UUID');
 
 export const manifestSchema = z.object({
   formatVersion: z.number().int().positive(),
-  productVersion: z.string().min(1),
+  productVersion: z.string().regex(STRICT_SEMVER, 'must be a semantic version (1.2.3 or 1.2.3-rc.1)'),
   sourceStage: z.string(),
   exportedAt: z.string(),
   /** Present when secure values were sealed with a passphrase. */

@@ -12,6 +12,7 @@ import { assetChecksum } from '../../domain/checksum.js';
 import { dependencyClosure } from '../../domain/dependencies.js';
 import { decideAsset, describeAsset, outcomeOf, type AssetDecision, type OverwriteMode, type OverwriteRule } from '../../domain/promotion-decision.js';
 import { compareVersions, linkVersions } from '../../domain/versions.js';
+import { groupBy } from '../../db/group-by.js';
 import { AssetReferenceEntity } from '../../entities/asset-reference.js';
 import { AssetEntity } from '../../entities/asset.js';
 import { RollbackEntity, type PreImage } from '../../entities/rollback.js';
@@ -33,7 +34,7 @@ import {
   type AssetDocument,
   type Manifest,
 } from './format.js';
-import { readZip, type ZipLimits } from './zip-reader.js';
+import { readZip, type ZipLimits, type ZipSource } from './zip-reader.js';
 
 export type { OverwriteMode };
 
@@ -79,7 +80,7 @@ function describeIssue(where: string, error: { issues: { path: PropertyKey[]; me
 }
 
 /** Everything that can refuse the whole archive. Pure reading: writes nothing. */
-export async function checkArchive(buffer: Buffer, passphrase: string | null | undefined, limits?: ZipLimits): Promise<CheckedArchive> {
+export async function checkArchive(buffer: ZipSource, passphrase: string | null | undefined, limits?: ZipLimits): Promise<CheckedArchive> {
   const files = await readZip(buffer, limits);
   const manifestFile = files.get(MANIFEST_PATH);
   if (!manifestFile) throw badInput('corrupt archive: manifest.json is missing', { field: 'archive' });
@@ -191,8 +192,8 @@ export class ArchiveImporter {
    * Checks the archive, then decides and applies every asset in one transaction. With `dryRun`
    * the same decisions are made (a promotion plan is this) and nothing is written.
    */
-  async import(actor: AuthUser, buffer: Buffer, options: ImportOptions, limits?: ZipLimits): Promise<ImportOutcome> {
-    const archive = await checkArchive(buffer, options.passphrase, limits);
+  async import(actor: AuthUser, source: ZipSource, options: ImportOptions, limits?: ZipLimits): Promise<ImportOutcome> {
+    const archive = await checkArchive(source, options.passphrase, limits);
     const dryRun = options.dryRun === true;
     const report = await this.db.transaction((tx) => this.apply(tx, actor, archive, options, dryRun));
     return { report, dryRun };
@@ -418,10 +419,7 @@ export class ArchiveImporter {
     fix: boolean,
   ): Promise<Map<string, { versionSetId: string | null; systemVersion: number | null }>> {
     const result = new Map<string, { versionSetId: string | null; systemVersion: number | null }>();
-    const bySet = new Map<string, AssetDocument[]>();
-    for (const d of documents.values()) {
-      if (d.versionSetId && d.systemVersion) bySet.set(d.versionSetId, [...(bySet.get(d.versionSetId) ?? []), d]);
-    }
+    const bySet = groupBy([...documents.values()].filter((d) => d.versionSetId && d.systemVersion), (d) => d.versionSetId!);
     const onTarget = bySet.size
       ? await tx.getRepository(AssetEntity).find({ select: { id: true, versionSetId: true, systemVersion: true }, where: { versionSetId: In([...bySet.keys()]) } })
       : [];

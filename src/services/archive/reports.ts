@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { parseId } from '../../db/ids.js';
 import { ImportReportEntity } from '../../entities/import-report.js';
 import { badInput, notFound } from '../../errors.js';
 
@@ -9,7 +10,7 @@ export class ImportReports {
   constructor(private readonly db: DataSource) {}
 
   async get(id: string): Promise<ImportReportEntity> {
-    const report = /^[0-9a-f-]{36}$/.test(id) ? await this.db.getRepository(ImportReportEntity).findOneBy({ id }) : null;
+    const report = await this.db.getRepository(ImportReportEntity).findOneBy({ id: parseId('import report', id) });
     if (!report) throw notFound('import report', id);
     return report;
   }

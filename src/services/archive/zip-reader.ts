@@ -5,6 +5,7 @@
  * BAD_USER_INPUT before a single row is written.
  */
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import { defaultLimits } from '../../config.js';
 import { badInput } from '../../errors.js';
 import { DOCUMENT_PATH, MANIFEST_PATH } from './format.js';
 
@@ -16,21 +17,32 @@ export interface ZipLimits {
   maxRatio: number;
 }
 
+/**
+ * Everything read is held in memory until the import is applied, so `maxTotalBytes` is what
+ * bounds an import's memory (roughly 3× it at peak, with the parsed documents); the upload
+ * itself waits on disk. An asset document is at most ~300 KB (a 256 K-character spec).
+ */
 export const defaultZipLimits: ZipLimits = {
-  maxEntries: 100_001,
-  maxEntryBytes: 8 * 1024 * 1024,
-  maxTotalBytes: 1024 * 1024 * 1024,
+  maxEntries: defaultLimits.archiveEntries,
+  maxEntryBytes: 2 * 1024 * 1024,
+  maxTotalBytes: defaultLimits.archiveExpandedBytes,
   maxRatio: 200,
 };
 
+/** An archive in memory, or the path of a file holding it (an upload spooled to disk). */
+export type ZipSource = Buffer | { path: string };
+
 const corrupt = (detail: string) => badInput(`corrupt archive: ${detail}`, { field: 'archive' });
 
-function open(buffer: Buffer): Promise<ZipFile> {
+function open(source: ZipSource): Promise<ZipFile> {
   return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(buffer, { lazyEntries: true, validateEntrySizes: true, strictFileNames: true }, (err, zip) => {
+    const options = { lazyEntries: true, validateEntrySizes: true, strictFileNames: true, autoClose: true };
+    const done = (err: Error | null, zip?: ZipFile) => {
       if (err || !zip) reject(corrupt(err?.message ?? 'unreadable'));
       else resolve(zip);
-    });
+    };
+    if (Buffer.isBuffer(source)) yauzl.fromBuffer(source, options, done);
+    else yauzl.open(source.path, options, done);
   });
 }
 
@@ -53,14 +65,11 @@ function readEntry(zip: ZipFile, entry: Entry, limit: number): Promise<Buffer> {
   });
 }
 
-/** Every file of the archive by name. Throws BAD_USER_INPUT on anything unsafe or malformed. */
-export async function readZip(buffer: Buffer, limits: ZipLimits = defaultZipLimits): Promise<Map<string, Buffer>> {
-  const zip = await open(buffer);
-  if (zip.entryCount > limits.maxEntries) {
-    throw badInput(`archive has ${zip.entryCount} entries; at most ${limits.maxEntries} are accepted`, { field: 'archive' });
-  }
-  const files = new Map<string, Buffer>();
-  let total = 0;
+/**
+ * Walks the entries of a freshly opened archive in order, one at a time: `visit` returns when it
+ * is ready for the next one, or throws to stop. Safe-path and format errors become BAD_USER_INPUT.
+ */
+function eachEntry(zip: ZipFile, visit: (entry: Entry) => Promise<void> | void): Promise<void> {
   return new Promise((resolve, reject) => {
     const fail = (err: unknown) => {
       zip.close();
@@ -73,27 +82,50 @@ export async function readZip(buffer: Buffer, limits: ZipLimits = defaultZipLimi
       } else fail(corrupt(err.message));
     });
     zip.on('entry', (entry: Entry) => {
-      const name = entry.fileName;
-      if (name.endsWith('/')) return zip.readEntry(); // directory entries carry nothing
-      if (name !== MANIFEST_PATH && !DOCUMENT_PATH.test(name)) {
-        return fail(badInput(`unexpected file in archive: ${name}`, { field: 'archive' }));
-      }
-      if (files.has(name)) return fail(badInput(`duplicate file in archive: ${name}`, { field: 'archive' }));
-      if (entry.uncompressedSize > limits.maxEntryBytes) {
-        return fail(badInput(`archive entry ${name} is larger than ${limits.maxEntryBytes} bytes`, { field: 'archive' }));
-      }
-      total += entry.uncompressedSize;
-      if (total > limits.maxTotalBytes) return fail(badInput(`archive expands to more than ${limits.maxTotalBytes} bytes`, { field: 'archive' }));
-      const ratio = entry.uncompressedSize / Math.max(entry.compressedSize, 1);
-      if (ratio > limits.maxRatio) {
-        return fail(badInput(`archive entry ${name} has a compression ratio of ${Math.round(ratio)} (a decompression bomb?)`, { field: 'archive' }));
-      }
-      readEntry(zip, entry, limits.maxEntryBytes).then((data) => {
-        files.set(name, data);
-        zip.readEntry();
-      }, fail);
+      if (entry.fileName.endsWith('/')) return zip.readEntry(); // directory entries carry nothing
+      Promise.resolve()
+        .then(() => visit(entry))
+        .then(() => zip.readEntry(), fail);
     });
-    zip.on('end', () => resolve(files));
+    zip.on('end', () => resolve());
     zip.readEntry();
   });
+}
+
+/**
+ * Every file of the archive by name. Throws BAD_USER_INPUT on anything unsafe or malformed.
+ * Two passes: the central directory alone is checked first (names, sizes, ratios, the total), so
+ * an archive over a limit is refused before a single byte is inflated; then the files are read.
+ */
+export async function readZip(source: ZipSource, limits: ZipLimits = defaultZipLimits): Promise<Map<string, Buffer>> {
+  const directory = await open(source);
+  if (directory.entryCount > limits.maxEntries) {
+    directory.close();
+    throw badInput(`archive has ${directory.entryCount} entries; at most ${limits.maxEntries} are accepted`, { field: 'archive' });
+  }
+  const names = new Set<string>();
+  let total = 0;
+  await eachEntry(directory, (entry) => {
+    const name = entry.fileName;
+    if (name !== MANIFEST_PATH && !DOCUMENT_PATH.test(name)) throw badInput(`unexpected file in archive: ${name}`, { field: 'archive' });
+    if (names.has(name)) throw badInput(`duplicate file in archive: ${name}`, { field: 'archive' });
+    names.add(name);
+    const ratio = entry.uncompressedSize / Math.max(entry.compressedSize, 1);
+    if (ratio > limits.maxRatio) {
+      throw badInput(`archive entry ${name} has a compression ratio of ${Math.round(ratio)} (a decompression bomb?)`, { field: 'archive' });
+    }
+    if (entry.uncompressedSize > limits.maxEntryBytes) throw badInput(`archive entry ${name} is larger than ${limits.maxEntryBytes} bytes`, { field: 'archive' });
+    total += entry.uncompressedSize;
+    if (total > limits.maxTotalBytes) throw badInput(`archive expands to more than ${limits.maxTotalBytes} bytes`, { field: 'archive' });
+  });
+  directory.close();
+
+  const files = new Map<string, Buffer>();
+  const zip = await open(source);
+  // Declared sizes are checked against what actually inflates (validateEntrySizes, readEntry's cap).
+  await eachEntry(zip, async (entry) => {
+    files.set(entry.fileName, await readEntry(zip, entry, limits.maxEntryBytes));
+  });
+  zip.close();
+  return files;
 }
