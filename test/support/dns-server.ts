@@ -43,11 +43,11 @@ export async function startDnsServer(zone: Zone, port = 0): Promise<RunningDnsSe
       queries.push(`${typeName(question.type)} ${name}`);
       if (question.type === Packet.TYPE.SRV) {
         for (const r of zone.srv?.[name] ?? []) {
-          response.answers.push({ name: question.name, type: Packet.TYPE.SRV, class: Packet.CLASS.IN, ttl: TTL, priority: r.priority ?? 0, weight: r.weight ?? 1, port: r.port, target: r.target });
+          response.answers.push(Packet.createResourceFromQuestion(question, { type: Packet.TYPE.SRV, class: Packet.CLASS.IN, ttl: TTL, priority: r.priority ?? 0, weight: r.weight ?? 1, port: r.port, target: r.target }));
         }
       } else if (question.type === Packet.TYPE.A) {
         for (const address of zone.a?.[name] ?? []) {
-          response.answers.push({ name: question.name, type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl: TTL, address });
+          response.answers.push(Packet.createResourceFromQuestion(question, { type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl: TTL, address }));
         }
       }
     }
