@@ -140,11 +140,11 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
     );
     await new Promise<void>((resolve, reject) => {
       let out = '';
-      gateway.stdout!.on('data', (d) => {
+      gateway.stdout!.resume(); // its JSON log
+      gateway.stderr!.on('data', (d) => {
         out += d;
         if (out.includes('listening')) resolve();
       });
-      gateway.stderr!.on('data', (d) => (out += d));
       gateway.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${out}`)));
     });
     say(`   gateway instance listening on 127.0.0.1:${options.gatewayPort}`);
