@@ -168,8 +168,8 @@ async function measureThroughput({ cleanup, cp, tmp, asset, nodes, upstream }) {
       const m = /listening on port (\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
     };
-    gateway.stdout.on('data', onData);
-    gateway.stderr.on('data', (d) => (out += d));
+    gateway.stdout.on('data', (d) => (out += d));
+    gateway.stderr.on('data', onData); // the "listening" line is on stderr
     gateway.once('error', reject);
     gateway.once('exit', (code, signal) => reject(new Error(`gateway exited (${code ?? signal}) before listening: ${out.slice(-2000)}`)));
   });

@@ -10,6 +10,7 @@ import { parseAllowList } from './domain/outbound-url.js';
 import { startEmbeddedDatabase, type EmbeddedOptions } from './db/embedded.js';
 import { EventLog } from './events/event-log.js';
 import { createSchema } from './graphql/schema.js';
+import { announceInitialAdminPassword } from './initial-admin-password.js';
 import { createLogger, type Logger } from './logger.js';
 import { loadSecretBox } from './secrets.js';
 import { createHttpServer } from './server/http-server.js';
@@ -26,6 +27,8 @@ export interface Stagecraft {
   port: number;
   services: Services;
   log: Logger;
+  /** Where the generated admin password was saved on this (first) start; null otherwise. */
+  initialAdminPasswordFile: string | null;
   stop(): Promise<void>;
 }
 
@@ -64,8 +67,11 @@ export async function openDatabase(config: Config, log: Logger, embeddedOptions:
 
 export interface StartOptions {
   log?: Logger;
-  /** Called with the generated admin password on first start (default: printed to stdout). */
-  onAdminPassword?: (password: string) => void;
+  /**
+   * Called with the generated admin password on first start; returns where it was saved, if
+   * anywhere. Default: announceInitialAdminPassword (stderr and a 0600 file in the data dir).
+   */
+  onAdminPassword?: (password: string) => void | string | Promise<void | string>;
 }
 
 /** Database, secrets, event log and services: everything but the HTTP server. */
@@ -103,10 +109,10 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
   const { services } = opened;
 
   const admin = await services.users.ensureAdmin(config.adminPassword);
+  let initialAdminPasswordFile: string | null = null;
   if (admin?.generatedPassword) {
-    (options.onAdminPassword ?? ((p) => process.stdout.write(`\nCreated user "admin" with password: ${p}\nIt is shown only this once.\n\n`)))(
-      admin.generatedPassword,
-    );
+    const announce = options.onAdminPassword ?? ((p: string) => announceInitialAdminPassword(config.dataDir, p));
+    initialAdminPasswordFile = (await announce(admin.generatedPassword)) ?? null;
   }
   if (config.seed) {
     const { created } = await seedDemoCatalog(services, await services.users.firstSuperAdmin());
@@ -142,6 +148,7 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
     port,
     services,
     log,
+    initialAdminPasswordFile,
     stop: () =>
       (stopping ??= (async () => {
         await http.drain();

@@ -3,37 +3,10 @@
  * The `stagecraft` command: serve, migrate, seed, schema run the server side; export, import and
  * promote are clients of a running server (src/cli/).
  */
+import { asksForHelp, serverCommandHelp, topLevelHelp } from './cli/server-help.js';
 import { ConfigError, loadConfig, redactConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
-
-const usage = `Usage: stagecraft <command> [options]
-
-Commands:
-  serve     [--port 4000] [--host 0.0.0.0] [--stage NAME] [--data-dir DIR] [--database-url URL] [--seed] [--no-graphiql]
-  migrate   [--data-dir DIR] [--database-url URL]   apply pending database migrations
-  seed      [--data-dir DIR] [--database-url URL]   load the demo catalog (Swagger Petstore and friends)
-  schema                                            print the GraphQL SDL
-  gateway   --control-plane URL --group NAME --token TOKEN [--port 9080] [--host 0.0.0.0]
-            run a gateway instance of the group (data plane); STAGECRAFT_GATEWAY_TOKEN for the token
-
-Pipeline commands (talk to a running server; --help on each for details):
-  export    --server URL --token TOKEN (--asset ID... | [--keyword K] [--type TYPE]... [--team NAME]...)
-            [--optional all|none|selected] [--optional-id ID]... [--passphrase P] [--output FILE]
-            write a ZIP archive to stdout or FILE
-  import    FILE --server URL --token TOKEN [--overwrite none|all|custom] [--types API,POLICY]
-            [--fix-missing-versions] [--passphrase P] [--json]
-            import an archive and print the report
-  promote   --server URL --token TOKEN --name NAME --asset ID... --to STAGE[,STAGE...] [--description D]
-            [--optional all|none|selected] [--optional-id ID]... [--overwrite-assets] [--overwrite-aliases]
-            [--fix-missing-versions] [--idempotency-key K] [--plan | --wait] [--json]
-            promote assets to other stages: print the plan, or start it (and follow it with --wait)
-  Exit status: 0 ok, 1 import with failed assets, promotion with a failed stage or plan with refusals,
-  2 bad command line, 3 refused by the server or unreachable, 4 data directory in use by another live
-  Stagecraft process (serve refuses; migrate and seed use that process's running PostgreSQL).
-
-Environment: PORT, HOST, STAGECRAFT_STAGE, STAGECRAFT_DATA_DIR, DATABASE_URL, STAGECRAFT_ADMIN_PASSWORD,
-STAGECRAFT_SECRET_KEY, STAGECRAFT_GRAPHIQL, LOG_LEVEL, NODE_ENV; for export/import/promote STAGECRAFT_SERVER,
-STAGECRAFT_TOKEN, STAGECRAFT_ARCHIVE_PASSPHRASE. Flags win over env.`;
+import { productVersion } from './version.js';
 
 function configOrExit(args: string[]): Config {
   try {
@@ -53,7 +26,12 @@ async function serve(args: string[]): Promise<void> {
   log.info({ config: redactConfig(config) }, 'starting');
   const { startStagecraft } = await import('./app.js');
   const app = await startStagecraft(config, { log });
-  process.stdout.write(`Stagecraft (stage "${config.stage}") is up.\n  GraphQL:  ${app.url}/graphql\n${config.graphiql ? `  GraphiQL: ${app.url}/graphql (open in a browser)\n` : ''}`);
+  // stdout is the JSON log's alone; the banner is for the person at the terminal.
+  process.stderr.write(
+    `Stagecraft ${productVersion} (stage "${config.stage}") is up.\n  GraphQL:  ${app.url}/graphql\n` +
+      (config.graphiql ? `  GraphiQL: ${app.url}/graphql (open in a browser)\n` : '') +
+      (app.initialAdminPasswordFile ? `  Admin:    user "admin", password in ${app.initialAdminPasswordFile}\n` : ''),
+  );
   const shutdown = (signal: string) => {
     log.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 30_000);
@@ -90,7 +68,11 @@ async function seedCommand(args: string[]): Promise<void> {
   const { seedDemoCatalog } = await import('./services/seed.js');
   const { services, close } = await openServices(config, log, { command: 'seed', shareRunning: true });
   try {
-    await services.users.ensureAdmin(config.adminPassword);
+    const admin = await services.users.ensureAdmin(config.adminPassword);
+    if (admin?.generatedPassword) {
+      const { announceInitialAdminPassword } = await import('./initial-admin-password.js');
+      await announceInitialAdminPassword(config.dataDir, admin.generatedPassword);
+    }
     const { created } = await seedDemoCatalog(services, await services.users.firstSuperAdmin());
     process.stdout.write(created ? `demo catalog loaded: ${created} assets\n` : 'demo catalog already present\n');
   } finally {
@@ -108,7 +90,7 @@ async function gatewayCommand(args: string[]): Promise<void> {
       strict: true,
     }).values;
   } catch (err) {
-    process.stderr.write(`stagecraft: ${(err as Error).message}\n${usage}\n`);
+    process.stderr.write(`stagecraft: ${(err as Error).message.split('\n')[0]}\n${serverCommandHelp.gateway.split('\n')[0]}\n(stagecraft gateway --help for more)\n`);
     process.exit(2);
   }
   const token = flags.token ?? process.env.STAGECRAFT_GATEWAY_TOKEN;
@@ -121,13 +103,17 @@ async function gatewayCommand(args: string[]): Promise<void> {
   const log = createLogger(process.env.LOG_LEVEL ?? 'info');
   const { startGateway } = await import('./dataplane/agent.js');
   const gateway = await startGateway({ controlPlane: flags['control-plane']!, group: flags.group!, token: token!, port, host: flags.host, log });
-  process.stdout.write(`Gateway instance ${gateway.instanceId} of group "${flags.group}" listening on port ${gateway.port}\n`);
+  process.stderr.write(`Gateway instance ${gateway.instanceId} of group "${flags.group}" listening on port ${gateway.port}\n`);
   const shutdown = () => void gateway.stop().then(() => process.exit(0), () => process.exit(1));
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
 }
 
-async function schemaCommand(): Promise<void> {
+async function schemaCommand(args: string[]): Promise<void> {
+  if (args.length) {
+    process.stderr.write(`stagecraft: schema takes no arguments (got "${args[0]}")\n${serverCommandHelp.schema.split('\n')[0]}\n`);
+    process.exit(2);
+  }
   const { printSDL } = await import('./graphql/schema.js');
   process.stdout.write(await printSDL());
 }
@@ -142,7 +128,6 @@ function clientCommand(load: () => Promise<ClientCommand>) {
   };
 }
 
-const [command, ...rest] = process.argv.slice(2);
 const commands: Record<string, (args: string[]) => Promise<void>> = {
   serve,
   migrate: migrateCommand,
@@ -154,15 +139,42 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   promote: clientCommand(async () => (await import('./cli/promote-command.js')).promoteCommand),
 };
 
-const run = command ? commands[command] : undefined;
-if (!run) {
-  process.stderr.write(`${command && command !== 'help' && command !== '--help' ? `stagecraft: unknown command "${command}"\n\n` : ''}${usage}\n`);
-  process.exit(command === 'help' || command === '--help' ? 0 : 2);
-} else {
-  run(rest).catch((err: unknown) => {
-    process.stderr.write(`stagecraft: ${err instanceof Error ? err.message : String(err)}\n`);
-    // Errors that carry their own exit status (e.g. 4: data directory in use) keep it.
-    const exitCode = (err as { exitCode?: unknown } | null)?.exitCode;
-    process.exit(typeof exitCode === 'number' ? exitCode : 1);
-  });
+/** A command's help, on stdout: the server commands' from here, the client commands' from their own --help. */
+async function printHelp(name: string): Promise<void> {
+  if (Object.hasOwn(serverCommandHelp, name)) process.stdout.write(serverCommandHelp[name as keyof typeof serverCommandHelp]);
+  else await commands[name]!(['--help']);
 }
+
+const unknownCommand = (name: string) => {
+  process.stderr.write(`stagecraft: unknown command "${name}"\n\n${topLevelHelp}`);
+  process.exit(2);
+};
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined) {
+    process.stderr.write(topLevelHelp);
+    process.exit(2);
+  }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    process.stdout.write(`${productVersion}\n`);
+    return;
+  }
+  if (command === 'help' || command === '--help' || command === '-h') {
+    const topic = rest[0];
+    if (topic === undefined) process.stdout.write(topLevelHelp);
+    else if (Object.hasOwn(commands, topic)) await printHelp(topic);
+    else unknownCommand(topic);
+    return;
+  }
+  if (!Object.hasOwn(commands, command)) return unknownCommand(command);
+  if (asksForHelp(rest)) return printHelp(command);
+  await commands[command]!(rest);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`stagecraft: ${err instanceof Error ? err.message : String(err)}\n`);
+  // Errors that carry their own exit status (e.g. 4: data directory in use) keep it.
+  const exitCode = (err as { exitCode?: unknown } | null)?.exitCode;
+  process.exit(typeof exitCode === 'number' ? exitCode : 1);
+});

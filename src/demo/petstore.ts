@@ -4,15 +4,13 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PETSTORE_DOG } from '../services/seed.js';
 
-export const dog = (id: number) => ({
-  id,
-  category: { id: 1, name: 'Dogs' },
-  name: 'doggie',
-  photoUrls: ['https://petstore.example/photos/doggie.jpg'],
-  tags: [{ id: 1, name: 'friendly' }],
-  status: 'available',
-});
+/**
+ * Pet `id`: the seed's Dog with that id. Pet 1 is the seed's record itself and serialises to
+ * the same bytes (the id keeps its place as the first key).
+ */
+export const dog = (id: number) => ({ ...PETSTORE_DOG, id });
 
 export interface RunningUpstream {
   port: number;

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,12 +23,31 @@ export interface WalkthroughOptions {
   /** Narration, one line per step. */
   say: (line: string) => void;
   databaseUrl?: string;
+  /**
+   * Aborts the run (Ctrl-C during set-up): it stops at the next step or wait, undoes what it
+   * started, removes its data directory, and rejects with WalkthroughAborted.
+   */
+  signal?: AbortSignal;
+}
+
+export class WalkthroughAborted extends Error {
+  constructor() {
+    super('the walkthrough was stopped');
+    this.name = 'WalkthroughAborted';
+  }
 }
 
 export interface WalkthroughResult {
   controlPlane: string;
+  /** Password of the demo's `admin` (random per run). */
+  adminPassword: string;
+  /** The run's temporary data directory (database included); stop() removes it. */
+  dataDir: string;
   viaNodes: unknown;
+  /** The bytes the gateway answered to GET /pet/1. */
+  viaNodesBody: Buffer;
   viaDiscovery: unknown;
+  /** Stops everything the run started and removes its data directory; safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -53,8 +72,10 @@ async function gql(url: string, token: string | null, query: string, variables: 
 }
 
 /** Follows syncProgress until COMPLETED (or throws on FAILED). */
-async function awaitSync(url: string, token: string, operationId: string, say: (l: string) => void): Promise<void> {
+async function awaitSync(url: string, token: string, operationId: string, say: (l: string) => void, signal?: AbortSignal): Promise<void> {
   const client = createClient({ url: url.replace(/^http/, 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: { Authorization: `Bearer ${token}` }, retryAttempts: 0 });
+  const onAbort = () => void client.dispose(); // ends the iteration below
+  signal?.addEventListener('abort', onAbort);
   try {
     for await (const event of client.iterate<{ syncProgress: { phase: string; message: string } }>({
       query: 'subscription($id: ID!) { syncProgress(operationId: $id) { phase message } }',
@@ -65,19 +86,22 @@ async function awaitSync(url: string, token: string, operationId: string, say: (
       if (phase === 'FAILED') throw new Error(message);
       if (phase === 'COMPLETED') return;
     }
+    if (signal?.aborted) throw new WalkthroughAborted();
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     await client.dispose();
   }
 }
 
-/** GETs through the gateway until it answers 200 (the new revision may take a moment). */
-async function getThroughGateway(port: number, path: string, timeoutMs = 20_000): Promise<unknown> {
+/** GETs through the gateway until it answers 200 (the new revision may take a moment); the body's bytes. */
+async function getThroughGateway(port: number, path: string, signal?: AbortSignal, timeoutMs = 20_000): Promise<Buffer> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
+    if (signal?.aborted) throw new WalkthroughAborted();
     try {
       const res = await fetch(`http://127.0.0.1:${port}${path}`);
-      if (res.status === 200) return await res.json();
+      if (res.status === 200) return Buffer.from(await res.arrayBuffer());
       last = `HTTP ${res.status} ${await res.text()}`;
     } catch (err) {
       last = (err as Error).message;
@@ -88,14 +112,27 @@ async function getThroughGateway(port: number, path: string, timeoutMs = 20_000)
 }
 
 export async function runWalkthrough(options: WalkthroughOptions): Promise<WalkthroughResult> {
-  const { say } = options;
-  const cleanup: (() => Promise<unknown> | void)[] = [];
-  const stop = async () => {
-    for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => undefined);
+  const { signal } = options;
+  const aborted = () => {
+    if (signal?.aborted) throw new WalkthroughAborted();
   };
+  // Every step starts with a line of narration: that is where an abort is noticed.
+  const say = (line: string) => {
+    aborted();
+    options.say(line);
+  };
+  const cleanup: (() => Promise<unknown> | void)[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => undefined);
+    })());
   try {
+    aborted();
     const password = randomBytes(12).toString('base64url');
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stagecraft-demo-'));
+    // Registered first, so it runs last: after the embedded PostgreSQL living in it has stopped.
+    cleanup.push(() => rm(dataDir, { recursive: true, force: true, maxRetries: 3 }));
     const config = loadConfig([], {
       PORT: '0',
       HOST: '127.0.0.1',
@@ -105,6 +142,7 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
       LOG_LEVEL: 'warn',
       ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     });
+    say(`0. Data directory ${dataDir} (removed when the demo stops)`);
     say('1. Starting Stagecraft with the demo catalog (Swagger Petstore 1.0.0 and friends)');
     const app: Stagecraft = await startStagecraft(config, { log: createLogger('warn') });
     cleanup.push(() => app.stop());
@@ -112,6 +150,7 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
     const petstore = await startPetstore();
     cleanup.push(() => petstore.close());
     say(`   control plane ${cp}/graphql; Petstore upstream on 127.0.0.1:${petstore.port}`);
+    say(`   GraphiQL: ${cp}/graphql (open in a browser)   user: admin   password: ${password}`);
 
     const token = (await gql(cp, null, 'mutation($p: String!) { login(username: "admin", password: $p) { token } }', { p: password })).login.token as string;
     const petstoreId = (await gql(cp, token, '{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { id } } } }')).assets.edges[0].node.id;
@@ -140,15 +179,16 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
     );
     await new Promise<void>((resolve, reject) => {
       let out = '';
-      gateway.stdout!.on('data', (d) => {
+      gateway.stdout!.resume(); // its JSON log
+      gateway.stderr!.on('data', (d) => {
         out += d;
         if (out.includes('listening')) resolve();
       });
-      gateway.stderr!.on('data', (d) => (out += d));
       gateway.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${out}`)));
     });
     say(`   gateway instance listening on 127.0.0.1:${options.gatewayPort}`);
     for (let waited = 0; ; waited += 200) {
+      aborted();
       const { instances } = (await gql(cp, token, '{ gatewayGroup(name: "Production Group") { instances { status } } }')).gatewayGroup;
       if (instances.some((i: { status: string }) => i.status === 'ONLINE')) break;
       if (waited > 20_000) throw new Error('the gateway instance never came ONLINE');
@@ -160,9 +200,9 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
     const sync = (await gql(cp, token, 'mutation($i: SyncServiceVersionInput!) { syncServiceVersion(input: $i) { id } }', {
       i: { serviceVersionId: published.id, targetGroup: 'Production Group', upstream: nodes },
     })).syncServiceVersion;
-    await awaitSync(cp, token, sync.id, say);
-    const viaNodes = await getThroughGateway(options.gatewayPort, '/pet/1');
-    say(`5. curl http://127.0.0.1:${options.gatewayPort}/pet/1 → ${JSON.stringify(viaNodes)}`);
+    await awaitSync(cp, token, sync.id, say, signal);
+    const viaNodesBody = await getThroughGateway(options.gatewayPort, '/pet/1', signal);
+    say(`5. curl http://127.0.0.1:${options.gatewayPort}/pet/1 → ${viaNodesBody.toString('utf8')}`);
 
     say('6. The same with service discovery: a Nacos registry lists the Petstore');
     const nacos = await startNacosRegistry({ petstore: [{ ip: '127.0.0.1', port: petstore.port }] });
@@ -175,10 +215,18 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
     const viaRegistry = (await gql(cp, token, 'mutation($i: SyncServiceVersionInput!) { syncServiceVersion(input: $i) { id } }', {
       i: { serviceVersionId: next.id, targetGroup: 'Production Group', upstream: { discovery: { registry: 'nacos', namespace: 'public', serviceName: 'petstore' } } },
     })).syncServiceVersion;
-    await awaitSync(cp, token, viaRegistry.id, say);
-    const viaDiscovery = await getThroughGateway(options.gatewayPort, '/pet/2');
-    say(`7. curl http://127.0.0.1:${options.gatewayPort}/pet/2 → ${JSON.stringify(viaDiscovery)}`);
-    return { controlPlane: cp, viaNodes, viaDiscovery, stop };
+    await awaitSync(cp, token, viaRegistry.id, say, signal);
+    const viaDiscoveryBody = await getThroughGateway(options.gatewayPort, '/pet/2', signal);
+    say(`7. curl http://127.0.0.1:${options.gatewayPort}/pet/2 → ${viaDiscoveryBody.toString('utf8')}`);
+    return {
+      controlPlane: cp,
+      adminPassword: password,
+      dataDir,
+      viaNodes: JSON.parse(viaNodesBody.toString('utf8')) as unknown,
+      viaNodesBody,
+      viaDiscovery: JSON.parse(viaDiscoveryBody.toString('utf8')) as unknown,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -47,6 +47,8 @@ const route = z.strictObject({
   method: httpMethod,
   path: z.string().regex(/^\//, 'must start with /'),
   description: z.string().default(''),
+  /** A sample response body (JSON), as OpenAPI's `example`; for documentation and demo upstreams. */
+  example: z.json().optional(),
 });
 
 export const specSchemas = {

@@ -9,6 +9,22 @@ import type { Services } from './index.js';
 
 const TEAM = 'Pet Platform';
 
+/**
+ * The Petstore's sample Dog: the documented answer of `GET /pet/{petId}` for pet 1 in the seeded
+ * API (the route's `example`), and what the demo's Petstore upstream serves, byte for byte.
+ */
+export const PETSTORE_DOG = {
+  id: 1,
+  category: { id: 1, name: 'Dogs' },
+  name: 'Rex',
+  photoUrls: ['https://petstore.example/photos/rex.jpg'],
+  tags: [{ id: 1, name: 'friendly' }],
+  status: 'available',
+};
+
+/** Documented sample responses of the seeded Petstore routes. */
+const routeExamples: Record<string, unknown> = { 'GET /pet/{petId}': PETSTORE_DOG };
+
 const petstoreRoutes: [string, string, string][] = [
   ['POST', '/pet', 'Add a new pet to the store'],
   ['PUT', '/pet', 'Update an existing pet'],
@@ -61,7 +77,7 @@ export async function seedDemoCatalog(services: Services, actor: AuthUser): Prom
     spec: {
       apiType: 'REST',
       basePath: '/',
-      routes: petstoreRoutes.map(([method, path, description]) => ({ method, path, description })),
+      routes: petstoreRoutes.map(([method, path, description]) => ({ method, path, description, ...(routeExamples[`${method} ${path}`] ? { example: routeExamples[`${method} ${path}`] } : {}) })),
       tags: ['pet', 'store', 'user'],
     },
     references: [apiKey.id, rateLimit.id, cors.id, backend.id, dbPassword.id],

@@ -1,5 +1,6 @@
 /**
- * GraphiQL in a real browser (Debian's Chromium driven by playwright-core) against the real
+ * GraphiQL in a real browser (Chromium driven by playwright-core: the system's, else the one in
+ * the npm package @sparticuz/chromium; see test/support/browser.ts) against the real
  * server: the page renders from our own bundle with nothing fetched off localhost, queries run
  * over HTTP with the header from the Headers tab, and subscriptions run over the page's
  * graphql-ws transport, signed in with that same header.
@@ -7,11 +8,11 @@
  * The tests share one page and run in order. Needs the bundle in dist/graphiql (`npm run build`,
  * or `node scripts/build-graphiql.mjs`).
  */
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const QUERY_EDITOR = '.graphiql-query-editor';
 /** The Headers tab's editor: GraphiQL keeps the (hidden) Variables editor in the same section. */
@@ -35,10 +36,7 @@ const isLocal = (url: string) => {
 
 beforeAll(async () => {
   server = await startTestServer();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  ({ browser } = await launchChromium());
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   await context.route('**/*', (route) => {
     const url = route.request().url();

@@ -335,8 +335,8 @@ describe('stagecraft help', () => {
   it('lists the pipeline commands', async () => {
     const run = await cli(['help']);
     expect(run.status).toBe(0);
-    expect(run.stderr).toMatch(/^ {2}export +--server URL --token TOKEN/m);
-    expect(run.stderr).toMatch(/^ {2}import +FILE --server URL --token TOKEN/m);
+    expect(run.stdout.toString()).toMatch(/^ {2}export +--server URL --token TOKEN/m);
+    expect(run.stdout.toString()).toMatch(/^ {2}import +FILE --server URL --token TOKEN/m);
     const exportHelp = await cli(['export', '--help']);
     expect(exportHelp.status).toBe(0);
     expect(exportHelp.stdout.toString()).toMatch(/^usage: stagecraft export /);

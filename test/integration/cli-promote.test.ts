@@ -269,7 +269,7 @@ describe('stagecraft promote refusals', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^usage: stagecraft promote /);
     const usage = await cli(['help']);
-    expect(usage.stderr).toMatch(/^ {2}promote +--server URL --token TOKEN --name NAME/m);
+    expect(usage.stdout).toMatch(/^ {2}promote +--server URL --token TOKEN --name NAME/m);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * Service discovery against real registries on loopback, then end to end through a gateway:
- * - DNS: a real dnsmasq child process (SRV records, their targets' A records, `name:port` A lookups);
+ * - DNS: a real DNS server on UDP started by the test (test/support/dns-server.ts: SRV records,
+ *   their targets' A records, `name:port` A lookups);
  * - NACOS: startNacosRegistry (the demo's open-API stand-in) and a recording Nacos-like server;
  * - KUBERNETES: a local API server answering EndpointSliceLists (`discovery.k8s.io/v1`) only with
  *   the bearer token.
@@ -8,13 +9,8 @@
  * `upstream.discovery`, an in-process gateway (startGateway), `GET /pet/1` through it, and the
  * gateway following the registry when its answer changes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
-import { Resolver } from 'node:dns/promises';
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +19,7 @@ import type { Discovery, ServiceRegistryConfig, UpstreamNode } from '../../src/d
 import { resolveNodes } from '../../src/dataplane/discovery.js';
 import { dog, startNacosRegistry, startPetstore, type RunningUpstream } from '../../src/demo/petstore.js';
 import { createLogger } from '../../src/logger.js';
+import { startDnsServer, type RunningDnsServer } from '../support/dns-server.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { get, until } from '../support/polling.js';
 
@@ -41,107 +38,6 @@ afterAll(async () => {
   cleanups.length = 0;
   if (errors.length) throw new AggregateError(errors, 'cleanup failed');
 });
-
-// ---------------------------------------------------------------- dnsmasq
-
-interface Dnsmasq {
-  port: number;
-  /** Everything dnsmasq wrote (it logs every query with --log-queries). */
-  output(): string;
-  stop(): Promise<void>;
-}
-
-const DNSMASQ_PATHS = ['/usr/sbin/dnsmasq', '/usr/bin/dnsmasq', '/sbin/dnsmasq'];
-
-function dnsmasqBinary(): string {
-  const onPath = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'dnsmasq'));
-  const found = [...DNSMASQ_PATHS, ...onPath].find((file) => existsSync(file));
-  if (!found) {
-    throw new Error(`dnsmasq is not installed (looked in ${DNSMASQ_PATHS.join(', ')} and PATH): the DNS discovery tests need it; .ci/run installs the Debian package dnsmasq (apt-get install dnsmasq)`);
-  }
-  return found;
-}
-
-/** A UDP port free on 127.0.0.1 right now (dnsmasq also binds TCP on it; start retries on a clash). */
-async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
-/** Answers once dnsmasq serves `probe.dnsmasq.test` (every instance gets that record). */
-async function dnsAnswers(port: number): Promise<boolean> {
-  const resolver = new Resolver({ timeout: 200, tries: 1 });
-  resolver.setServers([`127.0.0.1:${port}`]);
-  try {
-    return (await resolver.resolve4('probe.dnsmasq.test')).includes('127.0.0.1');
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A real dnsmasq on 127.0.0.1 serving only the given records (no upstream, no /etc/hosts, no
- * config file). With a port: exactly that one (a restart); without: a free one, retried on a clash.
- * Throws with dnsmasq's own words when it cannot start.
- */
-async function startDnsmasq(records: string[], fixedPort?: number): Promise<Dnsmasq> {
-  const binary = dnsmasqBinary();
-  let lastFailure = '';
-  for (let attempt = 0; attempt < (fixedPort ? 1 : 4); attempt++) {
-    const port = fixedPort ?? (await freeUdpPort());
-    const args = [
-      '--no-daemon', // foreground, no pid file, no user change, logs to stderr
-      '--conf-file=/dev/null',
-      '--no-resolv',
-      '--no-hosts',
-      `--port=${port}`,
-      '--listen-address=127.0.0.1',
-      '--bind-interfaces',
-      '--log-queries',
-      '--log-facility=-',
-      '--host-record=probe.dnsmasq.test,127.0.0.1',
-      ...records,
-    ];
-    const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout!.on('data', (d) => (output += d));
-    child.stderr!.on('data', (d) => (output += d));
-    const exited = new Promise<string>((resolve) => {
-      child.once('error', (err) => resolve(`could not be spawned: ${err.message}`));
-      child.once('exit', (code, signal) => resolve(`exited with ${signal ?? `code ${code}`}`));
-    });
-    // A dnsmasq left behind by a crashed worker would keep the port; kill it with the process.
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    const stop = async () => {
-      process.off('exit', killOnExit);
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const gone = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-      await gone;
-      clearTimeout(timer);
-    };
-
-    let status: string | null = null;
-    void exited.then((s) => (status = s));
-    const deadline = Date.now() + 5_000;
-    while (status === null && Date.now() < deadline) {
-      if (await dnsAnswers(port)) return { port, output: () => output, stop };
-      await sleep(50);
-    }
-    await stop();
-    lastFailure = `dnsmasq (${binary} ${args.join(' ')}) ${status ?? 'did not answer DNS queries within 5 s'}: ${output.trim() || '(no output)'}`;
-    if (!/address already in use/i.test(output)) break;
-  }
-  throw new Error(`dnsmasq could not be started on 127.0.0.1: ${lastFailure}`);
-}
 
 // ---------------------------------------------------------------- Kubernetes API server
 
@@ -320,30 +216,31 @@ beforeAll(async () => {
 
 // ---------------------------------------------------------------- DNS
 
-describe('DNS discovery against dnsmasq', () => {
+describe('DNS discovery against a DNS server on UDP', () => {
   let petstore: RunningUpstream;
-  let dns: Promise<Dnsmasq> | undefined;
-  // Started by the first test that needs it, so a dnsmasq that cannot start fails tests (not a hook).
-  const dnsmasq = () =>
+  let dns: Promise<RunningDnsServer> | undefined;
+  // Started by the first test that needs it, so a server that cannot start fails tests (not a hook).
+  const dnsServer = () =>
     (dns ??= (async () => {
       petstore = onCleanup(await startPetstore(), (p) => p.close());
       return onCleanup(
-        await startDnsmasq([
-          `--srv-host=_petstore._tcp.demo.test,petstore.demo.test,${petstore.port},0,1`,
-          '--host-record=petstore.demo.test,127.0.0.1',
-          // two targets with weights, one of them with two addresses
-          '--srv-host=_shop._tcp.demo.test,a.demo.test,8081,0,5',
-          '--srv-host=_shop._tcp.demo.test,b.demo.test,8082,0,0',
-          '--host-record=a.demo.test,127.0.0.11',
-          '--host-record=b.demo.test,127.0.0.12',
-          '--host-record=b.demo.test,127.0.0.13',
-        ]),
+        await startDnsServer({
+          srv: {
+            '_petstore._tcp.demo.test': [{ target: 'petstore.demo.test', port: petstore.port, weight: 1 }],
+            // two targets with weights, one of them with two addresses
+            '_shop._tcp.demo.test': [
+              { target: 'a.demo.test', port: 8081, weight: 5 },
+              { target: 'b.demo.test', port: 8082, weight: 0 },
+            ],
+          },
+          a: { 'petstore.demo.test': ['127.0.0.1'], 'a.demo.test': ['127.0.0.11'], 'b.demo.test': ['127.0.0.12', '127.0.0.13'] },
+        }),
         (d) => d.stop(),
       );
     })());
 
   it('resolves SRV records at the configured resolver, each target to its A records', async () => {
-    const server = await dnsmasq();
+    const server = await dnsServer();
     const dnsRegistry = registry('DNS', `127.0.0.1:${server.port}`);
     expect(await resolveNodes(discovery(dnsRegistry, '_petstore._tcp.demo.test'))).toEqual([{ host: '127.0.0.1', port: petstore.port, weight: 1 }]);
     expect(byAddress(await resolveNodes(discovery(dnsRegistry, '_shop._tcp.demo.test')))).toEqual([
@@ -353,51 +250,51 @@ describe('DNS discovery against dnsmasq', () => {
     ]);
     // a resolver given by name is looked up first (the address is "host:port")
     expect(await resolveNodes(discovery(registry('DNS', `localhost:${server.port}`), '_petstore._tcp.demo.test'))).toEqual([{ host: '127.0.0.1', port: petstore.port, weight: 1 }]);
-    // the answers came from dnsmasq, not from the system resolver
-    expect(server.output()).toContain('query[SRV] _petstore._tcp.demo.test from 127.0.0.1');
-    expect(server.output()).toContain('query[A] b.demo.test from 127.0.0.1');
+    // the answers came from our server, not from the system resolver
+    expect(server.queries).toContain('SRV _petstore._tcp.demo.test');
+    expect(server.queries).toContain('A b.demo.test');
   });
 
   it('looks up A records for a name:port service, and fails for names it does not know', async () => {
-    const server = await dnsmasq();
+    const server = await dnsServer();
     const dnsRegistry = registry('DNS', `127.0.0.1:${server.port}`);
     expect(await resolveNodes(discovery(dnsRegistry, 'petstore.demo.test:9090'))).toEqual([{ host: '127.0.0.1', port: 9090, weight: 1 }]);
     expect(byAddress(await resolveNodes(discovery(dnsRegistry, 'b.demo.test:80')))).toEqual([
       { host: '127.0.0.12', port: 80, weight: 1 },
       { host: '127.0.0.13', port: 80, weight: 1 },
     ]);
-    expect(server.output()).toContain('query[A] petstore.demo.test from 127.0.0.1');
-    await expect(resolveNodes(discovery(dnsRegistry, '_nothing._tcp.demo.test'), 1_000)).rejects.toThrow(/querySrv/);
-    await expect(resolveNodes(discovery(dnsRegistry, 'nothing.demo.test:80'), 1_000)).rejects.toThrow(/queryA/);
+    expect(server.queries).toContain('A petstore.demo.test');
+    await expect(resolveNodes(discovery(dnsRegistry, '_nothing._tcp.demo.test'), 1_000)).rejects.toThrow(/querySrv ENOTFOUND/);
+    await expect(resolveNodes(discovery(dnsRegistry, 'nothing.demo.test:80'), 1_000)).rejects.toThrow(/queryA ENOTFOUND/);
   });
 
   it('serves GET /pet/1 through a gateway whose upstream is an SRV record, and follows the record when it changes', async () => {
-    let server = await dnsmasq();
+    let server = await dnsServer();
     const second = onCleanup(await startPetstore(), (p) => p.close());
     const { gateway, logs } = await gatewayWithDiscovery({
       group: 'default',
-      registry: { name: 'dnsmasq', type: 'DNS', address: `127.0.0.1:${server.port}` },
+      registry: { name: 'dns', type: 'DNS', address: `127.0.0.1:${server.port}` },
       discovery: { serviceName: '_petstore._tcp.demo.test' },
     });
     const first = await until('the gateway serves /pet/1', () => get(gateway.port), (r) => r.status === 200);
     expect(first.body).toEqual(dog(1));
     expect(first.upstream).toBe(petstore.port);
 
-    // dnsmasq goes away: lookups fail, the gateway keeps the nodes it has
+    // the DNS server goes away: lookups fail, the gateway keeps the nodes it has
     const port = server.port;
     await server.stop();
     await until('a failed lookup is reported', async () => logs.filter((l) => l.msg === 'service discovery failed; keeping the last nodes').length, (n) => n >= 2, 10 * REFRESH_MS);
     for (let i = 0; i < 5; i++) expect(await get(gateway.port)).toMatchObject({ status: 200, upstream: petstore.port, body: dog(1) });
 
     // it comes back on the same port with the service moved to the second Petstore
-    server = await startDnsmasq(
-      [`--srv-host=_petstore._tcp.demo.test,petstore-2.demo.test,${second.port},0,1`, '--host-record=petstore-2.demo.test,127.0.0.1'],
-      port,
+    server = onCleanup(
+      await startDnsServer({ srv: { '_petstore._tcp.demo.test': [{ target: 'petstore-2.demo.test', port: second.port }] }, a: { 'petstore-2.demo.test': ['127.0.0.1'] } }, port),
+      (d) => d.stop(),
     );
-    onCleanup(server, (d) => d.stop());
     const took = await trafficMovesTo(gateway.port, second.port, [petstore.port, second.port], 6 * REFRESH_MS);
     expect(took).toBeLessThan(6 * REFRESH_MS);
-    expect(server.output()).toContain('query[SRV] _petstore._tcp.demo.test from 127.0.0.1');
+    expect(server.queries).toContain('SRV _petstore._tcp.demo.test');
+    expect(server.queries).toContain('A petstore-2.demo.test');
   });
 });
 

@@ -1,9 +1,10 @@
 /**
  * The real command line, as an operator runs it: `stagecraft serve` with the embedded
- * PostgreSQL, first-start admin password, readiness, graceful SIGTERM, and `migrate`.
+ * PostgreSQL, first-start admin password (stderr and a 0600 file, never stdout), stdout that is
+ * JSON log lines only, readiness, graceful SIGTERM, and `migrate`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,23 +26,37 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...rest, LOG_LEVEL: 'warn', STAGECRAFT_DATA_DIR: dataDir, ...extra };
 }
 
-async function startServe(): Promise<{ child: ChildProcess; url: string; stdout: () => string }> {
+interface Served {
+  child: ChildProcess;
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+}
+
+async function startServe(): Promise<Served> {
   const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--host', '127.0.0.1'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let err = '';
   child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
-    child.stdout!.on('data', () => {
-      const match = /GraphQL:\s+(http:\/\/\S+)\/graphql/.exec(out);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}${err}`)), 60_000);
+    child.stderr!.on('data', () => {
+      const match = /GraphQL:\s+(http:\/\/\S+)\/graphql/.exec(err);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);
       }
     });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)));
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}${err}`)));
   });
-  return { child, url, stdout: () => out };
+  return { child, url, stdout: () => out, stderr: () => err };
+}
+
+/** Every stdout line is a JSON log line. */
+function expectJsonLinesOnly(stdout: string) {
+  const lines = stdout.split('\n').filter((l) => l !== '');
+  for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
 }
 
 const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -89,9 +104,17 @@ describe('stagecraft serve', () => {
 
   it('starts the embedded database, prints the admin password once, drains on SIGTERM and stops PostgreSQL', async () => {
     const first = await startServe();
-    const password = /password: (\S+)/.exec(first.stdout())?.[1];
+    const password = /password: (\S+)/.exec(first.stderr())?.[1];
     expect(password).toBeTruthy();
-    expect(first.stdout()).toMatch(/GraphiQL: http:\/\/127\.0\.0\.1:\d+\/graphql/);
+    expect(first.stderr()).toMatch(/GraphiQL: http:\/\/127\.0\.0\.1:\d+\/graphql/);
+    // the password is also in a file only its owner can read, and the banner says where
+    const passwordFile = path.join(dataDir, 'initial-admin-password');
+    expect(first.stderr()).toContain(`password in ${passwordFile}`);
+    expect((await readFile(passwordFile, 'utf8')).trim()).toBe(password);
+    expect((await stat(passwordFile)).mode & 0o777).toBe(0o600);
+    // stdout is the log's: JSON lines, no banner, no password
+    expect(first.stdout()).not.toContain(password!);
+    expect(first.stdout()).not.toContain('GraphQL:');
     expect(await (await fetch(`${first.url}/readyz`)).json()).toEqual({ status: 'ready' });
     expect(await postmasterAlive()).toBe(true);
     const token = (await login(first.url, password!)).data.login.token;
@@ -119,13 +142,17 @@ describe('stagecraft serve', () => {
     expect(await exit).toBe(0);
     expect(await postmasterAlive()).toBe(false);
 
+    expectJsonLinesOnly(first.stdout());
+
     // a second start reuses the cluster and the admin, and prints no password
     const second = await startServe();
     expect(second.stdout()).not.toMatch(/password/i);
+    expect(second.stderr()).not.toMatch(/password/i);
     expect((await login(second.url, password!)).data.login.token).toMatch(/^scs_/);
     const secondExit = exited(second.child);
     second.child.kill('SIGTERM');
     expect(await secondExit).toBe(0);
+    expectJsonLinesOnly(second.stdout());
   });
 
   it('migrate applies migrations to the embedded database and reports it is up to date', () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,14 +47,20 @@ describe('stagecraft seed', () => {
     try {
       const run = () =>
         spawnSync(process.execPath, [path.resolve('dist/cli.js'), 'seed'], {
-          env: { ...process.env, DATABASE_URL: db.url, STAGECRAFT_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+          env: { ...process.env, DATABASE_URL: db.url, STAGECRAFT_DATA_DIR: dataDir, STAGECRAFT_ADMIN_PASSWORD: '', LOG_LEVEL: 'warn' },
           encoding: 'utf8',
         });
       const first = run();
-      expect(first.stderr).toBe('');
+      // seeding a fresh database creates the admin: its password is told (stderr) and saved (0600)
+      const password = /Created user "admin" with password: (\S+)/.exec(first.stderr)?.[1];
+      expect(password, first.stderr).toBeTruthy();
+      const passwordFile = path.join(dataDir, 'initial-admin-password');
+      expect((await readFile(passwordFile, 'utf8')).trim()).toBe(password);
+      expect((await stat(passwordFile)).mode & 0o777).toBe(0o600);
       expect(first.stdout).toMatch(/demo catalog loaded: \d+ assets/);
       expect(first.status).toBe(0);
       const second = run();
+      expect(second.stderr).toBe('');
       expect(second.stdout).toContain('demo catalog already present');
       expect(second.status).toBe(0);
     } finally {

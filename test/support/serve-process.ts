@@ -26,7 +26,7 @@ export function serveEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...rest, LOG_LEVEL: 'info', ...extra };
 }
 
-/** `stagecraft serve` as a child; resolves once it printed its GraphQL URL. */
+/** `stagecraft serve` as a child; resolves once its banner (stderr) gave its GraphQL URL. */
 export async function startServeProcess(env: NodeJS.ProcessEnv, onSpawn: (child: ChildProcess) => void = () => undefined): Promise<ServeProcess> {
   const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--host', '127.0.0.1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   onSpawn(child); // tracked before it is up, so a failed start is still cleaned up
@@ -60,7 +60,8 @@ export async function startServeProcess(env: NodeJS.ProcessEnv, onSpawn: (child:
   );
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
-    child.stdout!.on('data', () => {
+    // the banner is on stderr (stdout is the JSON log's)
+    child.stderr!.on('data', () => {
       const match = /GraphQL:\s+(http:\/\/\S+)\/graphql/.exec(out);
       if (match) {
         clearTimeout(timer);
