@@ -36,7 +36,7 @@ import { serveGraphqlWs } from './ws-transport.js';
 import { graphiqlRouter } from './graphiql/page.js';
 import { archiveRouter } from './archive-routes.js';
 import { healthRouter } from './health.js';
-import { checkOperation, limitRules, parseOptions } from './limits.js';
+import { checkOperation, documentNestingError, limitRules, parseOptions } from './limits.js';
 
 export interface HttpServerHandle {
   server: http.Server;
@@ -76,6 +76,8 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
       onConnect: (ctx) => sockets.connect(ctx, tokenFromConnectionParams(ctx.connectionParams)),
       onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
         const session = ctx.extra.session!;
+        const tooDeep = documentNestingError(payload.query);
+        if (tooDeep) return [tooDeep];
         let document;
         try {
           document = parse(payload.query, parseOptions(config.limits));
@@ -189,6 +191,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
   app.use(
     '/graphql',
     express.json({ limit: config.limits.bodyBytes }),
+    refuseDeeplyNestedDocuments,
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         try {
@@ -213,6 +216,15 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
     drain: () => apollo.stop(),
   };
 }
+
+/** Before Apollo parses (recursively) a document that would overflow the parser's stack. */
+const refuseDeeplyNestedDocuments: express.RequestHandler = (req, res, next) => {
+  const body: unknown = req.body;
+  const query = req.method === 'GET' ? req.query.query : body && typeof body === 'object' && 'query' in body ? body.query : undefined;
+  const error = documentNestingError(query);
+  if (!error) return next();
+  res.status(400).json({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
+};
 
 /** graphql-js leaves parse and validation errors without a code; Apollo adds these on HTTP. */
 function withCode(error: GraphQLError, code: string): GraphQLError {
