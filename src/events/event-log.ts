@@ -169,8 +169,11 @@ export class EventLog {
   }
 
   /** The stream's reader in this process, if it has subscribers: batches it read (tests, metrics). */
-  readerStats(stream: string): { followers: number; reads: number } | null {
+  readerStats(stream: string): { followers: number; live: number; reads: number } | null {
     const reader = this.readers.get(stream);
-    return reader ? { followers: reader.followers.size, reads: reader.reads } : null;
+    if (!reader) return null;
+    let live = 0;
+    for (const f of reader.followers) if (f.isLive) live++;
+    return { followers: reader.followers.size, live, reads: reader.reads };
   }
 }

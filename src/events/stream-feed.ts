@@ -36,6 +36,8 @@ export interface FollowerSink {
   next(event: StoredEvent): void;
   /** No more events: the stream ended (`until`), the log stopped, or `err`. */
   end(err?: Error): void;
+  /** Resolves when the sink can take another page of a replay (its own backpressure). */
+  ready(): Promise<void>;
 }
 
 export class SlowConsumerError extends AppError {
@@ -123,6 +125,7 @@ export class EventFollower implements AsyncIterableIterator<StoredEvent> {
   private failWaiting: ((err: Error) => void) | undefined;
   private failure: Error | undefined;
   private sink: FollowerSink | undefined;
+  private onDrained: (() => void) | undefined;
 
   constructor(
     private readonly reader: StreamReader,
@@ -134,6 +137,11 @@ export class EventFollower implements AsyncIterableIterator<StoredEvent> {
     this.delivered = afterSequence;
     reader.followers.add(this); // before the replay's first read, so nothing slips between
     void this.replay();
+  }
+
+  /** Caught up with the table and fed by the reader (tests, metrics). */
+  get isLive(): boolean {
+    return this.state === 'live';
   }
 
   /** Push mode: events go to `sink` as they come (those already queued first). */
@@ -166,8 +174,12 @@ export class EventFollower implements AsyncIterableIterator<StoredEvent> {
         const generation = this.heldGeneration;
         const page = await this.source.readPage(this.reader.stream, this.delivered, PAGE);
         if (this.state === 'ended') return;
-        for (const event of page) if (!this.emit(event)) return;
-        if (page.length === PAGE || generation !== this.heldGeneration) continue;
+        for (const event of page) if (!this.emit(event, true)) return;
+        if (page.length === PAGE || generation !== this.heldGeneration) {
+          // A long replay goes at the consumer's pace, a page at a time.
+          await this.consumed();
+          continue;
+        }
         // Caught up with the table as of this read; everything later is held or still to come
         // from the reader. Switching is synchronous, so no batch lands in between.
         this.state = 'live';
@@ -182,8 +194,15 @@ export class EventFollower implements AsyncIterableIterator<StoredEvent> {
     }
   }
 
-  /** Hands one event on; false once the follower has ended. */
-  private emit(event: StoredEvent): boolean {
+  /** Resolves when the consumer has taken what was handed on (or the follower ended). */
+  private consumed(): Promise<void> {
+    if (this.sink) return this.sink.ready();
+    if (!this.queue.length || this.state === 'ended') return Promise.resolve();
+    return new Promise((resolve) => (this.onDrained = resolve));
+  }
+
+  /** Hands one event on; false once the follower has ended. Replayed events are never "too many": the replay waits. */
+  private emit(event: StoredEvent, replayed = false): boolean {
     if (this.state === 'ended') return false;
     this.delivered = event.sequence;
     if (this.options.filter && !this.options.filter(event)) return true;
@@ -194,7 +213,7 @@ export class EventFollower implements AsyncIterableIterator<StoredEvent> {
       resolve({ value: event, done: false });
     } else {
       this.queue.push(event);
-      if (this.queue.length > this.options.maxQueued) {
+      if (!replayed && this.queue.length > this.options.maxQueued) {
         this.queue = [];
         this.finish(new SlowConsumerError(this.options.maxQueued));
         return false;
@@ -207,10 +226,17 @@ export class EventFollower implements AsyncIterableIterator<StoredEvent> {
     return true;
   }
 
+  private drained(): void {
+    const resolve = this.onDrained;
+    this.onDrained = undefined;
+    resolve?.();
+  }
+
   /** Ends the follower: leaves the reader, and tells the consumer once its queue is drained. */
   finish(err?: Error): void {
     if (this.state === 'ended') return;
     this.state = 'ended';
+    this.drained();
     this.failure = err;
     this.held = [];
     this.detach(this);
@@ -225,6 +251,7 @@ export class EventFollower implements AsyncIterableIterator<StoredEvent> {
 
   next(): Promise<IteratorResult<StoredEvent>> {
     const queued = this.queue.shift();
+    if (!this.queue.length) this.drained();
     if (queued) return Promise.resolve({ value: queued, done: false });
     if (this.state === 'ended') {
       const err = this.failure;

@@ -107,7 +107,16 @@ export class FrameDelivery implements AsyncGenerator<never, void, unknown> {
         this.endedWith = err;
         if (!this.draining) this.settle?.(err);
       },
+      ready: () => this.ready(),
     });
+  }
+
+  /** For a long replay: the next page once this page's frames are mostly out. */
+  private async ready(): Promise<void> {
+    const { socket, maxBufferedBytes } = this.options;
+    while (!this.ended && socket.readyState === socket.OPEN && (this.waiting.length || socket.bufferedAmount > maxBufferedBytes / 4)) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   private push(event: StoredEvent): void {
