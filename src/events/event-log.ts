@@ -10,7 +10,6 @@
  */
 import pg from 'pg';
 import type { EntityManager } from 'typeorm';
-import { EventEntity } from '../entities/event.js';
 import type { Logger } from '../logger.js';
 import { EventFollower, PAGE, StreamReader, type FeedSource } from './stream-feed.js';
 
@@ -34,19 +33,24 @@ export async function appendEvent(
     // The ordering lock below only holds within a transaction; give a lone append its own.
     return manager.transaction((tx) => appendEvent(tx, stream, type, payload));
   }
-  // Writers of one stream take turns until commit, so a stream's sequences become visible in
-  // order and a reader that resumes after sequence N can never skip a later-committing N-1.
-  await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [stream]);
-  // The wall-clock time of the event, not the transaction's start (now()), so a batch of
-  // events written in one transaction still shows when each happened.
-  const row = await manager.getRepository(EventEntity).save({ stream, type, payload, createdAt: new Date() });
-  await manager.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ stream, sequence: row.sequence })]);
-  return toStored(row);
+  // One statement, one round trip (a job's transaction and every watcher wait on it):
+  // - writers of one stream take turns until commit (the advisory lock, taken before the row gets
+  //   its sequence), so a stream's sequences become visible in order and a reader that resumes
+  //   after sequence N can never skip a later-committing N-1;
+  // - the wall-clock time of the event, not the transaction's start (now()), so a batch of events
+  //   written in one transaction still shows when each happened;
+  // - the NOTIFY carries the stream and sequence only (far below the 8000-byte limit: streams are
+  //   at most 200 characters).
+  const createdAt = new Date();
+  const [row] = (await manager.query(
+    `WITH turn AS (SELECT pg_advisory_xact_lock(hashtext($1))),
+          stored AS (INSERT INTO events (stream, type, payload, created_at) SELECT $1, $2, $3::jsonb, $4 FROM turn RETURNING sequence)
+     SELECT sequence, pg_notify($5, json_build_object('stream', $1::text, 'sequence', sequence)::text) FROM stored`,
+    [stream, type, JSON.stringify(payload), createdAt, CHANNEL],
+  )) as { sequence: string }[];
+  return { sequence: Number(row.sequence), stream, type, payload, createdAt };
 }
 
-function toStored(row: EventEntity): StoredEvent {
-  return { sequence: Number(row.sequence), stream: row.stream, type: row.type, payload: row.payload, createdAt: row.createdAt };
-}
 
 export interface EventLogOptions {
   /** Events a pulling subscriber may leave waiting before it is dropped (TOO_MANY_REQUESTS). */

@@ -156,6 +156,13 @@ export class EventFollower implements AsyncIterableIterator<StoredEvent> {
   /** A batch from the reader. */
   live(batch: readonly StoredEvent[]): void {
     if (this.state === 'live') {
+      // Too slow: still more than maxQueued events waiting from earlier batches when a new one
+      // comes (a single large batch alone never counts against a consumer that keeps up).
+      if (!this.sink && this.queue.length > this.options.maxQueued) {
+        this.queue = [];
+        this.finish(new SlowConsumerError(this.options.maxQueued));
+        return;
+      }
       for (const event of batch) if (event.sequence > this.delivered && !this.emit(event)) return;
     } else if (this.state === 'replaying') {
       this.held.push(...batch);
@@ -174,7 +181,7 @@ export class EventFollower implements AsyncIterableIterator<StoredEvent> {
         const generation = this.heldGeneration;
         const page = await this.source.readPage(this.reader.stream, this.delivered, PAGE);
         if (this.state === 'ended') return;
-        for (const event of page) if (!this.emit(event, true)) return;
+        for (const event of page) if (!this.emit(event)) return;
         if (page.length === PAGE || generation !== this.heldGeneration) {
           // A long replay goes at the consumer's pace, a page at a time.
           await this.consumed();
@@ -201,8 +208,8 @@ export class EventFollower implements AsyncIterableIterator<StoredEvent> {
     return new Promise((resolve) => (this.onDrained = resolve));
   }
 
-  /** Hands one event on; false once the follower has ended. Replayed events are never "too many": the replay waits. */
-  private emit(event: StoredEvent, replayed = false): boolean {
+  /** Hands one event on; false once the follower has ended. */
+  private emit(event: StoredEvent): boolean {
     if (this.state === 'ended') return false;
     this.delivered = event.sequence;
     if (this.options.filter && !this.options.filter(event)) return true;
@@ -213,11 +220,6 @@ export class EventFollower implements AsyncIterableIterator<StoredEvent> {
       resolve({ value: event, done: false });
     } else {
       this.queue.push(event);
-      if (!replayed && this.queue.length > this.options.maxQueued) {
-        this.queue = [];
-        this.finish(new SlowConsumerError(this.options.maxQueued));
-        return false;
-      }
     }
     if (this.options.until?.(event)) {
       this.finish();
