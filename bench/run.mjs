@@ -17,6 +17,7 @@ const benchmarks = {
   archive: () => import('./archive.mjs'),
   promotion: () => import('./promotion.mjs'),
   gateway: () => import('./gateway.mjs'),
+  fanout: () => import('./fanout.mjs'),
 };
 
 const resultsDir = new URL('./results/', import.meta.url);

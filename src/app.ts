@@ -82,7 +82,7 @@ export async function openServices(
 ): Promise<{ services: Services; databaseUrl: string; close(): Promise<void> }> {
   const secrets = await loadSecretBox(config.dataDir, config.secretKey);
   const db = await openDatabase(config, log, embeddedOptions);
-  const events = new EventLog(db.dataSource, db.url, log);
+  const events = new EventLog(db.url, log, { maxQueued: config.limits.subscriberQueue });
   try {
     await events.start();
   } catch (err) {

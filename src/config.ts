@@ -113,6 +113,10 @@ export interface Limits {
   archiveEntries: number;
   /** Archive imports running at once in this process; more are answered 429. */
   concurrentImports: number;
+  /** Events a subscription may leave waiting before it is dropped as too slow. */
+  subscriberQueue: number;
+  /** Bytes a WebSocket may leave unsent before it is closed as too slow (1013, resubscribe). */
+  subscriberBufferBytes: number;
 }
 
 export const defaultLimits: Limits = {
@@ -133,6 +137,8 @@ export const defaultLimits: Limits = {
   archiveExpandedBytes: 128 * 1024 * 1024,
   archiveEntries: 100_001,
   concurrentImports: 2,
+  subscriberQueue: 10_000,
+  subscriberBufferBytes: 4 * 1024 * 1024,
 };
 
 /** The environment variable that overrides each limit an operator may want to change. */
@@ -151,6 +157,8 @@ export const limitSettings: Partial<Record<keyof Limits, string>> = {
   archiveExpandedBytes: 'STAGECRAFT_ARCHIVE_MAX_EXPANDED_BYTES',
   archiveEntries: 'STAGECRAFT_ARCHIVE_MAX_ENTRIES',
   concurrentImports: 'STAGECRAFT_MAX_CONCURRENT_IMPORTS',
+  subscriberQueue: 'STAGECRAFT_SUBSCRIBER_QUEUE',
+  subscriberBufferBytes: 'STAGECRAFT_SUBSCRIBER_BUFFER_BYTES',
 };
 
 /** Limits from the environment over the defaults; a bad value stops start-up naming the setting. */

@@ -1,18 +1,19 @@
 /**
  * Stored events with LISTEN/NOTIFY fan-out. Writers append inside their own transaction (the
  * NOTIFY is delivered at commit, so nobody hears of an event that rolled back). Every replica
- * keeps one listening connection; a notification carries only the stream and sequence, and
- * subscribers read the rows themselves, so a late or reconnecting subscriber misses nothing.
+ * keeps one listening connection; a notification carries only the stream and sequence.
+ *
+ * Fan-out from memory: per stream with local subscribers, one reader (stream-feed.ts) reads each
+ * new batch once and feeds every subscriber from memory; a subscriber's replay (`afterSequence`)
+ * reads the table once and joins that feed. All of it runs on the log's own small pool, never on
+ * the pool that requests and jobs use, so a thousand watchers cannot make a job's statements wait.
  */
-import { Repeater } from '@repeaterjs/repeater';
-import { EventEmitter } from 'node:events';
 import pg from 'pg';
-import type { DataSource, EntityManager } from 'typeorm';
-import { EventEntity } from '../entities/event.js';
+import type { EntityManager } from 'typeorm';
 import type { Logger } from '../logger.js';
+import { EventFollower, PAGE, StreamReader, type FeedSource } from './stream-feed.js';
 
 const CHANNEL = 'stagecraft_events';
-const PAGE = 500;
 
 export interface StoredEvent {
   sequence: number;
@@ -32,32 +33,55 @@ export async function appendEvent(
     // The ordering lock below only holds within a transaction; give a lone append its own.
     return manager.transaction((tx) => appendEvent(tx, stream, type, payload));
   }
-  // Writers of one stream take turns until commit, so a stream's sequences become visible in
-  // order and a reader that resumes after sequence N can never skip a later-committing N-1.
-  await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [stream]);
-  // The wall-clock time of the event, not the transaction's start (now()), so a batch of
-  // events written in one transaction still shows when each happened.
-  const row = await manager.getRepository(EventEntity).save({ stream, type, payload, createdAt: new Date() });
-  await manager.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify({ stream, sequence: row.sequence })]);
-  return toStored(row);
+  // One statement, one round trip (a job's transaction and every watcher wait on it):
+  // - writers of one stream take turns until commit (the advisory lock, taken before the row gets
+  //   its sequence), so a stream's sequences become visible in order and a reader that resumes
+  //   after sequence N can never skip a later-committing N-1;
+  // - the wall-clock time of the event, not the transaction's start (now()), so a batch of events
+  //   written in one transaction still shows when each happened;
+  // - the NOTIFY carries the stream and sequence only (far below the 8000-byte limit: streams are
+  //   at most 200 characters).
+  const createdAt = new Date();
+  const [row] = (await manager.query(
+    `WITH turn AS (SELECT pg_advisory_xact_lock(hashtext($1))),
+          stored AS (INSERT INTO events (stream, type, payload, created_at) SELECT $1, $2, $3::jsonb, $4 FROM turn RETURNING sequence)
+     SELECT sequence, pg_notify($5, json_build_object('stream', $1::text, 'sequence', sequence)::text) FROM stored`,
+    [stream, type, JSON.stringify(payload), createdAt, CHANNEL],
+  )) as { sequence: string }[];
+  return { sequence: Number(row.sequence), stream, type, payload, createdAt };
 }
 
-function toStored(row: EventEntity): StoredEvent {
-  return { sequence: Number(row.sequence), stream: row.stream, type: row.type, payload: row.payload, createdAt: row.createdAt };
+
+export interface EventLogOptions {
+  /** Events a pulling subscriber may leave waiting before it is dropped (TOO_MANY_REQUESTS). */
+  maxQueued?: number;
+  /** Connections of the log's own pool (readers and replays). */
+  poolSize?: number;
 }
 
 export class EventLog {
-  private readonly wakeups = new EventEmitter();
+  private readonly readers = new Map<string, StreamReader>();
+  private readonly pool: pg.Pool;
+  private readonly feedSource: FeedSource;
+  private readonly maxQueued: number;
   private listener: pg.Client | undefined;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly databaseUrl: string,
     private readonly log: Logger,
+    options: EventLogOptions = {},
   ) {
-    this.wakeups.setMaxListeners(0);
+    this.maxQueued = options.maxQueued ?? 10_000;
+    // Two connections: one reader can read while another stream's reader (or a replay) does.
+    this.pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 2, application_name: 'stagecraft-events' });
+    this.pool.on('error', (err) => this.log.warn({ err: err.message }, 'an idle event-log connection failed'));
+    this.feedSource = {
+      readPage: (stream, after, limit) => this.readAfter(stream, after, limit),
+      latestSequence: (stream) => this.latestSequence(stream),
+      readFailed: (stream, err) => this.log.warn({ stream, err: (err as Error)?.message ?? String(err) }, 'could not read events; retrying'),
+    };
   }
 
   async start(): Promise<void> {
@@ -65,7 +89,7 @@ export class EventLog {
     client.on('notification', (msg) => {
       try {
         const { stream } = JSON.parse(msg.payload ?? '{}') as { stream?: string };
-        if (stream) this.wakeups.emit(stream);
+        if (stream) this.readers.get(stream)?.wake();
       } catch {
         /* not ours */
       }
@@ -76,7 +100,7 @@ export class EventLog {
     this.listener = client;
   }
 
-  /** After losing the listening connection, wake everyone (they re-read) and listen again. */
+  /** After losing the listening connection, wake every reader (they re-read) and listen again. */
   private reconnect(err: Error): void {
     if (this.closed || this.reconnectTimer) return;
     this.log.warn({ err: err.message }, 'event listener lost its connection; reconnecting');
@@ -91,84 +115,69 @@ export class EventLog {
   }
 
   private wakeAll(): void {
-    for (const name of this.wakeups.eventNames()) this.wakeups.emit(name);
+    for (const reader of this.readers.values()) reader.wake();
   }
 
   async stop(): Promise<void> {
     this.closed = true;
     clearTimeout(this.reconnectTimer);
-    this.wakeAll();
+    for (const reader of [...this.readers.values()]) for (const follower of [...reader.followers]) follower.finish();
     await this.listener?.end().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
   }
 
   async readAfter(stream: string, afterSequence: number, limit = PAGE): Promise<StoredEvent[]> {
-    const rows = await this.dataSource
-      .getRepository(EventEntity)
-      .createQueryBuilder('e')
-      .where('e.stream = :stream AND e.sequence > :after', { stream, after: afterSequence })
-      .orderBy('e.sequence', 'ASC')
-      .limit(limit)
-      .getMany();
-    return rows.map(toStored);
+    const { rows } = await this.pool.query<{ sequence: string; stream: string; type: string; payload: Record<string, unknown>; created_at: Date }>(
+      'SELECT sequence, stream, type, payload, created_at FROM events WHERE stream = $1 AND sequence > $2 ORDER BY sequence LIMIT $3',
+      [stream, afterSequence, limit],
+    );
+    return rows.map((r) => ({ sequence: Number(r.sequence), stream: r.stream, type: r.type, payload: r.payload, createdAt: r.created_at }));
   }
 
   async latestSequence(stream: string): Promise<number> {
-    const [row] = await this.dataSource.query('SELECT max(sequence) AS max FROM events WHERE stream = $1', [stream]);
-    return Number(row?.max ?? 0);
+    const { rows } = await this.pool.query<{ max: string | null }>('SELECT max(sequence) AS max FROM events WHERE stream = $1', [stream]);
+    return Number(rows[0]?.max ?? 0);
   }
 
   /**
-   * Every event of `stream` after `afterSequence`, stored ones first, then live ones, until the
-   * consumer stops iterating or the log is stopped. A Repeater (not an async generator) so that a
-   * consumer can stop it while it is idle waiting for the next event, releasing the listener.
+   * Every event of `stream` after `afterSequence`, stored ones first, then live ones, each once and
+   * in order, until the consumer stops, `until` matches, or the log is stopped. Pull it as an async
+   * iterator, or push it with `take` (see stream-feed.ts).
    */
   follow(
     stream: string,
     afterSequence = 0,
     options: { filter?: (e: StoredEvent) => boolean; until?: (e: StoredEvent) => boolean } = {},
-  ): AsyncIterableIterator<StoredEvent> {
-    return new Repeater<StoredEvent>(async (push, stop) => {
-      let last = afterSequence;
-      let pending = true; // read once at the start
-      let stopped = false;
-      let wake: (() => void) | undefined;
-      const onWake = () => {
-        pending = true;
-        wake?.();
-      };
-      this.wakeups.on(stream, onWake); // before the first read, so nothing slips between
-      void stop.then(() => {
-        stopped = true;
-        wake?.();
-      });
-      try {
-        while (!stopped && !this.closed) {
-          if (!pending) await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
-          pending = false;
-          for (let more = true; more && !stopped; ) {
-            const batch = await this.readAfter(stream, last);
-            for (const event of batch) {
-              last = event.sequence;
-              if (options.filter && !options.filter(event)) continue;
-              await push(event);
-              if (options.until?.(event)) {
-                stopped = true;
-                break;
-              }
-            }
-            more = batch.length === PAGE;
-          }
-        }
-      } finally {
-        this.wakeups.off(stream, onWake);
-        stop();
-      }
-    });
+  ): EventFollower {
+    let reader = this.readers.get(stream);
+    if (!reader) {
+      reader = new StreamReader(stream, this.feedSource);
+      this.readers.set(stream, reader);
+    }
+    const follower = new EventFollower(reader, this.feedSource, afterSequence, { ...options, maxQueued: this.maxQueued }, (f) => this.leave(reader, f));
+    if (this.closed) follower.finish();
+    return follower;
+  }
+
+  /** The reader stops with its last local subscriber. */
+  private leave(reader: StreamReader, follower: EventFollower): void {
+    reader.followers.delete(follower);
+    if (reader.followers.size || this.readers.get(reader.stream) !== reader) return;
+    reader.stop();
+    this.readers.delete(reader.stream);
   }
 
   /** How many subscribers wait on a stream (for tests and metrics). */
   listenerCount(stream: string): number {
-    return this.wakeups.listenerCount(stream);
+    return this.readers.get(stream)?.followers.size ?? 0;
+  }
+
+  /** The stream's reader in this process, if it has subscribers: batches it read (tests, metrics). */
+  readerStats(stream: string): { followers: number; live: number; reads: number } | null {
+    const reader = this.readers.get(stream);
+    if (!reader) return null;
+    let live = 0;
+    for (const f of reader.followers) if (f.isLive) live++;
+    return { followers: reader.followers.size, live, reads: reader.reads };
   }
 }

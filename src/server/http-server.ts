@@ -9,6 +9,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler } from 'express';
 import {
+  createSourceEventStream,
   getOperationAST,
   GraphQLError,
   parse,
@@ -33,6 +34,8 @@ import type { Services } from '../services/index.js';
 import { bearerToken, buildContext, contextFor, tokenFromConnectionParams } from './auth-context.js';
 import { SocketSessions, type SocketExtra } from './socket-sessions.js';
 import { serveGraphqlWs } from './ws-transport.js';
+import { EventFollower } from '../events/stream-feed.js';
+import { executeEach, FrameDelivery, viewKey } from './shared-frames.js';
 import { graphiqlRouter } from './graphiql/page.js';
 import { archiveRouter } from './archive-routes.js';
 import { healthRouter } from './health.js';
@@ -115,12 +118,27 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
           } catch (err) {
             return [new GraphQLError((err as AppError).message, { originalError: err as AppError })];
           }
-          const result = await subscribe(args);
-          if (!(Symbol.asyncIterator in result) && result.errors?.length) {
+          const source = await createSourceEventStream(args);
+          if (!(Symbol.asyncIterator in source)) {
             sockets.releaseSubscription(session, id);
-            return result.errors;
+            return source.errors ?? [new GraphQLError('the subscription could not start')];
           }
-          started.set(args, result);
+          // Event-log streams go out as frames built once per event and view (shared-frames.ts);
+          // anything else is executed per subscriber, as graphql-js would.
+          started.set(
+            args,
+            source instanceof EventFollower
+              ? new FrameDelivery(source, {
+                  id,
+                  socket: ctx.extra.socket,
+                  args,
+                  viewKey: viewKey(payload.query, payload.operationName, payload.variables, context),
+                  formatError,
+                  maxBufferedBytes: config.limits.subscriberBufferBytes,
+                  maxQueued: config.limits.subscriberQueue,
+                })
+              : executeEach(source, args),
+          );
         }
         return args;
       },

@@ -11,6 +11,7 @@ import { In, type DataSource, type EntityManager } from 'typeorm';
 import type { AssetType } from '../domain/asset-types.js';
 import { canonicalJson } from '../domain/checksum.js';
 import type { OptionalChoice } from '../domain/dependencies.js';
+import { assetProgress } from '../domain/progress-batches.js';
 import { countOf, promotionOverwriteRule, stageRefusal, type AssetAction } from '../domain/promotion-decision.js';
 import { PromotionEntity, PromotionStageEntity, type PromotedAssetReport, type RunStatus } from '../entities/promotion.js';
 import { StageEntity } from '../entities/stage.js';
@@ -332,10 +333,9 @@ export class PromotionService {
       const reported = reportedAssets(report);
       await job.transaction((tx) => this.progress(tx, promotion.id, stageName, 'TRANSFERRED', `imported by ${stageName}: ${String(report.status)}`, 0, reported.length));
       const assets: PromotedAssetReport[] = reported.map((a) => ({ assetId: a.id, type: a.type, name: a.name, status: a.status, comment: a.explanation }));
+      // Batched: the per-asset detail is the stage's report; the stream shows headway.
       await job.transaction(async (tx) => {
-        for (const [i, a] of assets.entries()) {
-          await this.progress(tx, promotion.id, stageName, 'ASSET', `${a.type} ${a.name}: ${a.status}`, i + 1, assets.length);
-        }
+        for (const step of assetProgress(assets)) await this.progress(tx, promotion.id, stageName, 'ASSET', step.message, step.completed, step.total);
       });
       const failures = assets.filter((a) => a.status === 'FAILURE').length;
       const importReportId = typeof report.id === 'string' ? report.id : null;

@@ -9,6 +9,7 @@ import { parseId } from '../db/ids.js';
 import { AssetReferenceEntity } from '../entities/asset-reference.js';
 import { AssetEntity } from '../entities/asset.js';
 import { RollbackEntity, type PreImage, type RollbackReportEntry, type RollbackStatus } from '../entities/rollback.js';
+import { assetProgress } from '../domain/progress-batches.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
 import { appendEvent, type EventLog, type StoredEvent } from '../events/event-log.js';
 import { pageByName, type Page } from './paging.js';
@@ -113,7 +114,7 @@ export class RollbackService {
     }
     const report: RollbackReportEntry[] = [];
     // Reverse apply order: dependents before what they depend on.
-    for (const [i, image] of [...rollback.preImages].reverse().entries()) {
+    for (const image of [...rollback.preImages].reverse()) {
       if (image.row === null) {
         await assets.delete({ id: image.assetId });
         report.push({ type: image.type, name: image.name, status: 'REMOVED', comment: 'created by the promotion' });
@@ -123,8 +124,9 @@ export class RollbackService {
         if (image.references.length) await refs.insert(image.references.map((r) => ({ fromId: image.assetId, toId: r.toId, kind: r.kind as 'REQUIRED' | 'OPTIONAL' })));
         report.push({ type: image.type, name: image.name, status: 'RESTORED', comment: 'earlier content restored' });
       }
-      await this.progress(tx, rollback.id, 'ASSET', `${image.type} ${image.name}: ${report.at(-1)!.status}`, i + 1, rollback.preImages.length);
     }
+    // Batched like a promotion's: the report holds the per-asset detail.
+    for (const step of assetProgress(report)) await this.progress(tx, rollback.id, 'ASSET', step.message, step.completed, step.total);
     return report.reverse();
   }
 
