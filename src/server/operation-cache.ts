@@ -65,7 +65,13 @@ export class OperationVerdicts {
    * remembered: anything else is a fault, thrown and not kept.
    */
   run(document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | undefined, check: () => void): void {
-    const variablesKey = variables && Object.keys(variables).length ? JSON.stringify(variables) : '';
+    let variablesKey: string;
+    try {
+      variablesKey = variables && Object.keys(variables).length ? JSON.stringify(variables) : '';
+    } catch {
+      // Too deep to serialise (a hostile nesting): the check itself refuses it, uncached.
+      return check();
+    }
     if (variablesKey.length > MAX_CACHED_VARIABLES) return check();
     const key = `${operationName ?? ''}\u0000${variablesKey}`;
     let verdicts = this.byDocument.get(document);
