@@ -53,7 +53,10 @@ const ADMIN_PASSWORD = 'bench-admin-password';
 const API_NAME = 'Bench Petstore';
 
 /** Load test: the same for every target. */
-const LOAD = { path: '/pet/1', connections: 50, warmupSeconds: 2, durationSeconds: 10, passes: 2 };
+/** 16 connections: the issue's latency target (added p50 over direct) is stated at that load. */
+const LOAD = { path: '/pet/1', connections: 16, warmupSeconds: 2, durationSeconds: 12, passes: 3 };
+/** BENCH_GATEWAY_ROLLOUT=0 measures the data plane only (the rollout part takes minutes). */
+const WITH_ROLLOUT = process.env.BENCH_GATEWAY_ROLLOUT !== '0';
 /** Rollout: 200 instances in 4 processes; 3 sync rounds and 1 direct publish. */
 const ROLLOUT = { instances: 200, processes: 4, syncRounds: 3, publishRounds: 1, roundTimeoutMs: 60_000, joinTimeoutMs: 60_000 };
 
@@ -121,7 +124,7 @@ async function benchmark(cleanup) {
   const nodes = [{ host: '127.0.0.1', port: upstreamPort, weight: 1 }];
 
   const throughput = await measureThroughput({ cleanup, cp, tmp, asset, nodes, upstream });
-  const rollout = await measureRollout({ cleanup, cp, asset, nodes, statements: statementCounter(app.services.db) });
+  const rollout = WITH_ROLLOUT ? await measureRollout({ cleanup, cp, asset, nodes, statements: statementCounter(app.services.db) }) : null;
 
   return {
     benchmark: name,
@@ -207,7 +210,7 @@ async function measureThroughput({ cleanup, cp, tmp, asset, nodes, upstream }) {
   const ticksPerSecond = clockTicks();
   const passSeconds = LOAD.durationSeconds / LOAD.passes;
   const acc = Object.fromEntries(
-    targets.map((t) => [t.key, { histogram: new LatencyHistogram(), requests: 0, non2xx: 0, errors: 0, timeouts: 0, seconds: 0, wall: 0, proxy: 0, upstream: 0, loadgen: 0, machine: 0, acLatency: [] }]),
+    targets.map((t) => [t.key, { histogram: new LatencyHistogram(), requests: 0, non2xx: 0, errors: 0, timeouts: 0, seconds: 0, wall: 0, proxy: 0, upstream: 0, loadgen: 0, machine: 0, acLatency: [], passes: [] }]),
   );
   for (const t of targets) {
     progress(`${t.label}: warm-up ${LOAD.warmupSeconds}s`);
@@ -220,7 +223,8 @@ async function measureThroughput({ cleanup, cp, tmp, asset, nodes, upstream }) {
       const before = { proxy: sumTicks(pids.proxy), upstream: sumTicks(pids.upstream), loadgen: process.cpuUsage(), machine: machineBusyTicks() };
       const okBefore = a.histogram.count;
       const started = performance.now();
-      const r = await load(autocannon, `http://127.0.0.1:${t.port}${LOAD.path}`, passSeconds, a.histogram);
+      const passHistogram = new LatencyHistogram();
+      const r = await load(autocannon, `http://127.0.0.1:${t.port}${LOAD.path}`, passSeconds, a.histogram, passHistogram);
       const wall = (performance.now() - started) / 1000;
       const loadgen = process.cpuUsage(before.loadgen);
       a.wall += wall;
@@ -234,6 +238,8 @@ async function measureThroughput({ cleanup, cp, tmp, asset, nodes, upstream }) {
       a.loadgen += (loadgen.user + loadgen.system) / 1e6;
       a.machine += (machineBusyTicks() - before.machine) / ticksPerSecond;
       a.acLatency.push({ p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max });
+      const passProxySeconds = (sumTicks(pids.proxy) - before.proxy) / ticksPerSecond;
+      a.passes.push({ p50: passHistogram.summary().p50, proxyUsPerRequest: passHistogram.count && pids.proxy.length ? round((passProxySeconds * 1e6) / passHistogram.count, 1) : null });
       progress(`pass ${pass}/${LOAD.passes}, ${t.label}: ${passSeconds}s at ${LOAD.connections} connections, ${Math.round((a.histogram.count - okBefore) / (r.duration || wall))} req/s`);
     }
   }
@@ -261,6 +267,7 @@ async function measureThroughput({ cleanup, cp, tmp, asset, nodes, upstream }) {
       cpuSeconds: { proxy: hasProxy ? round(a.proxy, 2) : null, upstream: round(a.upstream, 2), loadgen: round(a.loadgen, 2) },
       cpuMsPer1kRequests: { proxy: hasProxy ? perThousand(a.proxy) : null, upstream: perThousand(a.upstream), loadgen: perThousand(a.loadgen) },
       machineBusyCores: round(a.machine / a.wall, 2),
+      passes: a.passes,
       otherProcessesCores: round(otherCores, 2),
     };
     const s = results[t.key];
@@ -300,12 +307,13 @@ async function measureThroughput({ cleanup, cp, tmp, asset, nodes, upstream }) {
 }
 
 /** One autocannon run; per-response latencies into `histogram` when given. */
-function load(autocannon, url, seconds, histogram) {
+function load(autocannon, url, seconds, ...histograms) {
+  const into = histograms.filter(Boolean);
   return new Promise((resolve, reject) => {
     const instance = autocannon({ url, connections: LOAD.connections, pipelining: 1, duration: seconds, timeout: 10 }, (err, result) => (err ? reject(err) : resolve(result)));
-    if (histogram) {
+    if (into.length) {
       instance.on('response', (_client, status, _bytes, responseTime) => {
-        if (status >= 200 && status < 300) histogram.record(responseTime);
+        if (status >= 200 && status < 300) for (const h of into) h.record(responseTime);
       });
     }
   });
@@ -766,6 +774,31 @@ function clockTicks() {
 // ---------------------------------------------------------------------------------------------
 // Report
 
+/**
+ * The issue's two figures, last: proxy CPU per request against nginx, and p50 added over the
+ * direct target, overall and per interleaved pass (min–max).
+ */
+function headlines(t) {
+  const { direct: d, gateway: g, nginx: n } = t.targets;
+  const span = (values) => (values.length ? `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}` : '—');
+  const us = (target) => (target.cpuMsPer1kRequests.proxy == null ? null : target.cpuMsPer1kRequests.proxy);
+  const added = (target, pass) => (target.passes[pass]?.p50 ?? NaN) - (d.passes[pass]?.p50 ?? NaN);
+  const passes = g.passes.map((_, i) => i);
+  const lines = [''];
+  if (n) {
+    const ratios = passes.map((i) => g.passes[i].proxyUsPerRequest / n.passes[i].proxyUsPerRequest).filter(Number.isFinite);
+    lines.push(`gateway-proxy-cpu: ratio ${(us(g) / us(n)).toFixed(2)} (stagecraft gateway ${us(g).toFixed(1)} µs/request vs nginx ${us(n).toFixed(1)} µs/request; passes ${span(ratios)})`);
+  } else {
+    lines.push(`gateway-proxy-cpu: ratio — (stagecraft gateway ${us(g)?.toFixed(1)} µs/request; no nginx)`);
+  }
+  const gAdded = passes.map((i) => added(g, i)).filter(Number.isFinite);
+  const nAdded = n ? passes.map((i) => added(n, i)).filter(Number.isFinite) : [];
+  lines.push(
+    `gateway-added-p50: +${(g.latencyMs.p50 - d.latencyMs.p50).toFixed(3)} ms (stagecraft gateway p50 ${g.latencyMs.p50} ms vs direct ${d.latencyMs.p50} ms at ${t.load.connections} connections; passes +${span(gAdded)} ms${n ? `; nginx +${(n.latencyMs.p50 - d.latencyMs.p50).toFixed(3)} ms, passes +${span(nAdded)} ms` : ''})`,
+  );
+  return lines;
+}
+
 export function report(r) {
   const t = r.throughput;
   const row = (label, cells, width = 12) => `${label.padEnd(24)}${cells.map((c) => String(c ?? '—').padStart(width)).join('')}`;
@@ -785,18 +818,21 @@ export function report(r) {
   }
   lines.push('  * CPU ms per 1,000 responses during the measured run   ** cores used by other processes on the machine meanwhile (contention)');
   const ro = r.rollout;
-  lines.push(
-    '',
-    `rollout: ${ro.instances} gateway instances (${ro.processes} processes), joined and configured in ${fmt(ro.joinSeconds, 1)} s; ms from the mutation being sent`,
-    '',
-    row('', ['first', 'p50', 'p99', 'all', 'COMPLETED', 'mutation', 'SQL→all', 'SQL→end', 'busy cores'], 11),
-  );
-  for (const x of ro.rounds) {
-    lines.push(row(`${x.round}. ${x.kind === 'syncServiceVersion' ? 'sync' : 'publish'} ${x.version}`, [fmt(x.instanceApplyMs.first, 0), fmt(x.instanceApplyMs.p50, 0), fmt(x.instanceApplyMs.p99, 0), fmt(x.instanceApplyMs.last, 0), x.syncProgress ? fmt(x.syncProgress.completedMs, 0) : 'n/a', fmt(x.mutationMs, 0), x.sqlStatements.toAllApplied, x.sqlStatements.toEnd, fmt(x.machineBusyCores, 2)], 11));
+  if (ro) {
+    lines.push(
+      '',
+      `rollout: ${ro.instances} gateway instances (${ro.processes} processes), joined and configured in ${fmt(ro.joinSeconds, 1)} s; ms from the mutation being sent`,
+      '',
+      row('', ['first', 'p50', 'p99', 'all', 'COMPLETED', 'mutation', 'SQL→all', 'SQL→end', 'busy cores'], 11),
+    );
+    for (const x of ro.rounds) {
+      lines.push(row(`${x.round}. ${x.kind === 'syncServiceVersion' ? 'sync' : 'publish'} ${x.version}`, [fmt(x.instanceApplyMs.first, 0), fmt(x.instanceApplyMs.p50, 0), fmt(x.instanceApplyMs.p99, 0), fmt(x.instanceApplyMs.last, 0), x.syncProgress ? fmt(x.syncProgress.completedMs, 0) : 'n/a', fmt(x.mutationMs, 0), x.sqlStatements.toAllApplied, x.sqlStatements.toEnd, fmt(x.machineBusyCores, 2)], 11));
+    }
+    const m = ro.syncMedian;
+    lines.push(row('median of sync rounds', [fmt(m.firstMs, 0), fmt(m.p50Ms, 0), fmt(m.p99Ms, 0), fmt(m.allMs, 0), fmt(m.completedMs, 0), ''], 11));
+    lines.push(`  after the last round: ${ro.check.servingLastRevision} instances serve it, ${ro.check.reportedLastRevision} report it to the control plane`, '');
   }
-  const m = ro.syncMedian;
-  lines.push(row('median of sync rounds', [fmt(m.firstMs, 0), fmt(m.p50Ms, 0), fmt(m.p99Ms, 0), fmt(m.allMs, 0), fmt(m.completedMs, 0), ''], 11));
-  lines.push(`  after the last round: ${ro.check.servingLastRevision} instances serve it, ${ro.check.reportedLastRevision} report it to the control plane`, '');
+  lines.push(...headlines(t));
   return lines.join('\n');
 }
 

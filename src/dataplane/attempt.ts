@@ -63,19 +63,24 @@ export function attempt(pool: Pool, request: AttemptRequest, res: ServerResponse
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      res.off('close', onClientClose);
-      if (responding) res.once('close', onClientClose); // still abort the upstream if the client leaves mid-body
+      // A response keeps the listener: the upstream is still aborted if the client leaves mid-body.
+      if (!responding) res.off('close', onClientClose);
       resolve(outcome);
     };
 
     // Settle before aborting: the abort calls onResponseError, which must not classify it.
     const onClientClose = () => {
       if (res.writableFinished) return;
+      if (settled) {
+        // Only reachable while responding (see settle): stop reading the rest of the body.
+        controller?.abort(new Error('client closed the connection'));
+        return;
+      }
       settle({ kind: 'client-gone' });
       if (controller) controller.abort(new Error('client closed the connection'));
       else abandoned = true;
     };
-    res.once('close', onClientClose);
+    res.on('close', onClientClose);
 
     const timer = setTimeout(() => {
       if (controller) {

@@ -26,16 +26,25 @@ export interface RequestBody {
   discard(): void;
 }
 
-const NO_BODY: RequestBody = { forAttempt: () => null, replayable: () => true, discard: () => undefined };
+export const NO_BODY: RequestBody = { forAttempt: () => null, replayable: () => true, discard: () => undefined };
 
-export async function readRequestBody(req: IncomingMessage, maxBuffered = MAX_BUFFERED_BODY): Promise<RequestBody> {
-  const length = req.headers['content-length'] === undefined ? null : Number(req.headers['content-length']);
-  const chunked = req.headers['transfer-encoding'] !== undefined;
-  if (!chunked && (length === null || length === 0)) {
+/** How the client frames its body (from the request head: see headers.ts readRequestHead). */
+export interface BodyFraming {
+  contentLength: string | null;
+  chunked: boolean;
+}
+
+/** No body: answered at once, without a promise (most proxied requests are GETs). */
+export function readRequestBody(req: IncomingMessage, framing: BodyFraming, maxBuffered = MAX_BUFFERED_BODY): RequestBody | Promise<RequestBody> {
+  const length = framing.contentLength === null ? null : Number(framing.contentLength);
+  if (!framing.chunked && (length === null || length === 0)) {
     req.resume(); // nothing to read, but let 'end' happen
     return NO_BODY;
   }
+  return readBody(req, framing.chunked, length, maxBuffered);
+}
 
+async function readBody(req: IncomingMessage, chunked: boolean, length: number | null, maxBuffered: number): Promise<RequestBody> {
   const source = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const head: Buffer[] = [];
   if (chunked || (length !== null && length <= maxBuffered)) {

@@ -17,10 +17,10 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger.js';
 import { attempt, type AttemptOutcome, type FailureKind } from './attempt.js';
 import type { Clock } from './balancer.js';
-import { readRequestBody, type RequestBody } from './body.js';
+import { NO_BODY, readRequestBody, type RequestBody } from './body.js';
 import type { GatewayConfig, UpstreamNode } from './config.js';
 import { sendError, sendJson } from './errors.js';
-import { upstreamRequestHeaders } from './headers.js';
+import { readRequestHead } from './headers.js';
 import { PoolRegistry } from './pools.js';
 import { Snapshot, type UpstreamRuntime } from './snapshot.js';
 
@@ -172,52 +172,65 @@ export class GatewayProxy {
       return sendError(res, 'BAD_REQUEST', 'The request path must be absolute and free of . and .. segments.');
     }
     const method = req.method ?? 'GET';
-    const match = snapshot.routes.match(method, path, req.headers.host ?? null);
+    const head = readRequestHead(req, 'http');
+    const match = snapshot.routes.match(method, path, head.host);
     if (!match) return sendError(res, 'ROUTE_NOT_FOUND', `No route matches ${method} ${path}.`);
 
     const runtime = snapshot.upstreams.get(match.service.serviceVersionId)!;
-    const label = `${match.service.name} ${match.service.version}`;
     if (runtime.balancer.healthyCount() === 0) {
-      return sendError(res, 'NO_HEALTHY_UPSTREAM', `Service ${label} has no healthy node.`);
+      return sendError(res, 'NO_HEALTHY_UPSTREAM', `Service ${labelOf(runtime)} has no healthy node.`);
     }
 
     let body: RequestBody;
     try {
-      body = await readRequestBody(req);
+      const read = readRequestBody(req, head);
+      body = read === NO_BODY ? read : await read;
     } catch {
       return void res.destroy(); // the client broke off its upload
     }
-    res.once('finish', () => {
-      if (!req.complete) body.discard();
-    });
+    if (body !== NO_BODY) {
+      res.once('finish', () => {
+        if (!req.complete) body.discard();
+      });
+    }
 
-    const failed = await this.forward(req, res, snapshot, runtime, target, body);
+    const failed = await this.forward(req, res, snapshot, runtime, target, head.upstreamHeaders, body);
     if (!failed) return;
-    if (failed === 'no-node') return sendError(res, 'NO_HEALTHY_UPSTREAM', `Service ${label} has no healthy node.`);
-    const [code, message] = errorFor(failed.failure, label);
+    if (failed === 'no-node') return sendError(res, 'NO_HEALTHY_UPSTREAM', `Service ${labelOf(runtime)} has no healthy node.`);
+    const [code, message] = errorFor(failed.failure, labelOf(runtime));
     sendError(res, code, message);
   }
 
   /** Tries nodes until one responds; returns the last failure, 'no-node', or null when answered. */
-  private async forward(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, runtime: UpstreamRuntime, target: string, body: RequestBody): Promise<Failed | 'no-node' | null> {
+  private async forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    snapshot: Snapshot,
+    runtime: UpstreamRuntime,
+    target: string,
+    headers: string[],
+    body: RequestBody,
+  ): Promise<Failed | 'no-node' | null> {
     const { upstream, balancer } = runtime;
     const method = req.method ?? 'GET';
-    const headers = upstreamRequestHeaders(req, 'http');
     const timeoutMs = Number.isFinite(upstream.timeoutMs) && upstream.timeoutMs > 0 ? upstream.timeoutMs : DEFAULT_TIMEOUT_MS;
     const attempts = 1 + Math.max(0, Math.floor(upstream.retries || 0));
-    const tried = new Set<string>();
+    // Made on the first retry: most requests are answered by the first node they try.
+    let tried: Set<string> | null = null;
     let last: Failed | null = null;
+    // Log entries are objects: build them only when debug logging is on.
+    const debug = this.log.isLevelEnabled('debug');
 
     for (let n = 0; n < attempts; n++) {
       if (n > 0 && !body.replayable()) break;
-      const node = balancer.pick(tried);
+      const node = balancer.pick(tried ?? NONE_TRIED);
       if (!node) break;
-      tried.add(node.key);
+      (tried ??= new Set()).add(node.key);
 
       const outcome = await attempt(snapshot.pool(node.key), { method, path: target, headers, body: body.forAttempt(), timeoutMs }, res);
       if (outcome.kind === 'response') {
         balancer.success(node.key);
-        this.log.debug({ method, path: pathOf(target), serviceName: runtime.service.name, node: node.key, status: outcome.status, attempts: n + 1 }, 'proxied');
+        if (debug) this.log.debug({ method, path: pathOf(target), serviceName: runtime.service.name, node: node.key, status: outcome.status, attempts: n + 1 }, 'proxied');
         return null;
       }
       if (outcome.kind === 'client-gone') return null;
@@ -227,12 +240,16 @@ export class GatewayProxy {
       if (countsAgainstNode && balancer.failure(node.key)) {
         this.log.warn({ serviceName: runtime.service.name, serviceVersionId: runtime.service.serviceVersionId, node: node.key, ejectMs: upstream.passiveHealth.ejectMs, err: outcome.error }, 'upstream node ejected after consecutive failures');
       }
-      this.log.debug({ method, path: pathOf(target), node: node.key, failure: outcome.failure, err: outcome.error }, 'upstream attempt failed');
+      if (debug) this.log.debug({ method, path: pathOf(target), node: node.key, failure: outcome.failure, err: outcome.error }, 'upstream attempt failed');
       if (!retryable(outcome.failure, method)) break;
     }
     return last ?? 'no-node';
   }
 }
+
+const NONE_TRIED: ReadonlySet<string> = new Set();
+
+const labelOf = (runtime: UpstreamRuntime) => `${runtime.service.name} ${runtime.service.version}`;
 
 function retryable(failure: FailureKind, method: string): boolean {
   if (failure === 'connect' || failure === 'connect-timeout') return true;

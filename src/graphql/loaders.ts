@@ -4,13 +4,14 @@
  */
 import DataLoader from 'dataloader';
 import { In } from 'typeorm';
+import { isUuid } from '../db/ids.js';
 import type { Services } from '../services/index.js';
 import { createRemoteFieldLoader } from './federation/remote-fields.js';
 import type { ReferenceKind } from '../domain/dependencies.js';
 import { groupBy } from '../db/group-by.js';
-import { AssetReferenceEntity } from '../entities/asset-reference.js';
 import { AssetEntity } from '../entities/asset.js';
 import { PromotionStageEntity } from '../entities/promotion.js';
+import { AssetLookups, type LookupKind, type LookupRow } from './asset-lookups.js';
 import { createGatewayLoaders, type GatewayLoaders } from './gateways/loaders.js';
 
 export interface Reference {
@@ -38,40 +39,32 @@ export interface Loaders {
 
 export function createLoaders(services: Services): Loaders {
   const { db } = services;
-  const assets = db.getRepository(AssetEntity);
-  const references = db.getRepository(AssetReferenceEntity);
+  // assetById, the reference loaders, teamByName and versionsOfSet share one statement per tick.
+  const lookups = new AssetLookups(db);
 
-  const assetById: Loaders['assetById'] = new DataLoader(async (ids) => {
-    const rows = await assets.findBy({ id: In([...ids]) });
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.map((id) => byId.get(id) ?? null);
-  });
-
-  /** References on one side, with the asset on the other side loaded through assetById. */
-  const referenceLoader = (side: 'fromId' | 'toId') =>
-    new DataLoader<string, Reference[]>(async (ids) => {
-      const rows = await references.findBy({ [side]: In([...ids]) });
-      const other = side === 'fromId' ? 'toId' : 'fromId';
-      const others = await assetById.loadMany(rows.map((r) => r[other]));
-      const resolved = rows.map((r, i) => ({ key: r[side], kind: r.kind, asset: others[i] }));
-      const groups = groupBy(
-        resolved.filter((r): r is typeof r & { asset: AssetEntity } => r.asset instanceof AssetEntity),
-        (r) => r.key,
-      );
-      return ids.map((id) => (groups.get(id) ?? []).map(({ kind, asset }) => ({ kind, asset })).sort((a, b) => a.asset.name.localeCompare(b.asset.name)));
+  /** A loader of asset lookups of one kind; keys that are not UUIDs (when they must be) find nothing. */
+  const lookupLoader = <V>(kind: LookupKind, uuidKeys: boolean, shape: (rows: LookupRow[] | undefined) => V) =>
+    new DataLoader<string, V>(async (keys) => {
+      const canonical = keys.map((k) => (uuidKeys ? (isUuid(k) ? k.toLowerCase() : null) : k));
+      const wanted = [...new Set(canonical.filter((k): k is string => k !== null))];
+      const rows = wanted.length ? groupBy(await lookups.find(kind, wanted), (r) => r.key) : new Map<string, LookupRow[]>();
+      return canonical.map((k) => shape(k === null ? undefined : rows.get(k)));
     });
 
-  const versionsOfSet: Loaders['versionsOfSet'] = new DataLoader(async (setIds) => {
-    const rows = await assets.find({ where: { versionSetId: In([...setIds]) }, order: { systemVersion: 'ASC' } });
-    const groups = groupBy(rows, (r) => r.versionSetId!);
-    return setIds.map((id) => groups.get(id) ?? []);
-  });
+  const assetById: Loaders['assetById'] = lookupLoader('id', true, (rows) => rows?.[0]?.asset ?? null);
 
-  const teamByName: Loaders['teamByName'] = new DataLoader(async (names) => {
-    const rows = await assets.findBy({ type: 'TEAM', name: In([...names]) });
-    const byName = new Map(rows.map((r) => [r.name, r]));
-    return names.map((n) => byName.get(n) ?? null);
-  });
+  /** References on one side, with the asset on the other side, by the other asset's name. */
+  const referenceLoader = (side: 'from' | 'to') =>
+    lookupLoader(side, true, (rows) =>
+      (rows ?? []).map((r): Reference => ({ kind: r.referenceKind!, asset: r.asset })).sort((a, b) => a.asset.name.localeCompare(b.asset.name)),
+    );
+
+  /** Oldest system version first. */
+  const versionsOfSet: Loaders['versionsOfSet'] = lookupLoader('set', true, (rows) =>
+    (rows ?? []).map((r) => r.asset).sort((a, b) => (a.systemVersion ?? Infinity) - (b.systemVersion ?? Infinity)),
+  );
+
+  const teamByName: Loaders['teamByName'] = lookupLoader('team', false, (rows) => rows?.at(-1)?.asset ?? null);
 
   const promotionStages: Loaders['promotionStages'] = new DataLoader(async (ids) => {
     const rows = await db.getRepository(PromotionStageEntity).find({ where: { promotionId: In([...ids]) }, order: { stageName: 'ASC' } });
@@ -79,5 +72,5 @@ export function createLoaders(services: Services): Loaders {
     return ids.map((id) => groups.get(id) ?? []);
   });
 
-  return { assetById, referencesFrom: referenceLoader('fromId'), referencesTo: referenceLoader('toId'), versionsOfSet, teamByName, promotionStages, remoteFields: createRemoteFieldLoader(services), gateways: createGatewayLoaders(services.gateways) };
+  return { assetById, referencesFrom: referenceLoader('from'), referencesTo: referenceLoader('to'), versionsOfSet, teamByName, promotionStages, remoteFields: createRemoteFieldLoader(services), gateways: createGatewayLoaders(services.gateways) };
 }

@@ -9,7 +9,7 @@ import { GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResol
 import { PromotionResolver, StageResultResolver } from './promotions/resolver.js';
 import { RollbackResolver } from './rollbacks/resolver.js';
 import { StageResolver } from './stages/resolver.js';
-import { RemoteData } from './federation/remote-fields.js';
+import { answerRemoteDataFromItself } from './federation/remote-fields.js';
 import { DriftResolver, StageGraphResolver } from './federation/stage-graph.js';
 import { authChecker } from './guard.js';
 import { UserResolver } from './users/resolver.js';
@@ -34,17 +34,18 @@ let built: Promise<GraphQLSchema> | undefined;
 
 /** The executable schema (built once per process: type-graphql metadata is global). */
 export function createSchema(): Promise<GraphQLSchema> {
+  // No global middleware: one would make every field of every query asynchronous (a promise per
+  // field); remote answers are served by a synchronous wrapper installed on the built schema.
   built ??= buildSchema({
     resolvers,
     // Implementations of the Asset interface that no field names directly still belong in the schema.
     orphanedTypes: concreteAssetTypes,
     authChecker,
-    globalMiddlewares: [RemoteData],
     authMode: 'error',
     validate: false,
     emitSchemaFile: false,
     pubSub: refusingPubSub,
-  });
+  }).then(answerRemoteDataFromItself);
   return built;
 }
 

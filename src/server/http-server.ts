@@ -5,17 +5,15 @@
  */
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler } from 'express';
 import {
   createSourceEventStream,
   getOperationAST,
   GraphQLError,
-  parse,
   specifiedRules,
   subscribe,
-  validate,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLSchema,
@@ -40,6 +38,7 @@ import { graphiqlRouter } from './graphiql/page.js';
 import { archiveRouter } from './archive-routes.js';
 import { healthRouter } from './health.js';
 import { checkOperation, documentNestingError, limitRules, parseOptions } from './limits.js';
+import { OperationVerdicts, ValidatedDocuments } from './operation-cache.js';
 
 export interface HttpServerHandle {
   server: http.Server;
@@ -56,6 +55,9 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
   const server = http.createServer(app);
   const formatError = createErrorFormatter(log, config.development);
   const rules = limitRules(config.limits);
+  // Per-document memory of parsing, validation, argument and cost checks (operation-cache.ts).
+  const verdicts = new OperationVerdicts();
+  const wsDocuments = new ValidatedDocuments(schema, [...specifiedRules, ...rules], parseOptions(config.limits));
 
   // --- graphql-ws (graphql-transport-ws) on /graphql ---
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.bodyBytes });
@@ -81,13 +83,13 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
         const session = ctx.extra.session!;
         const tooDeep = documentNestingError(payload.query);
         if (tooDeep) return [tooDeep];
-        let document;
+        let validated;
         try {
-          document = parse(payload.query, parseOptions(config.limits));
+          validated = wsDocuments.get(payload.query);
         } catch (err) {
           return [withCode(err as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
         }
-        const errors = validate(schema, document, [...specifiedRules, ...rules]);
+        const { document, errors } = validated;
         if (errors.length) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
         // Rights are checked where they are used: each operation re-runs the credential check, so
         // a token revoked a moment ago (its notification still on the way) runs nothing. A
@@ -104,7 +106,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
             signedIn: context.user !== null,
             development: config.development,
             limits: config.limits,
-          });
+          }, verdicts);
         } catch (err) {
           return [err as GraphQLError];
         }
@@ -167,7 +169,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
             development: config.development,
             limits: config.limits,
             overHttp: true,
-          });
+          }, verdicts);
         },
       };
     },
@@ -197,6 +199,9 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
         },
       },
       ApolloServerPluginLandingPageDisabled(),
+      // The default cache-control plugin wraps every field resolver (willResolveField) to compute
+      // cache hints nobody reads here: a promise-chain per field in every query.
+      ApolloServerPluginCacheControlDisabled(),
       limitsPlugin,
       databaseOutagePlugin,
     ],

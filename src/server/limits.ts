@@ -18,6 +18,7 @@ import {
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import type { Limits } from '../config.js';
 import { checkArgumentValues } from './argument-check.js';
+import type { OperationVerdicts } from './operation-cache.js';
 
 const limitError = (message: string) =>
   new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } } });
@@ -236,8 +237,12 @@ export interface OperationCheck {
   overHttp?: boolean;
 }
 
-/** The checks that need the variables or the user, run after validation on both transports. */
-export function checkOperation(op: OperationCheck): void {
+/**
+ * The checks that need the variables or the user, run after validation on both transports. With
+ * `verdicts`, the argument check and cost estimate (which depend only on the document, the
+ * operation name and the variables) run once per such combination.
+ */
+export function checkOperation(op: OperationCheck, verdicts?: OperationVerdicts): void {
   // No such operation in the document: graphql-js reports that itself, with a proper message.
   const operation = getOperationAST(op.document, op.operationName ?? undefined);
   if (!operation) return;
@@ -249,6 +254,10 @@ export function checkOperation(op: OperationCheck): void {
   if (!op.development && !op.signedIn && usesIntrospection(op.document)) {
     throw new GraphQLError('introspection needs a signed-in user', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
   }
-  checkArgumentValues(op.schema, op.document, op.variables, op.operationName, op.limits);
-  assertCostWithinLimit(op.schema, op.document, op.variables, op.operationName, op.limits);
+  const analyse = () => {
+    checkArgumentValues(op.schema, op.document, op.variables, op.operationName, op.limits);
+    assertCostWithinLimit(op.schema, op.document, op.variables, op.operationName, op.limits);
+  };
+  if (verdicts) verdicts.run(op.document, op.operationName, op.variables, analyse);
+  else analyse();
 }

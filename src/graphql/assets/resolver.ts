@@ -20,6 +20,8 @@ import {
   UpdateAssetInput,
 } from './types.js';
 
+// Roots are views (not AssetEntity instances): typed so, type-graphql passes them on as they are
+// instead of copying each into a new AssetEntity for every field resolver call.
 type View = ReturnType<typeof assetView>;
 const views = (rows: readonly AssetEntity[]) => rows.map(assetView);
 
@@ -111,7 +113,7 @@ export class AssetResolver {
   }
 
   @FieldResolver(() => AssetDependencies)
-  async dependencies(@Root() asset: AssetEntity, @Ctx() { loaders }: Context): Promise<AssetDependencies> {
+  async dependencies(@Root() asset: View, @Ctx() { loaders }: Context): Promise<AssetDependencies> {
     const refs = await loaders.referencesFrom.load(asset.id);
     return {
       required: views(refs.filter((r) => r.kind === 'REQUIRED').map((r) => r.asset)),
@@ -120,12 +122,12 @@ export class AssetResolver {
   }
 
   @FieldResolver(() => [AssetInterface], { description: 'Assets that reference this one.' })
-  async dependents(@Root() asset: AssetEntity, @Ctx() { loaders }: Context): Promise<View[]> {
+  async dependents(@Root() asset: View, @Ctx() { loaders }: Context): Promise<View[]> {
     return views((await loaders.referencesTo.load(asset.id)).map((r) => r.asset));
   }
 
   @FieldResolver(() => TeamAsset, { nullable: true, description: 'The TEAM asset named by `team`.' })
-  async teamAsset(@Root() asset: AssetEntity, @Ctx() { loaders }: Context): Promise<View | null> {
+  async teamAsset(@Root() asset: View, @Ctx() { loaders }: Context): Promise<View | null> {
     if (!asset.team) return null;
     const team = await loaders.teamByName.load(asset.team);
     return team && assetView(team);
@@ -135,7 +137,7 @@ export class AssetResolver {
 @Resolver(() => ApiAsset)
 export class ApiAssetResolver {
   @FieldResolver(() => [ApiAsset], { description: 'Every version of this API, by system version.' })
-  async versions(@Root() api: AssetEntity, @Ctx() { loaders }: Context): Promise<View[]> {
+  async versions(@Root() api: View, @Ctx() { loaders }: Context): Promise<View[]> {
     return api.versionSetId ? views(await loaders.versionsOfSet.load(api.versionSetId)) : [assetView(api)];
   }
 }
@@ -143,7 +145,7 @@ export class ApiAssetResolver {
 @Resolver(() => TeamAsset)
 export class TeamAssetResolver {
   @FieldResolver(() => [AssetInterface], { description: 'The GROUP assets of the team.' })
-  async groups(@Root() team: AssetEntity, @Ctx() { loaders }: Context): Promise<View[]> {
+  async groups(@Root() team: View, @Ctx() { loaders }: Context): Promise<View[]> {
     return views((await loaders.referencesFrom.load(team.id)).filter((r) => r.asset.type === 'GROUP').map((r) => r.asset));
   }
 }

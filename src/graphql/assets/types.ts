@@ -146,20 +146,33 @@ export class TeamAsset extends AssetInterface {
 @ObjectType({ implements: AssetInterface, description: 'Asset types without typed fields of their own.' })
 export class GenericAsset extends AssetInterface {}
 
+export const concreteAssetTypes = [ApiAsset, PolicyAsset, Alias, ApplicationAsset, PackageAsset, PlanAsset, SubscriptionAsset, TeamAsset, GenericAsset];
+
+const classByName = new Map<string, { prototype: object }>(concreteAssetTypes.map((c) => [c.name, c]));
+
+/** Views already made, per row: an asset listed many times in one answer is shaped once. */
+const viewed = new WeakMap<AssetEntity, AssetEntity & Record<string, unknown>>();
+
 /**
  * An asset row as GraphQL shows it: the spec's fields alongside the common ones (the concrete
- * types above read them from there), with secure values removed.
+ * types above read them from there), with secure values removed. The view is an instance of its
+ * concrete type, so type-graphql hands it to field resolvers as it is instead of copying it
+ * into a new instance for every field.
  */
 export function assetView(asset: AssetEntity): AssetEntity & Record<string, unknown> {
+  let view = viewed.get(asset);
+  if (view) return view;
+  view = Object.create(classByName.get(graphqlTypeOf[asset.type])!.prototype) as AssetEntity & Record<string, unknown>;
   const { kind, ...spec } = asset.spec;
   if (asset.type === 'ALIAS') {
     const value = asset.spec.secure ? null : asset.spec.value;
-    return { ...spec, value, aliasKind: kind, ...asset, spec: { ...asset.spec, value } };
+    Object.assign(view, spec, { value, aliasKind: kind }, asset, { spec: { ...asset.spec, value } });
+  } else {
+    Object.assign(view, asset.spec, asset);
   }
-  return { ...asset.spec, ...asset };
+  viewed.set(asset, view);
+  return view;
 }
-
-export const concreteAssetTypes = [ApiAsset, PolicyAsset, Alias, ApplicationAsset, PackageAsset, PlanAsset, SubscriptionAsset, TeamAsset, GenericAsset];
 
 export const AssetConnection = ConnectionType('Asset', () => AssetInterface);
 

@@ -7,16 +7,20 @@
  */
 import DataLoader from 'dataloader';
 import {
+  defaultFieldResolver,
+  getNullableType,
+  isObjectType,
   Kind,
   print,
   visit,
   type FieldNode,
   type FragmentDefinitionNode,
+  type GraphQLOutputType,
   type GraphQLResolveInfo,
+  type GraphQLSchema,
   type SelectionSetNode,
   type VariableDefinitionNode,
 } from 'graphql';
-import type { MiddlewareFn } from 'type-graphql';
 import { AppError } from '../../errors.js';
 import type { RemoteAssetReader } from '../../services/drift.js';
 import type { Services } from '../../services/index.js';
@@ -36,17 +40,30 @@ export function markRemote<T>(value: T): T {
 
 export const isRemote = (value: unknown): boolean => !!value && typeof value === 'object' && REMOTE in value;
 
-/** Remote data already holds every selected field: answer from it instead of resolving locally. */
-export const RemoteData: MiddlewareFn = async ({ root, info }, next) => {
-  if (isRemote(root)) {
-    const value = (root as Record<string, unknown>)[info.fieldName];
-    if (typeof value === 'string' && (info.returnType.toString() === 'DateTimeISO!' || info.returnType.toString() === 'DateTimeISO')) {
-      return new Date(value);
+const isDateTime = (type: GraphQLOutputType) => getNullableType(type).toString() === 'DateTimeISO';
+
+/**
+ * Remote data already holds every selected field: each field of an object type answers from it
+ * instead of resolving locally (our field resolvers would read the local database). Installed on
+ * the built schema as a plain synchronous wrapper of each field's resolver — not as a type-graphql
+ * global middleware, which would make every field of every query asynchronous.
+ */
+export function answerRemoteDataFromItself(schema: GraphQLSchema): GraphQLSchema {
+  const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(Boolean));
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || roots.has(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      const local = field.resolve ?? defaultFieldResolver;
+      const name = field.name;
+      // Remote answers carry DateTimeISO values as their JSON text.
+      const fromRemote = isDateTime(field.type)
+        ? (root: Record<string, unknown>) => (typeof root[name] === 'string' ? new Date(root[name] as string) : root[name])
+        : (root: Record<string, unknown>) => root[name];
+      field.resolve = (root, args, context, info) => (isRemote(root) ? fromRemote(root as Record<string, unknown>) : local(root, args, context, info));
     }
-    return value;
   }
-  return next();
-};
+  return schema;
+}
 
 /**
  * The field as text for the remote query: the client's arguments and selection, fragments
