@@ -672,28 +672,49 @@ async function emptyStage(app) {
 async function ratioRuns(label, { gql, dev, prod, devDbUrl, copyDbUrl, selection, optional, moved }) {
   const product = [];
   const baseline = [];
+  const phases = [];
   for (let i = 0; i < REPEATS; i++) {
     await emptyStage(prod);
-    const seconds = await timedPromotion(gql, dev, { name: `Bench ${label} #${i + 1}`, assetIds: selection, optional, targetStages: ['prod'] });
+    const { seconds, id, t0Wall } = await timedPromotion(gql, dev, { name: `Bench ${label} #${i + 1}`, assetIds: selection, optional, targetStages: ['prod'] });
+    phases.push(await phasesOf(dev, id, t0Wall, seconds));
     const [{ n }] = await prod.services.db.query('SELECT count(*)::int AS n FROM assets');
     if (n !== moved.length) throw new Error(`${label}: prod holds ${n} assets after the promotion, expected ${moved.length}`);
     product.push(seconds);
     const copied = await copyRows(devDbUrl, copyDbUrl, moved);
     if (copied.assets !== moved.length) throw new Error(`${label}: COPY moved ${copied.assets} assets, expected ${moved.length}`);
     baseline.push(copied.seconds);
-    progress(`${label} #${i + 1}: promotion ${seconds.toFixed(2)} s, COPY ${copied.seconds.toFixed(2)} s (${copied.references} references)`);
+    progress(`${label} #${i + 1}: promotion ${seconds.toFixed(2)} s ${JSON.stringify(phases.at(-1))}, COPY ${copied.seconds.toFixed(2)} s (${copied.references} references)`);
   }
   const ratios = product.map((p, i) => p / baseline[i]);
-  return { label, assets: moved.length, repeats: REPEATS, promotionSeconds: product.map((v) => round(v, 3)), copySeconds: baseline.map((v) => round(v, 3)), ratios: ratios.map((v) => round(v, 2)) };
+  return { label, assets: moved.length, repeats: REPEATS, phases, promotionSeconds: product.map((v) => round(v, 3)), copySeconds: baseline.map((v) => round(v, 3)), ratios: ratios.map((v) => round(v, 2)) };
+}
+
+/**
+ * Where a promotion's time went, from its progress events' wall-clock times (created_at):
+ * queued (mutation → STARTED), export (→ EXPORTED), transfer and the target's import
+ * (→ TRANSFERRED), per-asset progress events and the stage report (→ SUCCEEDED), the rest.
+ */
+async function phasesOf(dev, id, t0Wall, seconds) {
+  const rows = await dev.services.db.query(`SELECT type, min(created_at) AS at FROM events WHERE stream = $1 GROUP BY type`, [`promotion:${id}`]);
+  const at = Object.fromEntries(rows.map((r) => [r.type, new Date(r.at).getTime() - t0Wall]));
+  const span = (a, b) => (a == null || b == null ? null : round((b - a) / 1000, 2));
+  return {
+    queued: span(0, at.STARTED),
+    export: span(at.STARTED, at.EXPORTED),
+    transferImport: span(at.EXPORTED, at.TRANSFERRED),
+    progressAndReport: span(at.TRANSFERRED, at.SUCCEEDED),
+    rest: span(at.SUCCEEDED, seconds * 1000),
+  };
 }
 
 /** From sending `promote` until the promotion is finished (its row polled every 20 ms on dev). */
 async function timedPromotion(gql, dev, input) {
+  const t0Wall = Date.now();
   const t0 = performance.now();
   const { id } = (await gql(PROMOTE, { input })).promote;
   for (;;) {
     const [row] = await dev.services.db.query('SELECT status FROM promotions WHERE id = $1', [id]);
-    if (row.status === 'SUCCESS') return (performance.now() - t0) / 1000;
+    if (row.status === 'SUCCESS') return { seconds: (performance.now() - t0) / 1000, id, t0Wall };
     if (row.status === 'FAILURE') {
       const stages = await dev.services.db.query('SELECT stage_name, code, reason FROM promotion_stages WHERE promotion_id = $1', [id]);
       throw new Error(`promotion ${input.name} failed: ${JSON.stringify(stages)}`);
@@ -917,11 +938,17 @@ export function report(r) {
     (x) =>
       `${x.label}: ratio ${range(x.ratios, 1)} (promotion ${range(x.promotionSeconds)} s vs COPY ${range(x.copySeconds)} s; ${x.assets.toLocaleString('en')} assets, ${x.repeats} runs each, alternated)`,
   );
+  const phaseLines = r.ratios.flatMap((x) =>
+    x.phases.map((p, i) => `  ${x.label} #${i + 1}: ${x.promotionSeconds[i]} s = ${Object.entries(p).map(([k, v]) => `${k} ${v ?? '—'}`).join(', ')} (s)`),
+  );
   if (!r.runs.length) {
     return [
       `promotion: promote dev → empty prod (mutation → promotion SUCCESS) vs COPY of the same asset and reference rows between the two databases`,
       `  PostgreSQL ${r.environment.postgres} (${r.environment.database}), Node ${r.environment.node}, ${r.environment.cpus} CPUs; load average ${r.environment.loadAverage.before} before, ${r.environment.loadAverage.after} after`,
       `  (PROMOTION_FOLLOW=1 adds the runs followed by 1 and 100 graphql-ws subscribers)`,
+      '',
+      '  where the promotion time went, from its progress events\' wall-clock times:',
+      ...phaseLines,
       '',
       ...ratioLines,
       '',
