@@ -37,6 +37,8 @@ import { pipeline } from 'node:stream/promises';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
+import { Session } from 'node:inspector/promises';
+import { writeFile } from 'node:fs/promises';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import yauzl from 'yauzl';
@@ -125,7 +127,7 @@ async function benchmark(cleanup) {
   const sourceCounter = statementCounter(source.services.db);
   const exportStatementsBefore = sourceCounter.count;
   const exported = await phase(sampler, () =>
-    exportTo(source.url, sourceToken, { assetIds: allIds, optional: 'ALL', passphrase: null }, archiveFile),
+    profiled('export', () => exportTo(source.url, sourceToken, { assetIds: allIds, optional: 'ALL', passphrase: null }, archiveFile)),
   );
   const exportStatements = sourceCounter.count - exportStatementsBefore;
   if (exported.value.assetCount !== CATALOG.total) throw new Error(`export announced ${exported.value.assetCount} assets, expected ${CATALOG.total}`);
@@ -139,7 +141,7 @@ async function benchmark(cleanup) {
   const trace = traceStatements(statementCounter(target.services.db));
   let imported;
   try {
-    imported = await phase(sampler, () => importFrom(target.url, targetToken, archiveFile, reportFile, trace));
+    imported = await phase(sampler, () => profiled('import', () => importFrom(target.url, targetToken, archiveFile, reportFile, trace)));
   } finally {
     trace.stop();
   }
@@ -405,6 +407,31 @@ function compareManifests(a, b) {
     differentChecksums: different.length,
     stages: [a.sourceStage, b.sourceStage],
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profiling
+
+/**
+ * With BENCH_CPU_PROFILE=<dir>, `fn` runs under the V8 CPU profiler of this process (the servers
+ * run here) and the profile is written to <dir>/archive-<label>.cpuprofile (open it in Chrome's
+ * DevTools); without it, `fn` just runs.
+ */
+async function profiled(label, fn) {
+  const dir = process.env.BENCH_CPU_PROFILE;
+  if (!dir) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, `archive-${label}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -45,9 +45,11 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
 import { startStagecraft } from '../dist/src/app.js';
 import { loadConfig } from '../dist/src/config.js';
-import { statementCounter } from '../dist/src/db/data-source.js';
+import { createDataSource, migrate, statementCounter } from '../dist/src/db/data-source.js';
 import { startEmbeddedDatabase } from '../dist/src/db/embedded.js';
 import { createLogger } from '../dist/src/logger.js';
 import { buildCatalog, catalogShape } from './catalog-builder.mjs';
@@ -63,6 +65,10 @@ const SUBSCRIBERS = 100;
  * idle 2-CPU machine; the whole benchmark should stay within ~6 minutes).
  */
 const RUN_TIMEOUT_MS = 200_000;
+/** Promotion and COPY each run this many times per size, alternated. */
+const REPEATS = Number(process.env.PROMOTION_REPEATS ?? 2);
+/** The runs followed by subscribers (1, then 100) run only when asked: they take minutes. */
+const FOLLOW = process.env.PROMOTION_FOLLOW === '1';
 
 /**
  * The catalog (as bench/archive.mjs): 10 + 400 + 320 + 5,000 + 100 + 200 + 3,970 = 10,000
@@ -102,8 +108,16 @@ async function benchmark(cleanup) {
   const sampler = await memorySampler(cleanup);
 
   const server = await provisionServer(tmp, log, cleanup);
-  const [devDbUrl, prodDbUrl] = [await server.database('dev'), await server.database('prod')];
-  progress(`databases ready (${server.mode}): dev, prod`);
+  const [devDbUrl, prodDbUrl, copyDbUrl] = [await server.database('dev'), await server.database('prod'), await server.database('copy')];
+  progress(`databases ready (${server.mode}): dev, prod, copy`);
+  // The COPY baseline's target: the same migrations as prod, no server.
+  const copyDataSource = createDataSource(copyDbUrl, { applicationName: 'stagecraft-bench-migrate' });
+  await copyDataSource.initialize();
+  try {
+    await migrate(copyDataSource);
+  } finally {
+    await copyDataSource.destroy();
+  }
 
   const startInstance = async (stage, url) => {
     const dataDir = path.join(tmp, `stagecraft-${stage}`);
@@ -116,6 +130,8 @@ async function benchmark(cleanup) {
       STAGECRAFT_ADMIN_PASSWORD: ADMIN_PASSWORD,
       DATABASE_URL: url,
       LOG_LEVEL: 'warn',
+      // The promote mutation names all 10,000 assets (the default cap is 5,000 ids per list).
+      STAGECRAFT_MAX_LIST_ITEMS: '20000',
     });
     const app = await startStagecraft(config, { log, onAdminPassword: () => undefined });
     cleanup.defer(`stagecraft ${stage}`, () => app.stop());
@@ -142,13 +158,29 @@ async function benchmark(cleanup) {
 
   // Everything but the prod-bound alias variants (see CATALOG).
   const assetIds = (await dev.services.db.query(`SELECT id FROM assets WHERE type <> 'ALIAS' OR spec->>'stage' IS NULL`)).map((r) => r.id);
-  if (assetIds.length !== CATALOG.total) throw new Error(`selected ${assetIds.length} assets, expected ${CATALOG.total}`);
-  const subscribers = await subscriberPool(`${dev.url.replace(/^http/, 'ws')}/graphql`, devToken, cleanup);
+  const everything = await dev.services.assets.closureIds(assetIds, 'ALL');
+  if (everything.length !== CATALOG.total) throw new Error(`the selection of ${assetIds.length} closes over ${everything.length} assets, expected ${CATALOG.total}`);
+  // The ratio: promote N assets dev → empty prod vs COPY of the same rows between the databases,
+  // alternated, REPEATS times each, at 10,000 and at 1,000 assets.
+  const smallIds = await smallSelection(dev);
+  const ratios = [];
+  for (const [label, ids, optional] of [
+    ['promotion-10000', assetIds, 'ALL'],
+    ['promotion-1000', smallIds.selection, 'NONE'],
+  ]) {
+    const moved = optional === 'ALL' ? everything : smallIds.closure;
+    ratios.push(await ratioRuns(label, { gql, dev, prod, devDbUrl, copyDbUrl, selection: ids, optional, moved }));
+  }
+  await emptyStage(prod);
 
   const runs = [];
+  if (!FOLLOW) {
+    return summary({ runStarted, loadBefore, server, dev, built, assetIds, references, buildSeconds, runs, ratios, onProd: null });
+  }
+  const subscribers = await subscriberPool(`${dev.url.replace(/^http/, 'ws')}/graphql`, devToken, cleanup);
 
   // Run 1: into the empty prod, one subscriber.
-  progress(`run 1: promote ${assetIds.length} assets (optional ALL) dev → prod, 1 subscriber`);
+  progress(`run 1: promote ${CATALOG.total} assets (optional ALL) dev → prod, 1 subscriber`);
   runs.push(
     await promotionRun(
       { label: 'create, 1 subscriber', gql, sampler, subscribers, count: 1, expectedStatus: 'SUCCESS', dbUrl: devDbUrl },
@@ -174,9 +206,14 @@ async function benchmark(cleanup) {
     ),
   );
 
+  return summary({ runStarted, loadBefore, server, dev, built, assetIds, references, buildSeconds, runs, ratios, onProd });
+}
+
+async function summary({ runStarted, loadBefore, server, dev, built, assetIds, references, buildSeconds, runs, ratios, onProd }) {
   const postgres = (await dev.services.db.query('SHOW server_version'))[0].server_version;
   return {
     benchmark: name,
+    ratios,
     date: new Date().toISOString(),
     durationSeconds: round((performance.now() - runStarted) / 1000, 1),
     environment: {
@@ -190,7 +227,7 @@ async function benchmark(cleanup) {
     },
     catalog: {
       assets: built.total,
-      promoted: assetIds.length,
+      promoted: CATALOG.total,
       prodBoundAliasVariants: CATALOG.stageBoundAliases,
       references,
       byType: built.byType,
@@ -608,6 +645,117 @@ async function subscriberPool(wsUrl, token, cleanup) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Promotion vs COPY
+
+/**
+ * 1,000 assets with dependencies: every policy and unbound alias and enough APIs (each requiring
+ * 2–3 policies and an alias) to make 1,000, optional NONE; checked against the closure.
+ */
+async function smallSelection(dev) {
+  const rows = await dev.services.db.query(
+    `SELECT id, type FROM assets WHERE type IN ('POLICY', 'API') OR (type = 'ALIAS' AND spec->>'stage' IS NULL) ORDER BY type DESC, name, id`,
+  );
+  const base = rows.filter((r) => r.type !== 'API').map((r) => r.id);
+  const apis = rows.filter((r) => r.type === 'API').map((r) => r.id);
+  const selection = [...base, ...apis.slice(0, 1000 - base.length)];
+  const closure = await dev.services.assets.closureIds(selection, 'NONE');
+  if (closure.length !== 1000) throw new Error(`the 1,000-asset selection closes over ${closure.length} assets`);
+  return { selection, closure };
+}
+
+/** Everything an import writes on prod, gone (outside the timed part), so each run creates. */
+async function emptyStage(app) {
+  await app.services.db.query('TRUNCATE assets, asset_references, rollbacks, import_reports CASCADE');
+}
+
+/** Promotion and COPY, alternated, REPEATS times each: seconds and the ratio range. */
+async function ratioRuns(label, { gql, dev, prod, devDbUrl, copyDbUrl, selection, optional, moved }) {
+  const product = [];
+  const baseline = [];
+  const phases = [];
+  for (let i = 0; i < REPEATS; i++) {
+    await emptyStage(prod);
+    const { seconds, id, t0Wall } = await timedPromotion(gql, dev, { name: `Bench ${label} #${i + 1}`, assetIds: selection, optional, targetStages: ['prod'] });
+    phases.push(await phasesOf(dev, id, t0Wall, seconds));
+    const [{ n }] = await prod.services.db.query('SELECT count(*)::int AS n FROM assets');
+    if (n !== moved.length) throw new Error(`${label}: prod holds ${n} assets after the promotion, expected ${moved.length}`);
+    product.push(seconds);
+    const copied = await copyRows(devDbUrl, copyDbUrl, moved);
+    if (copied.assets !== moved.length) throw new Error(`${label}: COPY moved ${copied.assets} assets, expected ${moved.length}`);
+    baseline.push(copied.seconds);
+    progress(`${label} #${i + 1}: promotion ${seconds.toFixed(2)} s ${JSON.stringify(phases.at(-1))}, COPY ${copied.seconds.toFixed(2)} s (${copied.references} references)`);
+  }
+  const ratios = product.map((p, i) => p / baseline[i]);
+  return { label, assets: moved.length, repeats: REPEATS, phases, promotionSeconds: product.map((v) => round(v, 3)), copySeconds: baseline.map((v) => round(v, 3)), ratios: ratios.map((v) => round(v, 2)) };
+}
+
+/**
+ * Where a promotion's time went, from its progress events' wall-clock times (created_at):
+ * queued (mutation → STARTED), export (→ EXPORTED), transfer and the target's import
+ * (→ TRANSFERRED), per-asset progress events and the stage report (→ SUCCEEDED), the rest.
+ */
+async function phasesOf(dev, id, t0Wall, seconds) {
+  const rows = await dev.services.db.query(`SELECT type, min(created_at) AS at FROM events WHERE stream = $1 GROUP BY type`, [`promotion:${id}`]);
+  const at = Object.fromEntries(rows.map((r) => [r.type, new Date(r.at).getTime() - t0Wall]));
+  const span = (a, b) => (a == null || b == null ? null : round((b - a) / 1000, 2));
+  return {
+    queued: span(0, at.STARTED),
+    export: span(at.STARTED, at.EXPORTED),
+    transferImport: span(at.EXPORTED, at.TRANSFERRED),
+    progressAndReport: span(at.TRANSFERRED, at.SUCCEEDED),
+    rest: span(at.SUCCEEDED, seconds * 1000),
+  };
+}
+
+/** From sending `promote` until the promotion is finished (its row polled every 20 ms on dev). */
+async function timedPromotion(gql, dev, input) {
+  const t0Wall = Date.now();
+  const t0 = performance.now();
+  const { id } = (await gql(PROMOTE, { input })).promote;
+  for (;;) {
+    const [row] = await dev.services.db.query('SELECT status FROM promotions WHERE id = $1', [id]);
+    if (row.status === 'SUCCESS') return { seconds: (performance.now() - t0) / 1000, id, t0Wall };
+    if (row.status === 'FAILURE') {
+      const stages = await dev.services.db.query('SELECT stage_name, code, reason FROM promotion_stages WHERE promotion_id = $1', [id]);
+      throw new Error(`promotion ${input.name} failed: ${JSON.stringify(stages)}`);
+    }
+    if (performance.now() - t0 > RUN_TIMEOUT_MS) throw new Error(`promotion ${input.name} still ${row.status} after ${RUN_TIMEOUT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * The baseline: the same asset rows and their references, `COPY … TO STDOUT` from dev piped into
+ * `COPY … FROM STDIN` on the copy database (emptied first), in one transaction there; the
+ * connections are opened inside the timed part, as the promotion opens its own.
+ */
+async function copyRows(fromUrl, toUrl, ids) {
+  const empty = new pg.Client({ connectionString: toUrl });
+  await empty.connect();
+  await empty.query('TRUNCATE assets, asset_references CASCADE');
+  await empty.end();
+  const t0 = performance.now();
+  const from = new pg.Client({ connectionString: fromUrl, application_name: 'stagecraft-bench-copy' });
+  const to = new pg.Client({ connectionString: toUrl, application_name: 'stagecraft-bench-copy' });
+  await Promise.all([from.connect(), to.connect()]);
+  try {
+    const list = `'{${ids.join(',')}}'::uuid[]`;
+    await to.query('BEGIN');
+    await pipeline(from.query(copyStreams.to(`COPY (SELECT * FROM assets WHERE id = ANY(${list})) TO STDOUT`)), to.query(copyStreams.from('COPY assets FROM STDIN')));
+    await pipeline(
+      from.query(copyStreams.to(`COPY (SELECT * FROM asset_references WHERE from_id = ANY(${list}) AND to_id = ANY(${list})) TO STDOUT`)),
+      to.query(copyStreams.from('COPY asset_references FROM STDIN')),
+    );
+    await to.query('COMMIT');
+    const seconds = (performance.now() - t0) / 1000;
+    const [{ rows: [a] }, { rows: [r] }] = [await to.query('SELECT count(*)::int AS n FROM assets'), await to.query('SELECT count(*)::int AS n FROM asset_references')];
+    return { seconds, assets: a.n, references: r.n };
+  } finally {
+    await Promise.all([from.end(), to.end()]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Databases (as bench/archive.mjs)
 
 /** A PostgreSQL server to create the databases on: DATABASE_URL's when set, else an embedded one. */
@@ -782,6 +930,34 @@ async function phase(sampler, fn) {
 // Report
 
 export function report(r) {
+  const range = (values, digits = 2) => {
+    const [lo, hi] = [Math.min(...values), Math.max(...values)];
+    return lo.toFixed(digits) === hi.toFixed(digits) ? lo.toFixed(digits) : `${lo.toFixed(digits)}–${hi.toFixed(digits)}`;
+  };
+  const ratioLines = r.ratios.map(
+    (x) =>
+      `${x.label}: ratio ${range(x.ratios, 1)} (promotion ${range(x.promotionSeconds)} s vs COPY ${range(x.copySeconds)} s; ${x.assets.toLocaleString('en')} assets, ${x.repeats} runs each, alternated)`,
+  );
+  const phaseLines = r.ratios.flatMap((x) =>
+    x.phases.map((p, i) => `  ${x.label} #${i + 1}: ${x.promotionSeconds[i]} s = ${Object.entries(p).map(([k, v]) => `${k} ${v ?? '—'}`).join(', ')} (s)`),
+  );
+  if (!r.runs.length) {
+    return [
+      `promotion: promote dev → empty prod (mutation → promotion SUCCESS) vs COPY of the same asset and reference rows between the two databases`,
+      `  PostgreSQL ${r.environment.postgres} (${r.environment.database}), Node ${r.environment.node}, ${r.environment.cpus} CPUs; load average ${r.environment.loadAverage.before} before, ${r.environment.loadAverage.after} after`,
+      `  (PROMOTION_FOLLOW=1 adds the runs followed by 1 and 100 graphql-ws subscribers)`,
+      '',
+      '  where the promotion time went, from its progress events\' wall-clock times:',
+      ...phaseLines,
+      '',
+      ...ratioLines,
+      '',
+    ].join('\n');
+  }
+  return `${runReport(r)}\n${ratioLines.join('\n')}\n`;
+}
+
+function runReport(r) {
   const runs = r.runs;
   const row = (label, cells) => `${label.padEnd(38)}${cells.map((c) => String(c ?? '—').padStart(34)).join('')}`;
   const cells = (fn) => runs.map(fn);

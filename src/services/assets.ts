@@ -91,6 +91,70 @@ export interface PreparedAsset {
   references: { toId: string; kind: ReferenceKind }[];
 }
 
+/** An asset row as written: every column but the timestamps the database sets. */
+export interface StoredAssetRow {
+  id: string;
+  type: AssetType;
+  name: string;
+  description: string;
+  team: string | null;
+  version: string | null;
+  naturalKey: string;
+  spec: Spec;
+  sealedSecret: string | null;
+  secretDigest: string | null;
+  checksum: string;
+  versionSetId: string | null;
+  systemVersion: number | null;
+  searchText: string;
+  createdBy: string;
+  updatedBy: string;
+}
+
+/**
+ * The row a prepared asset is stored as, with its checksum and search text: the one place both
+ * the single-asset write and the import's set-based write take their rows from.
+ */
+export function storedRow(
+  prepared: PreparedAsset,
+  key: string,
+  author: string,
+  versioning: { versionSetId: string | null; systemVersion: number | null },
+  current: Pick<AssetEntity, 'createdBy'> | null,
+): StoredAssetRow {
+  const checksum = assetChecksum({
+    type: prepared.type,
+    name: prepared.name,
+    description: prepared.description,
+    team: prepared.team,
+    version: prepared.version,
+    spec: prepared.spec,
+    references: prepared.references.filter((r) => r.kind === 'REQUIRED').map((r) => r.toId),
+    secretDigest: prepared.secretDigest,
+  });
+  const searchText = [prepared.name, prepared.description, prepared.team ?? '', prepared.version ?? '', ...collectStrings(prepared.spec)]
+    .filter(Boolean)
+    .join('\n');
+  return {
+    id: prepared.id,
+    type: prepared.type,
+    name: prepared.name,
+    description: prepared.description,
+    team: prepared.team,
+    version: prepared.version,
+    naturalKey: key,
+    spec: prepared.spec,
+    sealedSecret: prepared.sealedSecret,
+    secretDigest: prepared.secretDigest,
+    checksum,
+    versionSetId: versioning.versionSetId,
+    systemVersion: versioning.systemVersion,
+    searchText,
+    updatedBy: author,
+    createdBy: current?.createdBy ?? author,
+  };
+}
+
 export class AssetService {
   constructor(
     private readonly db: DataSource,
@@ -344,39 +408,8 @@ export class AssetService {
       (await manager.getRepository(AssetEntity).findOne({ where: { naturalKey: key }, select: { id: true } }))?.id,
   ): Promise<void> {
     const key = await this.checkNaturalKey(prepared, ownerOfKey);
-    const checksum = assetChecksum({
-      type: prepared.type,
-      name: prepared.name,
-      description: prepared.description,
-      team: prepared.team,
-      version: prepared.version,
-      spec: prepared.spec,
-      references: prepared.references.filter((r) => r.kind === 'REQUIRED').map((r) => r.toId),
-      secretDigest: prepared.secretDigest,
-    });
-    const searchText = [prepared.name, prepared.description, prepared.team ?? '', prepared.version ?? '', ...collectStrings(prepared.spec)]
-      .filter(Boolean)
-      .join('\n');
     // TypeORM's deep-partial type cannot see through a jsonb Record; the row is a plain column map.
-    const row = {
-      id: prepared.id,
-      type: prepared.type,
-      name: prepared.name,
-      description: prepared.description,
-      team: prepared.team,
-      version: prepared.version,
-      naturalKey: key,
-      spec: prepared.spec,
-      sealedSecret: prepared.sealedSecret,
-      secretDigest: prepared.secretDigest,
-      checksum,
-      versionSetId: versioning.versionSetId,
-      systemVersion: versioning.systemVersion,
-      searchText,
-      updatedBy: author,
-      createdBy: current?.createdBy ?? author,
-      ...(current && { updatedAt: new Date() }),
-    } as Parameters<Repository<AssetEntity>['update']>[1];
+    const row = { ...storedRow(prepared, key, author, versioning, current ?? null), ...(current && { updatedAt: new Date() }) } as Parameters<Repository<AssetEntity>['update']>[1];
     try {
       if (current) await manager.getRepository(AssetEntity).update({ id: prepared.id }, row);
       else await manager.getRepository(AssetEntity).insert(row as Parameters<Repository<AssetEntity>['insert']>[0]);

@@ -84,6 +84,8 @@ export interface PromotionFilter {
 }
 
 const MAX_PAGE = 200;
+/** A promotion's archive above this size is sent deflated (the default upload limit is 64 MiB). */
+const STORED_ARCHIVE_MAX_BYTES = 32 * 1024 * 1024;
 
 /** The import query a promotion's flags mean (domain/promotion-decision is the one mapping). */
 export function overwriteQuery(overwriteAssets: boolean, overwriteAliases: boolean, fixMissingVersions: boolean, allTypes: readonly AssetType[], dryRun = false): URLSearchParams {
@@ -270,16 +272,24 @@ export class PromotionService {
     // A one-time passphrase: secure values travel sealed, never in clear.
     const passphrase = randomBytes(24).toString('base64url');
     let count = 0;
-    const { stream } = await this.exporter.export({
-      ...promotion,
-      passphrase,
-      aliasStage: stageName,
-      onDocument: (doc) => {
-        count++;
-        how.onDocument?.(doc);
-      },
-    });
-    const archive = await streamToBuffer(stream);
+    const build = async (compress: boolean) => {
+      count = 0;
+      const { stream } = await this.exporter.export({
+        ...promotion,
+        passphrase,
+        aliasStage: stageName,
+        compress,
+        onDocument: (doc) => {
+          count++;
+          how.onDocument?.(doc);
+        },
+      });
+      return streamToBuffer(stream);
+    };
+    // Stored entries build and read several times faster; an archive too large to send stored
+    // within the target's upload limit (half of what it may expand to) is built deflated.
+    let archive = await build(false);
+    if (archive.length > STORED_ARCHIVE_MAX_BYTES) archive = await build(true);
     await how.exported?.(count, archive.length);
     const query = overwriteQuery(promotion.overwriteAssets, promotion.overwriteAliases, promotion.fixMissingVersions, this.allTypes, how.dryRun);
     const report = await remote.importArchive(archive, query, passphrase, how.promotion ?? null);

@@ -155,6 +155,12 @@ describe('a server killed while it applies an import', () => {
     for (const id of [policy, secure, api]) expect(largeManifest.entries.find((e: any) => e.id === id).checksum).not.toBe(beforeChecksums[id]);
 
     // ── import it into the instance and kill the server in the middle of applying ───────────
+    // The import writes its rows in a few set-based statements, then its report: holding the
+    // report table here keeps it inside its transaction, rows written, until it is killed.
+    const holder = new pg.Client({ connectionString: database.url });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE import_reports IN ACCESS EXCLUSIVE MODE');
     const applying = first.waitForLog('archive import: applying');
     const request = fetch(`${first.url}/archive/import?overwrite=all`, {
       method: 'POST',
@@ -197,6 +203,8 @@ describe('a server killed while it applies an import', () => {
 
       first.process.kill('SIGKILL');
       const killedAt = Date.now();
+      await holder.query('ROLLBACK');
+      await holder.end();
       expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
       const answer = await request;
       expect(answer.ok, `the import answered before the kill: ${answer.ok ? answer.body : ''}`).toBe(false);

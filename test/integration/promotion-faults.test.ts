@@ -351,6 +351,13 @@ describe('promotion faults', () => {
     expect(before.reports).toHaveLength(0);
 
     // ── promote, and kill the target while it applies the archive ────────────────────────────
+    // The import writes its rows in a few set-based statements, then its report: holding the
+    // report table here keeps it inside its transaction, rows written, until it is killed.
+    const holder = new pg.Client({ connectionString: targetDb.url });
+    await holder.connect();
+    defer(() => holder.end());
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE import_reports IN ACCESS EXCLUSIVE MODE');
     const applying = target.waitForLog('archive import: applying', 45_000);
     const res = await dev.gql(PROMOTE, { input: { name: 'big push', assetIds, targetStages: ['prod'], overwriteAssets: true, overwriteAliases: true } }, devToken);
     expect(res.errors).toBeUndefined();
@@ -378,6 +385,7 @@ describe('promotion faults', () => {
     expect(await sql(targetDb.url, 'SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND backend_xid IS NOT NULL', [writer.pid])).toHaveLength(1);
     await sigkill(target);
     const killedAt = Date.now();
+    await holder.query('ROLLBACK');
     expect(target.logs.map((l) => l.msg)).not.toContain('archive import: done');
 
     const failed = await settled(dev.url, devToken, id, 20_000);

@@ -1,12 +1,14 @@
 /**
  * Import: every check that can refuse the archive as a whole runs first (safe ZIP, manifest,
  * product version, known types, valid specs, checksums, passphrase), so a refused archive writes
- * nothing. Then assets are applied in dependency order in one transaction, each with its own
- * outcome (SUCCESS, REPLACED, WARNING, FAILURE) by the overwrite rules, and the report is stored
- * in the same transaction. A crash mid-import rolls everything back.
+ * nothing. Then the target's state is read in a few set-based queries, every asset is decided in
+ * dependency order in memory (domain/promotion-decision, the same for a dry run), each with its
+ * own outcome (SUCCESS, REPLACED, WARNING, FAILURE) by the overwrite rules, and what was decided
+ * is stored set-based (bulk-write: O(batches) statements, not O(assets)) with the report, in one
+ * transaction. A crash mid-import rolls everything back.
  */
 import { createHash } from 'node:crypto';
-import { In, type DataSource, type EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { isAssetType, normaliseSpec, SpecError, type AssetType } from '../../domain/asset-types.js';
 import { assetChecksum } from '../../domain/checksum.js';
 import { dependencyClosure } from '../../domain/dependencies.js';
@@ -20,7 +22,7 @@ import { ImportReportEntity, type AssetImportResult, type ImportStatus, type Typ
 import { AppError, badInput } from '../../errors.js';
 import type { SecretBox } from '../../secrets.js';
 import { productVersion } from '../../version.js';
-import { naturalKeyOf, type AssetService } from '../assets.js';
+import { naturalKeyOf, storedRow, type AssetService, type PreparedAsset, type StoredAssetRow } from '../assets.js';
 import type { AuthUser } from '../auth.js';
 import {
   documentPath,
@@ -34,6 +36,7 @@ import {
   type AssetDocument,
   type Manifest,
 } from './format.js';
+import { replaceReferences, writeAssetRows, type AssetRowWrite, type ReferenceRow } from './bulk-write.js';
 import { readZip, type ZipLimits, type ZipSource } from './zip-reader.js';
 
 export type { OverwriteMode };
@@ -160,12 +163,19 @@ function chainId(versionSetId: string, chainKey: string): string {
 interface TargetState {
   /** Assets with the ids of the archive's documents, as they are. */
   existing: Map<string, AssetEntity>;
-  existingRefs: AssetReferenceEntity[];
+  /** The references those assets hold, by asset. */
+  existingRefs: Map<string, AssetReferenceEntity[]>;
   /** Assets referenced from outside the archive that this stage holds. */
   outside: Map<string, Pick<AssetEntity, 'id' | 'type' | 'name'>>;
   /** Natural key → id, for the keys the archive's documents would take. */
   keyOwners: Map<string, string>;
   versioning: Map<string, { versionSetId: string | null; systemVersion: number | null }>;
+}
+
+/** A CREATE or UPDATE as it would be stored: its row and its references. */
+interface Put {
+  row: StoredAssetRow;
+  references: PreparedAsset['references'];
 }
 
 /** An asset this import refused, as its dependents see it. */
@@ -206,6 +216,9 @@ export class ArchiveImporter {
     const results = new Map<string, AssetImportResult>();
     const refused = new Map<string, Refusal>();
     const preImages: PreImage[] = [];
+    // What a run stores, collected as the decisions are made and written set-based at the end.
+    const rows: AssetRowWrite[] = [];
+    const referenceRows: ReferenceRow[] = [];
     // What this stage holds as the import goes: answered from memory, not a query per asset.
     const known = new Map<string, Pick<AssetEntity, 'id' | 'type' | 'name'>>([...state.outside.values(), ...state.existing.values()].map((a) => [a.id, a]));
     const nameOf = (id: string, ref?: { type?: string; name?: string }) => {
@@ -276,25 +289,51 @@ export class ArchiveImporter {
         })
         .map((r) => r.id);
       const warnings = secureValueWarnings(doc, manifest, current);
+      let put: Put;
       try {
-        const preImage = await this.put(tx, actor.username, doc, current, references, state, known, dryRun);
-        if (preImage) preImages.push(preImage);
+        put = await this.put(tx, actor.username, doc, current, references, state, known);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         refuse(err.message);
         continue;
       }
+      if (!dryRun) {
+        rows.push({ row: put.row, currentKey: current?.naturalKey ?? null });
+        referenceRows.push(...put.references.map((r) => ({ fromId: doc.id, toId: r.toId, kind: r.kind })));
+        preImages.push({
+          assetId: doc.id,
+          type: doc.type,
+          name: doc.name,
+          row: current ? { ...current } : null,
+          references: current ? (state.existingRefs.get(doc.id) ?? []).map((r) => ({ toId: r.toId, kind: r.kind })) : [],
+        });
+      }
       record(id, doc.type, doc.name, decision, [decision.action === 'CREATE' ? 'created' : 'replaced', ...warnings, ...notes].join('; '), warnings.length > 0);
     }
 
     // Step 3: optional links that closed a cycle, now that both ends are in.
-    const linked = deferred.filter((d) => known.has(d.toId) && results.get(d.fromId)?.status !== 'FAILURE');
-    if (linked.length && !dryRun) await tx.getRepository(AssetReferenceEntity).insert(linked);
-    for (const d of deferred.filter((x) => !linked.includes(x) && results.get(x.fromId)?.status !== 'FAILURE')) {
-      results.get(d.fromId)!.explanation += `; optional reference to ${nameOf(d.toId)} left out: it failed`;
+    const linked = new Set<string>();
+    for (const d of deferred) {
+      if (results.get(d.fromId)?.status === 'FAILURE') continue;
+      // An archive may list one link twice; it is stored once.
+      if (known.has(d.toId)) {
+        if (!linked.has(`${d.fromId}>${d.toId}`)) referenceRows.push(d);
+        linked.add(`${d.fromId}>${d.toId}`);
+      }
+      else results.get(d.fromId)!.explanation += `; optional reference to ${nameOf(d.toId)} left out: it failed`;
     }
 
-    // Step 4: the report, and for a promotion the rollback of what was written.
+    // Step 4: store what was decided, set-based (bulk-write): rows, then every reference.
+    if (!dryRun) {
+      await writeAssetRows(tx, rows);
+      await replaceReferences(
+        tx,
+        rows.filter((r) => r.currentKey !== null).map((r) => r.row.id),
+        referenceRows,
+      );
+    }
+
+    // Step 5: the report, and for a promotion the rollback of what was written.
     const assets = [...results.values()];
     const report = tx.getRepository(ImportReportEntity).create({
       createdBy: actor.username,
@@ -312,9 +351,10 @@ export class ArchiveImporter {
   }
 
   /**
-   * Validates a CREATE or UPDATE into a row and writes it (a dry run only checks its natural
-   * key); updates what this stage holds. Returns the pre-image for the rollback (none in a dry
-   * run). AppErrors (invalid content, a natural key held by another asset) refuse the asset.
+   * Validates a CREATE or UPDATE into the row it would be stored as, checking its natural key
+   * against what this stage holds by then, and updates that picture. The same for a run and a
+   * dry run (a run stores the rows afterwards, set-based). AppErrors (invalid content, a natural
+   * key held by another asset) refuse the asset.
    */
   private async put(
     tx: EntityManager,
@@ -324,8 +364,7 @@ export class ArchiveImporter {
     references: string[],
     state: TargetState,
     known: Map<string, Pick<AssetEntity, 'id' | 'type' | 'name'>>,
-    dryRun: boolean,
-  ): Promise<PreImage | null> {
+  ): Promise<Put> {
     const prepared = await this.assets.prepare(
       tx,
       doc.id,
@@ -341,23 +380,12 @@ export class ArchiveImporter {
       current,
       async (ids) => ids.map((r) => known.get(r)).filter((a) => a !== undefined),
     );
-    const ownerOfKey = async (key: string) => state.keyOwners.get(key);
-    let preImage: PreImage | null = null;
-    if (dryRun) await this.assets.checkNaturalKey(prepared, ownerOfKey);
-    else {
-      await this.assets.write(tx, prepared, author, state.versioning.get(doc.id) ?? { versionSetId: null, systemVersion: null }, current ?? undefined, ownerOfKey);
-      preImage = {
-        assetId: doc.id,
-        type: doc.type,
-        name: doc.name,
-        row: current ? { ...current } : null,
-        references: current ? state.existingRefs.filter((r) => r.fromId === doc.id).map((r) => ({ toId: r.toId, kind: r.kind })) : [],
-      };
-    }
+    const key = await this.assets.checkNaturalKey(prepared, async (k) => state.keyOwners.get(k));
+    const row = storedRow(prepared, key, author, state.versioning.get(doc.id) ?? { versionSetId: null, systemVersion: null }, current);
     if (current) state.keyOwners.delete(current.naturalKey);
-    state.keyOwners.set(naturalKeyOf(prepared), doc.id);
+    state.keyOwners.set(key, doc.id);
     known.set(doc.id, { id: doc.id, type: prepared.type, name: prepared.name });
-    return preImage;
+    return { row, references: prepared.references };
   }
 
   /** The rollback of a promotion's import: the pre-image of everything it wrote. */
@@ -375,26 +403,30 @@ export class ArchiveImporter {
     });
   }
 
-  /** Reads everything the decisions need, in a few queries; `lock` holds what may be replaced. */
+  /**
+   * Reads everything the decisions need, in a few queries whatever the archive's size (one array
+   * parameter each, so 100,000 ids stay one statement); `lock` holds what may be replaced.
+   */
   private async readTarget(tx: EntityManager, { manifest, documents }: CheckedArchive, fixMissingVersions: boolean, lock: boolean): Promise<TargetState> {
     const ids = [...documents.keys()];
+    const assets = () => tx.getRepository(AssetEntity).createQueryBuilder('a');
     // Lock what we may replace, so nobody changes it under the import (a dry run writes nothing).
-    const existing = new Map(
-      (ids.length ? await tx.getRepository(AssetEntity).find({ where: { id: In(ids) }, ...(lock && { lock: { mode: 'pessimistic_write' as const } }) }) : []).map((a) => [a.id, a]),
-    );
-    const existingRefs = existing.size ? await tx.getRepository(AssetReferenceEntity).findBy({ fromId: In([...existing.keys()]) }) : [];
+    const existingQuery = assets().where('a.id = ANY(:ids)', { ids });
+    if (lock) existingQuery.setLock('pessimistic_write');
+    const existing = new Map((ids.length ? await existingQuery.getMany() : []).map((a) => [a.id, a]));
+    const existingRefs = existing.size
+      ? groupBy(
+          await tx.getRepository(AssetReferenceEntity).createQueryBuilder('r').where('r.from_id = ANY(:ids)', { ids: [...existing.keys()] }).getMany(),
+          (r) => r.fromId,
+        )
+      : new Map<string, AssetReferenceEntity[]>();
     const referenced = [
       ...new Set([...[...documents.values()].flatMap((d) => d.references.map((r) => r.id)), ...manifest.unavailable.map((u) => u.id)]),
     ].filter((id) => !documents.has(id));
-    const outside = referenced.length
-      ? await tx.getRepository(AssetEntity).find({ select: { id: true, type: true, name: true }, where: { id: In(referenced) } })
-      : [];
-    const keys = [...documents.values()].map((d) => naturalKeyOf(d));
+    const outside = referenced.length ? await assets().select(['a.id', 'a.type', 'a.name']).where('a.id = ANY(:referenced)', { referenced }).getMany() : [];
+    const keys = [...new Set([...documents.values()].map((d) => naturalKeyOf(d)))];
     const keyOwners = new Map(
-      (keys.length ? await tx.getRepository(AssetEntity).find({ select: { id: true, naturalKey: true }, where: { naturalKey: In(keys) } }) : []).map((a) => [
-        a.naturalKey,
-        a.id,
-      ]),
+      (keys.length ? await assets().select(['a.id', 'a.naturalKey']).where('a.natural_key = ANY(:keys)', { keys }).getMany() : []).map((a) => [a.naturalKey, a.id]),
     );
     const versioning = await this.versioning(tx, documents, fixMissingVersions);
     return { existing, existingRefs, outside: new Map(outside.map((a) => [a.id, a])), keyOwners, versioning };
@@ -406,7 +438,7 @@ export class ArchiveImporter {
    * which ones the archive has that this stage does not.
    */
   private linksKept(doc: CheckedDocument, id: string, state: TargetState, nameOf: (id: string, ref?: { type?: string; name?: string }) => string): string[] {
-    const here = new Set(state.existingRefs.filter((r) => r.fromId === id).map((r) => r.toId));
+    const here = new Set((state.existingRefs.get(id) ?? []).map((r) => r.toId));
     return doc.references
       .filter((r) => r.kind === 'OPTIONAL' && !here.has(r.id))
       .map((r) => `optional reference to ${nameOf(r.id, r)} not added: an unchanged asset keeps its links on this stage`);
@@ -421,7 +453,12 @@ export class ArchiveImporter {
     const result = new Map<string, { versionSetId: string | null; systemVersion: number | null }>();
     const bySet = groupBy([...documents.values()].filter((d) => d.versionSetId && d.systemVersion), (d) => d.versionSetId!);
     const onTarget = bySet.size
-      ? await tx.getRepository(AssetEntity).find({ select: { id: true, versionSetId: true, systemVersion: true }, where: { versionSetId: In([...bySet.keys()]) } })
+      ? await tx
+          .getRepository(AssetEntity)
+          .createQueryBuilder('a')
+          .select(['a.id', 'a.versionSetId', 'a.systemVersion'])
+          .where('a.version_set_id = ANY(:sets)', { sets: [...bySet.keys()] })
+          .getMany()
       : [];
     for (const [setId, versions] of bySet) {
       const present = onTarget

@@ -4,6 +4,8 @@
  * (decompression bombs), and sizes checked against what is actually inflated. Anything off is
  * BAD_USER_INPUT before a single row is written.
  */
+import { readFile } from 'node:fs/promises';
+import { crc32, inflateRawSync } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { defaultLimits } from '../../config.js';
 import { badInput } from '../../errors.js';
@@ -19,8 +21,9 @@ export interface ZipLimits {
 
 /**
  * Everything read is held in memory until the import is applied, so `maxTotalBytes` is what
- * bounds an import's memory (roughly 3× it at peak, with the parsed documents); the upload
- * itself waits on disk. An asset document is at most ~300 KB (a 256 K-character spec).
+ * bounds an import's memory (roughly 3× it at peak, with the parsed documents), plus the archive
+ * itself while it is read (at most the upload limit). An asset document is at most ~300 KB (a
+ * 256 K-character spec).
  */
 export const defaultZipLimits: ZipLimits = {
   maxEntries: defaultLimits.archiveEntries,
@@ -34,35 +37,47 @@ export type ZipSource = Buffer | { path: string };
 
 const corrupt = (detail: string) => badInput(`corrupt archive: ${detail}`, { field: 'archive' });
 
-function open(source: ZipSource): Promise<ZipFile> {
+function open(buffer: Buffer): Promise<ZipFile> {
   return new Promise((resolve, reject) => {
     const options = { lazyEntries: true, validateEntrySizes: true, strictFileNames: true, autoClose: true };
-    const done = (err: Error | null, zip?: ZipFile) => {
+    yauzl.fromBuffer(buffer, options, (err: Error | null, zip?: ZipFile) => {
       if (err || !zip) reject(corrupt(err?.message ?? 'unreadable'));
       else resolve(zip);
-    };
-    if (Buffer.isBuffer(source)) yauzl.fromBuffer(source, options, done);
-    else yauzl.open(source.path, options, done);
+    });
   });
 }
 
-function readEntry(zip: ZipFile, entry: Entry, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    zip.openReadStream(entry, (err, stream) => {
-      if (err || !stream) return reject(corrupt(err?.message ?? `cannot read ${entry.fileName}`));
-      const chunks: Buffer[] = [];
-      let size = 0;
-      stream.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > limit) {
-          stream.destroy();
-          reject(badInput(`archive entry ${entry.fileName} is larger than ${limit} bytes`, { field: 'archive' }));
-        } else chunks.push(chunk);
-      });
-      stream.on('error', (e) => reject(corrupt(e.message)));
-      stream.on('end', () => resolve(Buffer.concat(chunks)));
-    });
-  });
+const LOCAL_HEADER = 0x04034b50;
+
+/**
+ * The content of one entry, taken from the archive in memory at once (no stream, no round trip
+ * per entry: 10,000 entries read that way spent most of an import waiting). The central directory
+ * already passed the checks; here the local header, the size actually inflated (never more than
+ * `limit` + 1 bytes are produced) and the CRC-32 are checked.
+ */
+function extract(archive: Buffer, entry: Entry, limit: number): Buffer {
+  const name = entry.fileName;
+  const at = entry.relativeOffsetOfLocalHeader;
+  if (at + 30 > archive.length || archive.readUInt32LE(at) !== LOCAL_HEADER) throw corrupt(`bad local file header for ${name}`);
+  if (entry.isEncrypted()) throw corrupt(`${name} is encrypted`);
+  const start = at + 30 + archive.readUInt16LE(at + 26) + archive.readUInt16LE(at + 28);
+  const end = start + entry.compressedSize;
+  if (end > archive.length) throw corrupt(`${name} runs past the end of the archive`);
+  const raw = archive.subarray(start, end);
+  let data: Buffer;
+  if (entry.compressionMethod === 0) data = raw;
+  else if (entry.compressionMethod === 8) {
+    try {
+      data = inflateRawSync(raw, { maxOutputLength: limit + 1 });
+    } catch (err) {
+      if (err instanceof RangeError) throw badInput(`archive entry ${name} is larger than ${limit} bytes`, { field: 'archive' });
+      throw corrupt(`${name} does not inflate: ${(err as Error).message}`);
+    }
+  } else throw corrupt(`${name} uses compression method ${entry.compressionMethod}; only stored and deflated entries are read`);
+  if (data.length > limit) throw badInput(`archive entry ${name} is larger than ${limit} bytes`, { field: 'archive' });
+  if (data.length !== entry.uncompressedSize) throw corrupt(`${name} holds ${data.length} bytes, not the ${entry.uncompressedSize} its header says`);
+  if (crc32(data) !== entry.crc32) throw corrupt(`${name} does not match its CRC-32`);
+  return data;
 }
 
 /**
@@ -98,12 +113,15 @@ function eachEntry(zip: ZipFile, visit: (entry: Entry) => Promise<void> | void):
  * an archive over a limit is refused before a single byte is inflated; then the files are read.
  */
 export async function readZip(source: ZipSource, limits: ZipLimits = defaultZipLimits): Promise<Map<string, Buffer>> {
-  const directory = await open(source);
+  // The upload was spooled to disk within its size limit; read it once rather than per entry.
+  const archive = Buffer.isBuffer(source) ? source : await readFile(source.path);
+  const directory = await open(archive);
   if (directory.entryCount > limits.maxEntries) {
     directory.close();
     throw badInput(`archive has ${directory.entryCount} entries; at most ${limits.maxEntries} are accepted`, { field: 'archive' });
   }
   const names = new Set<string>();
+  const entries: Entry[] = [];
   let total = 0;
   await eachEntry(directory, (entry) => {
     const name = entry.fileName;
@@ -117,15 +135,13 @@ export async function readZip(source: ZipSource, limits: ZipLimits = defaultZipL
     if (entry.uncompressedSize > limits.maxEntryBytes) throw badInput(`archive entry ${name} is larger than ${limits.maxEntryBytes} bytes`, { field: 'archive' });
     total += entry.uncompressedSize;
     if (total > limits.maxTotalBytes) throw badInput(`archive expands to more than ${limits.maxTotalBytes} bytes`, { field: 'archive' });
+    entries.push(entry);
   });
   directory.close();
 
+  // Only once the whole directory passed is anything inflated; declared sizes are checked
+  // against what actually inflates.
   const files = new Map<string, Buffer>();
-  const zip = await open(source);
-  // Declared sizes are checked against what actually inflates (validateEntrySizes, readEntry's cap).
-  await eachEntry(zip, async (entry) => {
-    files.set(entry.fileName, await readEntry(zip, entry, limits.maxEntryBytes));
-  });
-  zip.close();
+  for (const entry of entries) files.set(entry.fileName, extract(archive, entry, limits.maxEntryBytes));
   return files;
 }

@@ -1,0 +1,131 @@
+/**
+ * The import's writes, set-based: asset rows, their references, in multi-row statements built
+ * from `unnest` of one array per column, so an import of N assets costs O(N / batch) statements
+ * rather than one per asset and per reference. Everything here runs inside the import's one
+ * transaction; every check (natural keys, references, overwrite rules) was made in memory
+ * beforehand by the import's decision, so these statements only store what was decided.
+ */
+import type { EntityManager } from 'typeorm';
+import { isUniqueViolation } from '../../db/errors.js';
+import { conflict } from '../../errors.js';
+import type { StoredAssetRow } from '../assets.js';
+
+/** Rows per statement at most… */
+export const ROWS_PER_STATEMENT = 1000;
+/** …and bytes of row content per statement at most (a spec may be ~300 KB). */
+const BYTES_PER_STATEMENT = 8 * 1024 * 1024;
+
+export interface AssetRowWrite {
+  row: StoredAssetRow;
+  /** The natural key the asset holds on this stage now; null when it is new here. */
+  currentKey: string | null;
+}
+
+export interface ReferenceRow {
+  fromId: string;
+  toId: string;
+  kind: string;
+}
+
+/** Column order of `unnest` in both statements below. */
+const COLUMNS = [
+  ['id', 'uuid'],
+  ['type', 'varchar'],
+  ['name', 'varchar'],
+  ['description', 'text'],
+  ['team', 'varchar'],
+  ['version', 'varchar'],
+  ['natural_key', 'varchar'],
+  ['spec', 'jsonb'],
+  ['sealed_secret', 'text'],
+  ['secret_digest', 'varchar'],
+  ['checksum', 'text'],
+  ['version_set_id', 'uuid'],
+  ['system_version', 'int'],
+  ['search_text', 'text'],
+  ['created_by', 'varchar'],
+  ['updated_by', 'varchar'],
+] as const;
+
+const unnest = `unnest(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')}) AS u(${COLUMNS.map(([c]) => c).join(', ')})`;
+
+const INSERT_ASSETS = `INSERT INTO assets (${COLUMNS.map(([c]) => c).join(', ')}) SELECT * FROM ${unnest}`;
+// created_by stays what it was; updated_at is the transaction's time.
+const UPDATE_ASSETS = `UPDATE assets a SET ${COLUMNS.filter(([c]) => c !== 'id' && c !== 'created_by')
+  .map(([c]) => `${c} = u.${c}`)
+  .join(', ')}, updated_at = now() FROM ${unnest} WHERE a.id = u.id`;
+
+const columnsOf = (rows: readonly StoredAssetRow[]): unknown[][] => [
+  rows.map((r) => r.id),
+  rows.map((r) => r.type),
+  rows.map((r) => r.name),
+  rows.map((r) => r.description),
+  rows.map((r) => r.team),
+  rows.map((r) => r.version),
+  rows.map((r) => r.naturalKey),
+  rows.map((r) => JSON.stringify(r.spec)),
+  rows.map((r) => r.sealedSecret),
+  rows.map((r) => r.secretDigest),
+  rows.map((r) => r.checksum),
+  rows.map((r) => r.versionSetId),
+  rows.map((r) => r.systemVersion),
+  rows.map((r) => r.searchText),
+  rows.map((r) => r.createdBy),
+  rows.map((r) => r.updatedBy),
+];
+
+/** Slices of `items` holding at most ROWS_PER_STATEMENT items and about BYTES_PER_STATEMENT bytes. */
+export function batches<T>(items: readonly T[], size: (item: T) => number = () => 0): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const n = size(item);
+    if (current.length && (current.length >= ROWS_PER_STATEMENT || bytes + n > BYTES_PER_STATEMENT)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += n;
+  }
+  if (current.length) out.push(current);
+  return out;
+}
+
+const rowBytes = (w: AssetRowWrite) => w.row.searchText.length * 2 + w.row.description.length + (w.row.sealedSecret?.length ?? 0);
+
+/**
+ * Stores the rows: replaced ones first, then new ones, so a natural key given up by a replaced
+ * asset is free before a new asset takes it. PostgreSQL checks a unique index row by row, so
+ * replaced assets whose key changes first park theirs on a placeholder no natural key can equal
+ * (keys start with a type), which lets keys move between them in any order within a statement.
+ * A unique violation here means a writer outside this import took a key meanwhile: CONFLICT.
+ */
+export async function writeAssetRows(manager: EntityManager, writes: readonly AssetRowWrite[]): Promise<void> {
+  const updates = writes.filter((w) => w.currentKey !== null);
+  const inserts = writes.filter((w) => w.currentKey === null);
+  try {
+    const moving = updates.filter((w) => w.currentKey !== w.row.naturalKey).map((w) => w.row.id);
+    for (const ids of batches(moving)) {
+      await manager.query(`UPDATE assets SET natural_key = '#moving:' || id WHERE id = ANY($1::uuid[])`, [ids]);
+    }
+    for (const batch of batches(updates, rowBytes)) await manager.query(UPDATE_ASSETS, columnsOf(batch.map((w) => w.row)));
+    for (const batch of batches(inserts, rowBytes)) await manager.query(INSERT_ASSETS, columnsOf(batch.map((w) => w.row)));
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict('another writer took the name of an imported asset while the import ran; import again', { field: 'archive' });
+    throw err;
+  }
+}
+
+/** Replaces the references of `fromIds` (the replaced assets) and adds `rows`, set-based. */
+export async function replaceReferences(manager: EntityManager, fromIds: readonly string[], rows: readonly ReferenceRow[]): Promise<void> {
+  for (const ids of batches(fromIds)) await manager.query('DELETE FROM asset_references WHERE from_id = ANY($1::uuid[])', [ids]);
+  for (const batch of batches(rows)) {
+    await manager.query('INSERT INTO asset_references (from_id, to_id, kind) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::varchar[])', [
+      batch.map((r) => r.fromId),
+      batch.map((r) => r.toId),
+      batch.map((r) => r.kind),
+    ]);
+  }
+}
