@@ -144,7 +144,7 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
     });
     say(`0. Data directory ${dataDir} (removed when the demo stops)`);
     say('1. Starting Stagecraft with the demo catalog (Swagger Petstore 1.0.0 and friends)');
-    const app: Stagecraft = await startStagecraft(config, { log: createLogger('warn') });
+    const app: Stagecraft = await startStagecraft(config, { log: createLogger('warn'), signal });
     cleanup.push(() => app.stop());
     const cp = app.url;
     const petstore = await startPetstore();
@@ -229,6 +229,7 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
     };
   } catch (err) {
     await stop();
-    throw err;
+    // A step that failed because of the interruption (PostgreSQL stopped by the same Ctrl-C …)
+    throw signal?.aborted ? new WalkthroughAborted() : err;
   }
 }
