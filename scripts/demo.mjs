@@ -10,6 +10,12 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.once(signal, () => {
     console.log(`\n${signal}: stopping the demo and removing its files …`);
     interrupted.abort();
+    // Stopping is bounded (PostgreSQL gets SIGQUIT, then SIGKILL); should it ever hang anyway,
+    // say so and fail rather than leave the terminal waiting.
+    setTimeout(() => {
+      console.error('demo: stopping took over 60 s; giving up (its temporary directory may remain)');
+      process.exit(1);
+    }, 60_000).unref();
   });
 }
 

@@ -47,11 +47,13 @@ export async function openDatabase(config: Config, log: Logger, embeddedOptions:
   const url = config.databaseUrl ?? embedded!.url;
   const dataSource = createDataSource(url, { applicationName: `stagecraft-${config.stage}` });
   try {
+    embeddedOptions.signal?.throwIfAborted();
     await dataSource.initialize();
     const applied = await migrate(dataSource);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
   } catch (err) {
-    if (dataSource.isInitialized) await dataSource.destroy();
+    // The database may be gone already (interrupted with us): undoing must not wait for it.
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     await embedded?.stop();
     throw err;
   }
@@ -59,8 +61,11 @@ export async function openDatabase(config: Config, log: Logger, embeddedOptions:
     url,
     dataSource,
     async close() {
-      await dataSource.destroy();
-      await embedded?.stop();
+      try {
+        await dataSource.destroy();
+      } finally {
+        await embedded?.stop();
+      }
     },
   };
 }
@@ -72,6 +77,12 @@ export interface StartOptions {
    * anywhere. Default: announceInitialAdminPassword (stderr and a 0600 file in the data dir).
    */
   onAdminPassword?: (password: string) => void | string | Promise<void | string>;
+  /**
+   * Interrupts the start (Ctrl-C or SIGTERM during start-up): noticed between steps, everything
+   * started so far is stopped (the embedded PostgreSQL too), and the start rejects with the
+   * signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** Database, secrets, event log and services: everything but the HTTP server. */
@@ -84,6 +95,7 @@ export async function openServices(
   const db = await openDatabase(config, log, embeddedOptions);
   const events = new EventLog(db.url, log, { maxQueued: config.limits.subscriberQueue });
   try {
+    embeddedOptions.signal?.throwIfAborted();
     await events.start();
   } catch (err) {
     await db.close();
@@ -97,65 +109,90 @@ export async function openServices(
       outbound: new OutboundPolicy(parseAllowList(config.allowedHosts.join(','))),
     }),
     async close() {
-      await events.stop();
-      await db.close();
+      try {
+        await events.stop();
+      } finally {
+        await db.close();
+      }
     },
   };
 }
 
 export async function startStagecraft(config: Config, options: StartOptions = {}): Promise<Stagecraft> {
   const log = options.log ?? createLogger(config.logLevel);
-  const opened = await openServices(config, log);
+  const { signal } = options;
+  const opened = await openServices(config, log, { signal });
   const { services } = opened;
-
-  const admin = await services.users.ensureAdmin(config.adminPassword);
-  let initialAdminPasswordFile: string | null = null;
-  if (admin?.generatedPassword) {
-    const announce = options.onAdminPassword ?? ((p: string) => announceInitialAdminPassword(config.dataDir, p));
-    initialAdminPasswordFile = (await announce(admin.generatedPassword)) ?? null;
-  }
-  if (config.seed) {
-    const { created } = await seedDemoCatalog(services, await services.users.firstSuperAdmin());
-    if (created) log.info({ created }, 'demo catalog loaded');
-  }
-
-  const jobs = new JobRunner(services.db, opened.databaseUrl, log, { ...defaultJobOptions, leaseMs: config.jobLeaseMs });
-  jobs.register(PROMOTION_JOB, (job) => services.promotions.run(job), (job) => services.promotions.giveUp(job));
-  jobs.register(SYNC_ROLLOUT_JOB, (job) => services.gateways.watchRollout(job), (job) => services.gateways.giveUpRollout(job));
-  await jobs.start();
-
-  const http = await createHttpServer(config, await createSchema(), services, log, opened.databaseUrl);
+  // What is started is undone in reverse when a later step fails or the start is interrupted.
+  const undo: (() => Promise<void> | void)[] = [() => opened.close()];
   try {
+    signal?.throwIfAborted();
+    const admin = await services.users.ensureAdmin(config.adminPassword);
+    let initialAdminPasswordFile: string | null = null;
+    if (admin?.generatedPassword) {
+      const announce = options.onAdminPassword ?? ((p: string) => announceInitialAdminPassword(config.dataDir, p));
+      initialAdminPasswordFile = (await announce(admin.generatedPassword)) ?? null;
+    }
+    signal?.throwIfAborted();
+    if (config.seed) {
+      const { created } = await seedDemoCatalog(services, await services.users.firstSuperAdmin());
+      if (created) log.info({ created }, 'demo catalog loaded');
+    }
+
+    signal?.throwIfAborted();
+    const jobs = new JobRunner(services.db, opened.databaseUrl, log, { ...defaultJobOptions, leaseMs: config.jobLeaseMs });
+    jobs.register(PROMOTION_JOB, (job) => services.promotions.run(job), (job) => services.promotions.giveUp(job));
+    jobs.register(SYNC_ROLLOUT_JOB, (job) => services.gateways.watchRollout(job), (job) => services.gateways.giveUpRollout(job));
+    undo.push(async () => {
+      services.gateways.stopBackgroundWork(); // rollout watches go back to the queue, unfinished
+      await jobs.stop();
+    });
+    await jobs.start();
+
+    signal?.throwIfAborted();
+    const http = await createHttpServer(config, await createSchema(), services, log, opened.databaseUrl);
+    undo.push(() => http.drain());
     await new Promise<void>((resolve, reject) => {
       http.server.once('error', reject);
       http.server.listen(config.port, config.host, () => resolve());
     });
+    signal?.throwIfAborted();
+    const { port } = http.server.address() as AddressInfo;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    services.outbound.setSelf(port, [config.host, host]);
+    log.info({ port, stage: config.stage }, 'stagecraft listening');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url: `http://${host}:${port}`,
+      port,
+      services,
+      log,
+      initialAdminPasswordFile,
+      stop: () =>
+        (stopping ??= (async () => {
+          await undoAll(undo);
+          log.info('stagecraft stopped');
+        })()),
+    };
   } catch (err) {
-    await http.drain();
-    services.gateways.stopBackgroundWork();
-    await jobs.stop();
-    await opened.close();
+    await undoAll(undo);
     throw err;
   }
-  const { port } = http.server.address() as AddressInfo;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  services.outbound.setSelf(port, [config.host, host]);
-  log.info({ port, stage: config.stage }, 'stagecraft listening');
+}
 
-  let stopping: Promise<void> | undefined;
-  return {
-    url: `http://${host}:${port}`,
-    port,
-    services,
-    log,
-    initialAdminPasswordFile,
-    stop: () =>
-      (stopping ??= (async () => {
-        await http.drain();
-        services.gateways.stopBackgroundWork(); // rollout watches go back to the queue, unfinished
-        await jobs.stop();
-        await opened.close();
-        log.info('stagecraft stopped');
-      })()),
-  };
+/**
+ * Runs the undo steps last-first, each even when an earlier one failed (the database may be gone
+ * already: the embedded cluster must still be stopped); the first failure is rethrown at the end.
+ */
+async function undoAll(undo: (() => Promise<void> | void)[]): Promise<void> {
+  let failure: unknown;
+  for (const step of [...undo].reverse()) {
+    try {
+      await step();
+    } catch (err) {
+      failure ??= err;
+    }
+  }
+  if (failure !== undefined) throw failure;
 }

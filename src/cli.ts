@@ -25,18 +25,16 @@ async function serve(args: string[]): Promise<void> {
   const log = createLogger(config.logLevel);
   log.info({ config: redactConfig(config) }, 'starting');
   const { startStagecraft } = await import('./app.js');
-  const app = await startStagecraft(config, { log });
-  // stdout is the JSON log's alone; the banner is for the person at the terminal.
-  process.stderr.write(
-    `Stagecraft ${productVersion} (stage "${config.stage}") is up.\n  GraphQL:  ${app.url}/graphql\n` +
-      (config.graphiql ? `  GraphiQL: ${app.url}/graphql (open in a browser)\n` : '') +
-      (app.initialAdminPasswordFile ? `  Admin:    user "admin", password in ${app.initialAdminPasswordFile}\n` : ''),
-  );
+  // Listening from the start: a signal during start-up (creating the embedded PostgreSQL,
+  // migrating …) interrupts it, and what was started is stopped, the cluster included.
+  const interrupted = new AbortController();
+  let app: Awaited<ReturnType<typeof startStagecraft>> | undefined;
   const shutdown = (signal: string) => {
-    log.info({ signal }, 'shutting down');
+    log.info({ signal }, app ? 'shutting down' : 'interrupted during start-up; stopping');
     const force = setTimeout(() => process.exit(1), 30_000);
     force.unref();
-    app.stop().then(
+    interrupted.abort();
+    app?.stop().then(
       () => process.exit(0),
       (err) => {
         log.error({ err }, 'error while stopping');
@@ -44,9 +42,22 @@ async function serve(args: string[]): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGHUP', () => shutdown('SIGHUP'));
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.once(signal, () => shutdown(signal));
+  try {
+    app = await startStagecraft(config, { log, signal: interrupted.signal });
+  } catch (err) {
+    // Interrupted: start-up has undone itself (a step may have failed first because the same
+    // Ctrl-C stopped PostgreSQL); that is a clean stop.
+    if (!interrupted.signal.aborted) throw err;
+    log.info('stopped during start-up');
+    process.exit(0);
+  }
+  // stdout is the JSON log's alone; the banner is for the person at the terminal.
+  process.stderr.write(
+    `Stagecraft ${productVersion} (stage "${config.stage}") is up.\n  GraphQL:  ${app.url}/graphql\n` +
+      (config.graphiql ? `  GraphiQL: ${app.url}/graphql (open in a browser)\n` : '') +
+      (app.initialAdminPasswordFile ? `  Admin:    user "admin", password in ${app.initialAdminPasswordFile}\n` : ''),
+  );
 }
 
 async function migrateCommand(args: string[]): Promise<void> {

