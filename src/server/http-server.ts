@@ -29,6 +29,7 @@ import { createErrorFormatter, DATABASE_UNAVAILABLE, databaseOutagePlugin } from
 import { createLoaders } from '../graphql/loaders.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services/index.js';
+import { refuseLockedOutAnonymous } from './sign-in-lockout.js';
 import { bearerToken, buildContext, contextFor, tokenFromConnectionParams } from './auth-context.js';
 import { SocketSessions, type SocketExtra } from './socket-sessions.js';
 import { serveGraphqlWs } from './ws-transport.js';
@@ -213,6 +214,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
   if (config.graphiql) app.use(graphiqlRouter(config.stage));
   app.use(
     '/graphql',
+    refuseLockedOutAnonymous(services),
     express.json({ limit: config.limits.bodyBytes }),
     refuseDeeplyNestedDocuments,
     expressMiddleware(apollo, {

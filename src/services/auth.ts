@@ -55,6 +55,11 @@ export class AuthService {
     private readonly sessionTtlMs: number,
   ) {}
 
+  /** Until when a client address is locked out of sign-ins, as far as this replica knows (no I/O). */
+  signInLockedUntil(clientAddress: string | null): number | null {
+    return this.throttle.addressLockedUntil(clientAddress);
+  }
+
   /**
    * Throttled before any hashing: a locked username or client address is answered
    * TOO_MANY_REQUESTS at once, even when the password would have been right.

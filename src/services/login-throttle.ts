@@ -54,6 +54,17 @@ export class LoginThrottle {
     if (until) throw this.refusal(new Date(until), new Date(now));
   }
 
+  /**
+   * Until when this replica knows `clientAddress` to be locked (ms since the epoch), else null.
+   * Memory only — no statement — so a flood from a locked address can be refused before any
+   * GraphQL work (http-server.ts); the database count stays the authority for sign-ins.
+   */
+  addressLockedUntil(clientAddress: string | null): number | null {
+    const key = loginThrottleKeys('', clientAddress).address;
+    const until = key ? this.knownLocks.get(key) : undefined;
+    return until !== undefined && until > Date.now() ? until : null;
+  }
+
   /** Counts a failure for both keys (one statement), and locks those over their allowance. */
   async recordFailure(keys: Keys): Promise<void> {
     const all = this.list(keys);

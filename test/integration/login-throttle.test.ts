@@ -96,12 +96,21 @@ describe('per client address', () => {
 
   it('locks an address guessing at many usernames, even for a right password, and a success does not reset it', async () => {
     expect((await attempt(c, 'admin', 'wrong-password-0')).code).toBe('UNAUTHENTICATED');
-    await c.login('admin', ADMIN_PASSWORD); // resets admin's username count, not the address
+    const token = await c.login('admin', ADMIN_PASSWORD); // resets admin's username count, not the address
     for (let i = 1; i < 5; i++) expect((await attempt(c, `guess-${i}`, 'wrong-password-1')).code).toBe('UNAUTHENTICATED');
     const refused = await attempt(c, 'admin', ADMIN_PASSWORD);
     expect(refused.code).toBe('TOO_MANY_REQUESTS');
     expect(refused.error!.extensions!.retryAfterSeconds).toBeGreaterThanOrEqual(1);
-    // Requests that are not sign-ins are not throttled.
-    expect((await c.gql('{ me { username } }')).data).toEqual({ me: null });
+    // Signed-in requests from the locked address are served at once …
+    const started = performance.now();
+    expect((await c.gql('{ me { username } }', {}, token)).data).toEqual({ me: { username: 'admin' } });
+    expect(performance.now() - started).toBeLessThan(500);
+    // … anonymous ones are held back (a tarpit for floods), then refused before any GraphQL work.
+    const held = performance.now();
+    const res = await fetch(`${c.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { username } }' }) });
+    expect(performance.now() - held).toBeGreaterThanOrEqual(900);
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await res.json()).errors[0].extensions.code).toBe('TOO_MANY_REQUESTS');
   });
 });
