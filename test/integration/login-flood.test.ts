@@ -92,20 +92,31 @@ describe('login flood', () => {
   it('keeps other users’ reads within 2× their idle p50', async () => {
     const token = (await post('mutation($p: String!) { login(username: "admin", password: $p) { token } }', { p: PASSWORD })).data.login.token;
     await readFor(500, token); // warm up
-    const idle = p50(await readFor(2500, token));
-
-    // The flood comes from its own process, as an attacker's would: its client work does not
-    // compete with the measured reader's.
-    const flood = runFlood(child.url, 8, 3600);
-    await new Promise((r) => setTimeout(r, 300)); // the flood is under way
-    const loaded = p50(await readFor(3000, token));
-    const outcomes = new Map(Object.entries(await flood));
-
-    if (process.env.REPORT_FLOOD) console.info({ idleP50: idle, floodP50: loaded, idleAfter: p50(await readFor(2000, token)), outcomes: Object.fromEntries(outcomes) });
+    // The throttle's free failures cost a few argon2 hashes once, when a flood begins; what must
+    // not cost other users is the flood that goes on after them. So a first burst sets the lock.
+    const priming = await runFlood(child.url, 8, 2000);
+    expect(priming.TOO_MANY_REQUESTS).toBeGreaterThan(0);
+    // Idle and flooded windows alternate, so load from outside the test (other test files, other
+    // processes on the machine) weighs on both sides alike; medians over the rounds are compared.
+    const idle: number[] = [];
+    const flooded: number[] = [];
+    const outcomes = new Map<string, number>();
+    for (let round = 0; round < 3; round++) {
+      idle.push(p50(await readFor(1500, token)));
+      // The flood comes from its own process, as an attacker's would: its client work does not
+      // compete with the measured reader's.
+      const flood = runFlood(child.url, 8, 2000);
+      await new Promise((r) => setTimeout(r, 300)); // the flood is under way
+      flooded.push(p50(await readFor(1500, token)));
+      for (const [code, n] of Object.entries(await flood)) outcomes.set(code, (outcomes.get(code) ?? 0) + n);
+    }
+    const idleP50 = p50(idle);
+    const floodP50 = p50(flooded);
+    if (process.env.REPORT_FLOOD) console.info({ idle, flooded, idleP50, floodP50, outcomes: Object.fromEntries(outcomes) });
     expect(outcomes.get('OK')).toBeUndefined();
     expect(outcomes.get('TOO_MANY_REQUESTS')).toBeGreaterThan(0);
-    expect(loaded).toBeLessThanOrEqual(2 * idle);
-  }, 30_000);
+    expect(floodP50).toBeLessThanOrEqual(2 * idleP50);
+  }, 60_000);
 
   it('an oversized WebSocket message closes the socket 1009 and leaves only JSON on stdout', async () => {
     const before = child.output().length;
