@@ -9,32 +9,21 @@ import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { serveEnv, startServeProcess, type ServeProcess } from '../support/serve-process.js';
+import { killChildren, serveEnv, startServeProcess, type ServeProcess } from '../support/serve-process.js';
 
 const PASSWORD = 'data-dir-owner-password';
 const cli = path.resolve('dist/cli.js');
 const children = new Set<ChildProcess>();
 let cleanups: (() => Promise<unknown>)[] = [];
 
-async function killChildren(): Promise<void> {
-  await Promise.all(
-    [...children].map(async (child) => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = new Promise((r) => child.once('exit', r));
-        child.kill('SIGKILL');
-        await gone;
-      }
-      children.delete(child);
-    }),
-  );
-}
+const killAll = () => killChildren(children);
 
 afterEach(async () => {
-  await killChildren();
+  await killAll();
   for (const fn of cleanups.reverse()) await fn().catch((err) => console.warn('data-dir-owner clean-up failed:', err));
   cleanups = [];
 });
-afterAll(killChildren);
+afterAll(killAll);
 
 const env = (dataDir: string) => serveEnv({ STAGECRAFT_ADMIN_PASSWORD: PASSWORD, STAGECRAFT_DATA_DIR: dataDir, LOG_LEVEL: 'info' });
 

@@ -17,7 +17,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { productVersion } from '../../src/version.js';
-import { serveEnv, startServeProcess, type ServeProcess } from '../support/serve-process.js';
+import { killChildren, serveEnv, startServeProcess, type ServeProcess } from '../support/serve-process.js';
 import { createTestDatabase } from '../support/database.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../support/server.js';
 
@@ -33,21 +33,10 @@ const children = new Set<ChildProcess>();
 let cleanups: (() => Promise<unknown> | unknown)[] = [];
 const defer = (fn: () => Promise<unknown> | unknown) => cleanups.push(fn);
 
-async function killChildren(): Promise<void> {
-  await Promise.all(
-    [...children].map(async (child) => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = new Promise((r) => child.once('exit', r));
-        child.kill('SIGKILL');
-        await gone;
-      }
-      children.delete(child);
-    }),
-  );
-}
+const killAll = () => killChildren(children);
 
 afterEach(async () => {
-  await killChildren();
+  await killAll();
   const pending = cleanups.reverse();
   cleanups = [];
   for (const fn of pending) {
@@ -58,7 +47,7 @@ afterEach(async () => {
     }
   }
 });
-afterAll(killChildren);
+afterAll(killAll);
 
 // ── helpers ────────────────────────────────────────────────────────────────────────────────────
 

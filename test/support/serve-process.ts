@@ -96,3 +96,16 @@ export async function startServeProcess(env: NodeJS.ProcessEnv, onSpawn: (child:
   };
 }
 
+/** SIGKILLs every child in `children` that still runs, waits for each to be gone, and empties the set. */
+export async function killChildren(children: Set<ChildProcess>): Promise<void> {
+  await Promise.all(
+    [...children].map(async (child) => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await gone;
+      }
+      children.delete(child);
+    }),
+  );
+}
