@@ -20,6 +20,9 @@ import { defaultJobOptions, JobRunner } from './jobs/job-queue.js';
 import { PROMOTION_JOB } from './services/promotions.js';
 import { SYNC_ROLLOUT_JOB } from './services/gateways.js';
 import { seedDemoCatalog } from './services/seed.js';
+import { ensureContextManager } from './observability/context-manager.js';
+import { ControlPlaneMetrics } from './observability/control-plane-metrics.js';
+import type { Observer } from './observability/observer.js';
 
 export interface Stagecraft {
   /** Base URL, e.g. http://127.0.0.1:4000 */
@@ -29,6 +32,10 @@ export interface Stagecraft {
   log: Logger;
   /** Where the generated admin password was saved on this (first) start; null otherwise. */
   initialAdminPasswordFile: string | null;
+  /** This instance's metrics registry and tracer. */
+  observer: Observer;
+  /** Exports the spans still buffered (no-op when tracing is off). */
+  flushTraces(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -139,8 +146,14 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
       if (created) log.info({ created }, 'demo catalog loaded');
     }
 
+    // Metrics always; spans when an OTLP endpoint is configured (the SDK is loaded only then).
+    ensureContextManager();
+    const tracing = config.otlpTracesUrl ? (await import('./observability/tracing-sdk.js')).startTracing(config.otlpTracesUrl, 'stagecraft', { 'stagecraft.stage': config.stage }) : null;
+    if (tracing) undo.push(() => tracing.shutdown().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not export the last spans')));
+    const observer: Observer = { metrics: new ControlPlaneMetrics(services.db, log), tracer: tracing?.tracer ?? null };
+
     signal?.throwIfAborted();
-    const jobs = new JobRunner(services.db, opened.databaseUrl, log, { ...defaultJobOptions, leaseMs: config.jobLeaseMs });
+    const jobs = new JobRunner(services.db, opened.databaseUrl, log, { ...defaultJobOptions, leaseMs: config.jobLeaseMs }, observer);
     jobs.register(PROMOTION_JOB, (job) => services.promotions.run(job), (job) => services.promotions.giveUp(job));
     jobs.register(SYNC_ROLLOUT_JOB, (job) => services.gateways.watchRollout(job), (job) => services.gateways.giveUpRollout(job));
     undo.push(async () => {
@@ -150,7 +163,7 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
     await jobs.start();
 
     signal?.throwIfAborted();
-    const http = await createHttpServer(config, await createSchema(), services, log, opened.databaseUrl);
+    const http = await createHttpServer(config, await createSchema(), services, log, opened.databaseUrl, observer);
     undo.push(() => http.drain());
     await new Promise<void>((resolve, reject) => {
       http.server.once('error', reject);
@@ -169,6 +182,8 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
       services,
       log,
       initialAdminPasswordFile,
+      observer,
+      flushTraces: async () => tracing?.flush(),
       stop: () =>
         (stopping ??= (async () => {
           await undoAll(undo);

@@ -113,9 +113,11 @@ async function gatewayCommand(args: string[]): Promise<void> {
   }
   const log = createLogger(process.env.LOG_LEVEL ?? 'info');
   const { startGateway } = await import('./dataplane/agent.js');
-  const gateway = await startGateway({ controlPlane: flags['control-plane']!, group: flags.group!, token: token!, port, host: flags.host, log });
+  const { gatewayObservability } = await import('./observability/gateway-setup.js');
+  const observability = await gatewayObservability(process.env, flags.group!);
+  const gateway = await startGateway({ controlPlane: flags['control-plane']!, group: flags.group!, token: token!, port, host: flags.host, log, observability });
   process.stderr.write(`Gateway instance ${gateway.instanceId} of group "${flags.group}" listening on port ${gateway.port}\n`);
-  const shutdown = () => void gateway.stop().then(() => process.exit(0), () => process.exit(1));
+  const shutdown = () => void gateway.stop().then(() => observability.shutdown()).then(() => process.exit(0), () => process.exit(1));
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
 }

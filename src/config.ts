@@ -34,6 +34,10 @@ export interface Config {
    * the outbound rule refuses them (link-local, metadata …): `STAGECRAFT_ALLOWED_HOSTS`.
    */
   allowedHosts: string[];
+  /** Bearer token /metrics requires (secret); unset: loopback clients only (README "Observability"). */
+  metricsToken?: string;
+  /** OTLP/HTTP traces endpoint from OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT; null: tracing off. */
+  otlpTracesUrl: string | null;
   limits: Limits;
   auth: AuthLimits;
 }
@@ -175,7 +179,24 @@ function loadLimits(env: NodeJS.ProcessEnv): Limits {
 }
 
 /** Names of settings whose values must never be printed. */
-export const secretSettings = ['adminPassword', 'secretKey', 'databaseUrl'] as const;
+export const secretSettings = ['adminPassword', 'secretKey', 'databaseUrl', 'metricsToken'] as const;
+
+/** Where spans go: the traces endpoint as given, or `<OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces`; null = tracing off. */
+export function otlpTracesUrl(env: NodeJS.ProcessEnv): string | null {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  if (traces) return traces;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (!base) return null;
+  return `${base.replace(/\/+$/, '')}/v1/traces`;
+}
+
+/** STAGECRAFT_METRICS_TOKEN, checked: long enough not to be guessed, printable, no spaces. */
+export function metricsTokenFrom(env: NodeJS.ProcessEnv): string | undefined {
+  const token = env.STAGECRAFT_METRICS_TOKEN;
+  if (token === undefined || token === '') return undefined;
+  if (!/^[\x21-\x7e]{16,512}$/.test(token)) throw new ConfigError('STAGECRAFT_METRICS_TOKEN must be 16 to 512 printable characters without spaces');
+  return token;
+}
 
 export class ConfigError extends Error {}
 
@@ -286,6 +307,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ...settings,
     dataDir: path.resolve(parsed.data.dataDir),
     allowedHosts: parseAllowList(parsed.data.allowedHosts).entries.slice(),
+    metricsToken: metricsTokenFrom(env),
+    otlpTracesUrl: otlpTracesUrl(env),
     limits: loadLimits(env),
     auth: { ...defaultAuthLimits, sessionTtlMs },
   };

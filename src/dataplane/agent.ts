@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import type { Logger } from '../logger.js';
 import type { GatewayConfig, UpstreamNode } from './config.js';
 import { resolveNodes } from './discovery.js';
-import { GatewayProxy } from './proxy.js';
+import { GatewayProxy, type GatewayProxyOptions } from './proxy.js';
 
 export interface GatewayOptions {
   controlPlane: string;
@@ -21,6 +21,8 @@ export interface GatewayOptions {
   host?: string;
   heartbeatMs?: number;
   log: Logger;
+  /** Metrics, metrics token and tracer for the proxy (README "Observability"). */
+  observability?: Pick<GatewayProxyOptions, 'metrics' | 'metricsToken' | 'tracer'>;
 }
 
 export interface RunningGateway {
@@ -91,7 +93,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const { log } = options;
   const instanceId = randomUUID();
   const host = hostname();
-  const proxy = new GatewayProxy(log);
+  const proxy = new GatewayProxy(log, options.observability);
   const port = await proxy.listen(options.port, options.host ?? '0.0.0.0');
   const discovery = new DiscoveryLoop(proxy, log);
   let firstConfig: () => void;

@@ -23,8 +23,14 @@ import { sendError, sendJson } from './errors.js';
 import { readRequestHead } from './headers.js';
 import { PoolRegistry } from './pools.js';
 import { Snapshot, type UpstreamRuntime } from './snapshot.js';
+import { context, ROOT_CONTEXT, trace, type Tracer } from '@opentelemetry/api';
+import type { GatewayMetrics, RouteSeries } from '../observability/gateway-metrics.js';
+import { serveMetrics } from '../observability/metrics-endpoint.js';
+import { endSpan, extractTraceContext, SpanKind, traceHeaders } from '../observability/tracing.js';
 
 export const HEALTH_PATH = '/__gateway/health';
+/** Prometheus metrics of this instance (README "Observability"). */
+export const METRICS_PATH = '/__gateway/metrics';
 
 /** Used when a config carries no usable timeoutMs. */
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -39,6 +45,12 @@ export interface GatewayProxyOptions {
   clock?: Clock;
   /** How long close() waits for requests in flight before cutting connections; default 5000. */
   shutdownGraceMs?: number;
+  /** Request metrics, served at METRICS_PATH; none when absent. */
+  metrics?: GatewayMetrics;
+  /** Bearer token METRICS_PATH requires; unset: loopback clients only. */
+  metricsToken?: string;
+  /** Spans per proxied request, `traceparent` sent upstream; none when absent. */
+  tracer?: Tracer | null;
 }
 
 type Failed = Extract<AttemptOutcome, { kind: 'failed' }>;
@@ -54,6 +66,11 @@ export class GatewayProxy {
   private closing: Promise<void> | null = null;
   /** Set once the control plane said the group is gone: every request gets a 503 from then on. */
   private deletedGroup: string | null = null;
+  private readonly metrics: GatewayMetrics | null;
+  private readonly metricsToken: string | undefined;
+  private readonly tracer: Tracer | null;
+  /** Gateway answers before any route matched (not configured, no route, bad path …). */
+  private readonly unrouted: RouteSeries | null;
 
   constructor(
     private readonly log: Logger,
@@ -62,6 +79,10 @@ export class GatewayProxy {
     this.clock = options.clock ?? Date.now;
     this.shutdownGraceMs = options.shutdownGraceMs ?? 5_000;
     this.pools = new PoolRegistry(log);
+    this.metrics = options.metrics ?? null;
+    this.metricsToken = options.metricsToken;
+    this.tracer = options.tracer ?? null;
+    this.unrouted = this.metrics?.seriesFor('none', 'gateway') ?? null;
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.log.error({ err, method: req.method, path: pathOf(req.url) }, 'gateway request failed unexpectedly');
@@ -159,6 +180,40 @@ export class GatewayProxy {
       const status = this.deletedGroup ? 'group-deleted' : this.current ? 'ok' : 'starting';
       return sendJson(res, this.current ? 200 : 503, { status, revision: this.revision });
     }
+    if (path === METRICS_PATH && this.metrics) {
+      const metrics = this.metrics;
+      return serveMetrics(req, res, this.metricsToken, () => metrics.render(this.revision, this.upstreamHealth()), metrics.contentType);
+    }
+    if (!this.metrics && !this.tracer) return this.route(req, res, target, path, null);
+    return this.observed(req, res, target, path);
+  }
+
+  /**
+   * A request measured (and traced): the series is chosen once the route is known, the outcome
+   * recorded when the response closes. Only this path pays for observation.
+   */
+  private observed(req: IncomingMessage, res: ServerResponse, target: string, path: string): Promise<void> {
+    const started = performance.now();
+    const observation: Observation = { series: this.unrouted, span: null };
+    if (this.tracer) {
+      const parent = extractTraceContext(req.headers, ROOT_CONTEXT);
+      observation.span = this.tracer.startSpan(`gateway ${req.method ?? 'GET'}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': path } }, parent);
+    }
+    res.once('close', () => {
+      const status = res.writableFinished ? res.statusCode : 499;
+      if (observation.series) this.metrics!.observe(observation.series, status, (performance.now() - started) / 1000);
+      if (observation.span) endSpan(observation.span, status >= 500 ? `HTTP ${status}` : 'ok', { 'http.response.status_code': status });
+    });
+    return this.route(req, res, target, path, observation);
+  }
+
+  private upstreamHealth(): { upstream: string; healthy: number; total: number }[] {
+    const snapshot = this.current;
+    if (!snapshot) return [];
+    return [...snapshot.upstreams.values()].map((u) => ({ upstream: labelOf(u), healthy: u.balancer.healthyCount(), total: u.balancer.nodes.length }));
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse, target: string, path: string, observation: Observation | null): Promise<void> {
     if (this.deletedGroup) {
       return sendError(res, 'GROUP_DELETED', `The gateway group ${this.deletedGroup} was deleted on the control plane; this instance serves nothing.`);
     }
@@ -177,6 +232,15 @@ export class GatewayProxy {
     if (!match) return sendError(res, 'ROUTE_NOT_FOUND', `No route matches ${method} ${path}.`);
 
     const runtime = snapshot.upstreams.get(match.service.serviceVersionId)!;
+    let headers = head.upstreamHeaders;
+    if (observation) {
+      if (this.metrics) observation.series = this.metrics.seriesFor(match.pattern, labelOf(runtime));
+      if (observation.span) {
+        observation.span.updateName(`gateway ${method} ${match.pattern}`);
+        observation.span.setAttributes({ 'http.route': match.pattern, 'stagecraft.upstream': labelOf(runtime) });
+        headers = withTraceHeaders(headers, traceHeaders(trace.setSpan(context.active(), observation.span)));
+      }
+    }
     if (runtime.balancer.healthyCount() === 0) {
       return sendError(res, 'NO_HEALTHY_UPSTREAM', `Service ${labelOf(runtime)} has no healthy node.`);
     }
@@ -194,7 +258,7 @@ export class GatewayProxy {
       });
     }
 
-    const failed = await this.forward(req, res, snapshot, runtime, target, head.upstreamHeaders, body);
+    const failed = await this.forward(req, res, snapshot, runtime, target, headers, body);
     if (!failed) return;
     if (failed === 'no-node') return sendError(res, 'NO_HEALTHY_UPSTREAM', `Service ${labelOf(runtime)} has no healthy node.`);
     const [code, message] = errorFor(failed.failure, labelOf(runtime));
@@ -248,6 +312,24 @@ export class GatewayProxy {
 }
 
 const NONE_TRIED: ReadonlySet<string> = new Set();
+
+/** What an observed request records when its response closes. */
+interface Observation {
+  series: RouteSeries | null;
+  span: import('@opentelemetry/api').Span | null;
+}
+
+const TRACE_HEADERS = new Set(['traceparent', 'tracestate']);
+
+/** The upstream headers with the client's trace headers replaced by ours (the gateway span is the parent now). */
+function withTraceHeaders(headers: string[], ours: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!TRACE_HEADERS.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  }
+  for (const [name, value] of Object.entries(ours)) out.push(name, value);
+  return out;
+}
 
 const labelOf = (runtime: UpstreamRuntime) => `${runtime.service.name} ${runtime.service.version}`;
 

@@ -20,6 +20,9 @@ import { JobEntity } from '../entities/job.js';
 import type { Logger } from '../logger.js';
 import { JobConnection } from './job-connection.js';
 import { assertLease, LeaseLostError } from './lease.js';
+import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { withObserver, type Observer } from '../observability/observer.js';
+import { endSpan, extractTraceContext, SpanKind, traceHeaders } from '../observability/tracing.js';
 
 export { LeaseLostError } from './lease.js';
 
@@ -63,7 +66,12 @@ export interface JobQueueOptions {
 
 export const defaultJobOptions: JobQueueOptions = { leaseMs: 30_000, pollMs: 1_000, maxAttempts: 3, concurrency: 4 };
 
+/** Payload key carrying the enqueuer's W3C trace context, so the job's span joins its trace. */
+const TRACEPARENT = 'traceparent';
+
 export async function enqueueJob(manager: EntityManager, kind: string, payload: Record<string, unknown>): Promise<string> {
+  const { traceparent } = traceHeaders();
+  if (traceparent) payload = { ...payload, [TRACEPARENT]: traceparent };
   const row = await manager.getRepository(JobEntity).save({ kind, payload, status: 'QUEUED', attempts: 0 });
   await manager.query('SELECT pg_notify($1, $2)', [CHANNEL, kind]);
   return row.id;
@@ -91,6 +99,8 @@ export class JobRunner {
     databaseUrl: string,
     private readonly log: Logger,
     private readonly options: JobQueueOptions = defaultJobOptions,
+    /** This instance's metrics and tracer: each run is counted, timed and traced. */
+    private readonly observer?: Observer,
   ) {
     // A statement on the job connection gets half a lease (at least a second: a busy machine is
     // not a dead connection) before the connection is replaced and the next renewal tries anew.
@@ -209,19 +219,37 @@ export class JobRunner {
     return rows.length === 1;
   }
 
+  /** Runs the job inside its span (child of the enqueuer's, when it had one) and counts the outcome. */
   private async execute(job: ClaimedJob): Promise<void> {
+    const observer = this.observer;
+    if (!observer) return void (await this.runJob(job));
+    const started = performance.now();
+    const traceparent = job.payload[TRACEPARENT];
+    let ctx = withObserver(typeof traceparent === 'string' ? extractTraceContext({ traceparent }, ROOT_CONTEXT) : ROOT_CONTEXT, observer);
+    const span = observer.tracer?.startSpan(`job ${job.kind}`, { kind: SpanKind.CONSUMER, attributes: { 'stagecraft.job.id': job.id, 'stagecraft.job.kind': job.kind, 'stagecraft.job.attempt': job.attempts } }, ctx);
+    if (span) ctx = trace.setSpan(ctx, span);
+    const outcome = await context.with(ctx, () => this.runJob(job));
+    observer.metrics.observeJob(job.kind, outcome, (performance.now() - started) / 1000);
+    if (span) endSpan(span, outcome);
+  }
+
+  private async runJob(job: ClaimedJob): Promise<'ok' | 'failed' | 'lease_lost'> {
     const handler = this.handlers.get(job.kind)!;
     const held = this.held.get(job.id)!;
-    const lost = () => this.log.warn({ job: job.id, kind: job.kind, attempt: job.attempts }, 'job lease lost: stopped this run without writing more');
+    const lost = () => {
+      this.log.warn({ job: job.id, kind: job.kind, attempt: job.attempts }, 'job lease lost: stopped this run without writing more');
+      return 'lease_lost' as const;
+    };
     try {
       if (job.attempts > this.options.maxAttempts) {
         // Claimed once more than allowed: its runners kept dying. Close it cleanly.
         await handler.giveUp(this.context(job, held, job.attempts - 1));
-        if (!(await this.settle(job, held.token, `status = 'FAILED', last_error = 'gave up'`))) lost();
-        return;
+        if (!(await this.settle(job, held.token, `status = 'FAILED', last_error = 'gave up'`))) return lost();
+        return 'failed';
       }
       await handler.run(this.context(job, held, job.attempts));
-      if (!(await this.settle(job, held.token, `status = 'DONE'`))) lost();
+      if (!(await this.settle(job, held.token, `status = 'DONE'`))) return lost();
+      return 'ok';
     } catch (err) {
       if (err instanceof LeaseLostError || held.lease.signal.aborted) return lost();
       this.log.error({ err, job: job.id, kind: job.kind, attempt: job.attempts }, 'job failed');
@@ -239,6 +267,7 @@ export class JobRunner {
           if (!(e instanceof LeaseLostError)) this.log.error({ err: e, job: job.id }, 'job give-up failed');
         });
       }
+      return 'failed';
     } finally {
       this.held.delete(job.id);
     }

@@ -20,6 +20,9 @@ import type { Services } from '../services/index.js';
 import { defaultLimits, type Limits } from '../config.js';
 import { defaultZipLimits, type ZipLimits } from '../services/archive/zip-reader.js';
 import { bearerToken } from './auth-context.js';
+import { noteRequestUser } from '../observability/request-context.js';
+import { currentObserver } from '../observability/observer.js';
+import { inSpan, SpanKind } from '../observability/tracing.js';
 import { spoolToFile, type SpooledUpload } from './upload-spool.js';
 
 type Handler = (req: Request, res: Response, user: AuthUser) => Promise<void>;
@@ -30,6 +33,7 @@ function requires(services: Services, privilege: Privilege) {
     try {
       const token = bearerToken(req.headers.authorization);
       const user = token ? await services.auth.authenticate(token) : null;
+      noteRequestUser(req, user?.username);
       assertPrivileges(user, [privilege]);
       res.locals.user = user;
       next();
@@ -154,7 +158,9 @@ export function archiveRouter(services: Services, log: Logger, limits: Limits = 
         upload = await spoolToFile(req, limits.archiveBytes);
         if (upload.bytes === 0) throw badInput('the request body is empty', { field: 'archive' });
         log.info({ user: user.username, bytes: upload.bytes, overwrite: options.overwrite, dryRun: options.dryRun }, 'archive import: applying');
-        const { report, dryRun } = await services.importer.import(user, { path: upload.path }, options, zipLimits);
+        const { report, dryRun } = await inSpan(currentObserver()?.tracer ?? null, 'archive import', SpanKind.INTERNAL, { 'stagecraft.archive.bytes': upload.bytes, ...(options.promotion ? { 'stagecraft.promotion.id': options.promotion.id } : {}) }, () =>
+          services.importer.import(user, { path: upload!.path }, options, zipLimits),
+        );
         log.info({ reportId: report.id, status: report.status, assets: report.assets.length, dryRun }, 'archive import: done');
         res.status(200).json(reportJson(report, dryRun));
       } finally {

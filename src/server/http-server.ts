@@ -40,6 +40,10 @@ import { archiveRouter } from './archive-routes.js';
 import { healthRouter } from './health.js';
 import { checkOperation, documentNestingError, limitRules, parseOptions } from './limits.js';
 import { OperationVerdicts, ValidatedDocuments } from './operation-cache.js';
+import { observeOperations } from '../observability/graphql-plugin.js';
+import { serveMetrics } from '../observability/metrics-endpoint.js';
+import type { Observer } from '../observability/observer.js';
+import { noteRequestUser, observeRequests, reenterRequestContext } from '../observability/request-context.js';
 
 export interface HttpServerHandle {
   server: http.Server;
@@ -49,10 +53,14 @@ export interface HttpServerHandle {
   drain(): Promise<void>;
 }
 
-/** `databaseUrl`: where to LISTEN for credential changes announced by any replica. */
-export async function createHttpServer(config: Config, schema: GraphQLSchema, services: Services, log: Logger, databaseUrl: string): Promise<HttpServerHandle> {
+/**
+ * `databaseUrl`: where to LISTEN for credential changes announced by any replica.
+ * `observer`: this instance's metrics and tracer (access log, /metrics, spans).
+ */
+export async function createHttpServer(config: Config, schema: GraphQLSchema, services: Services, log: Logger, databaseUrl: string, observer: Observer): Promise<HttpServerHandle> {
   const app = express();
   app.disable('x-powered-by');
+  app.use(observeRequests(observer, log));
   const server = http.createServer(app);
   const formatError = createErrorFormatter(log, config.development);
   const rules = limitRules(config.limits);
@@ -63,6 +71,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
   // --- graphql-ws (graphql-transport-ws) on /graphql ---
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.bodyBytes });
   const sockets = new SocketSessions(services, log, config.auth);
+  observer.metrics.countSocketsWith(() => ({ sockets: sockets.size, subscriptions: sockets.subscriptionCount }));
   // Any replica's credential change (revocation, logout, role change …) re-checks our sockets.
   const credentialChanges = new CredentialChangeListener(databaseUrl, log, () => void sockets.recheckAll());
   await credentialChanges.start();
@@ -205,10 +214,14 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
       ApolloServerPluginCacheControlDisabled(),
       limitsPlugin,
       databaseOutagePlugin,
+      observeOperations<Context>(observer),
     ],
   });
   await apollo.start();
 
+  app.get('/metrics', (req, res, next) => {
+    serveMetrics(req, res, config.metricsToken, () => observer.metrics.render(), observer.metrics.contentType).catch(next);
+  });
   app.use(healthRouter(services));
   app.use(archiveRouter(services, log, config.limits));
   if (config.graphiql) app.use(graphiqlRouter(config.stage));
@@ -217,10 +230,13 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
     refuseLockedOutAnonymous(services),
     express.json({ limit: config.limits.bodyBytes }),
     refuseDeeplyNestedDocuments,
+    reenterRequestContext,
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         try {
-          return await buildContext(services, log, bearerToken(req.headers.authorization), req.socket.remoteAddress ?? null);
+          const context = await buildContext(services, log, bearerToken(req.headers.authorization), req.socket.remoteAddress ?? null);
+          noteRequestUser(req, context.user?.username);
+          return context;
         } catch (err) {
           if (err instanceof AppError) {
             throw new GraphQLError(err.message, { extensions: { code: err.code, http: { status: httpStatusFor[err.code] } } });

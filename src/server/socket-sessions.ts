@@ -152,6 +152,13 @@ export class SocketSessions {
     return this.open.size;
   }
 
+  /** Running subscriptions over all open sockets (metrics). */
+  get subscriptionCount(): number {
+    let count = 0;
+    for (const session of this.open) count += session.subscriptions.size;
+    return count;
+  }
+
   private async sweepOnce(): Promise<void> {
     const signedIn = [...this.open].filter((s) => s.token !== null);
     if (!signedIn.length) return;

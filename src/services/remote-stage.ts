@@ -14,6 +14,9 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { AppError, type ErrorCode } from '../errors.js';
 import { OUTBOUND_REFUSED, type OutboundPolicy } from './outbound.js';
 import type { StageTls } from '../domain/stage-tls.js';
+import { context, trace } from '@opentelemetry/api';
+import { currentObserver } from '../observability/observer.js';
+import { endSpan, SpanKind, traceHeaders } from '../observability/tracing.js';
 
 export interface RemoteAsset {
   id: string;
@@ -94,6 +97,17 @@ export function transportFailure(err: unknown): string {
   return 'unreachable';
 }
 
+/** A failed exchange as a metrics label: the fixed failure vocabulary, in one word. */
+function outcomeOf(err: unknown): string {
+  const message = err instanceof AppError ? err.message : transportFailure(err);
+  if (message.includes('timed out')) return 'timeout';
+  if (message.includes('TLS')) return 'tls';
+  if (message.includes('outbound rule')) return 'refused';
+  if (message.includes('redirect')) return 'redirect';
+  if (message.includes('more than')) return 'too_large';
+  return 'unreachable';
+}
+
 /** Drops a response body we will not read (its abort error is expected, not a failure). */
 function discard(body: Dispatcher.ResponseData['body']): void {
   body.on('error', () => undefined);
@@ -160,6 +174,29 @@ export class RemoteStage {
    * Answers null for a body that is not JSON (the caller decides what that means).
    */
   private async exchange(path: string, init: { method: 'POST'; headers: Record<string, string>; body: string | Uint8Array; timeoutMs: number }): Promise<{ status: number; json: unknown }> {
+    // Counted, timed and traced with the instance whose work this is; the span's trace context
+    // travels in `traceparent`, so the stage's import joins the promotion's trace.
+    const observer = currentObserver();
+    if (!observer) return this.exchangeOnce(path, init);
+    const call = path.startsWith('/archive/import') ? 'import' : 'graphql';
+    const started = performance.now();
+    const span = observer.tracer?.startSpan(`stage ${call}`, { kind: SpanKind.CLIENT, attributes: { 'stagecraft.stage': this.name, 'server.address': new URL(this.url).host, 'url.path': path.split('?')[0]! } });
+    const headers = span ? { ...init.headers, ...traceHeaders(trace.setSpan(context.active(), span)) } : init.headers;
+    let outcome = 'ok';
+    try {
+      const answer = await this.exchangeOnce(path, { ...init, headers });
+      if (answer.status >= 400) outcome = `http_${Math.floor(answer.status / 100)}xx`;
+      return answer;
+    } catch (err) {
+      outcome = outcomeOf(err);
+      throw err;
+    } finally {
+      observer.metrics.observeRemoteCall(this.name, call, outcome, (performance.now() - started) / 1000);
+      if (span) endSpan(span, outcome);
+    }
+  }
+
+  private async exchangeOnce(path: string, init: { method: 'POST'; headers: Record<string, string>; body: string | Uint8Array; timeoutMs: number }): Promise<{ status: number; json: unknown }> {
     let res: Dispatcher.ResponseData;
     const signal = AbortSignal.timeout(init.timeoutMs);
     try {
