@@ -223,7 +223,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
           return await buildContext(services, log, bearerToken(req.headers.authorization), req.socket.remoteAddress ?? null);
         } catch (err) {
           if (err instanceof AppError) {
-            throw new GraphQLError(err.message, { extensions: { code: err.code, http: { status: httpStatusFor[err.code] } } });
+            throw new GraphQLError(err.message, { extensions: { code: err.code, ...err.details, http: { status: httpStatusFor[err.code] } } });
           }
           if (isDatabaseUnavailable(err)) throw new GraphQLError(DATABASE_UNAVAILABLE, { extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } } });
           const errorId = crypto.randomUUID();

@@ -16,6 +16,7 @@ import {
   GatewayGroupEntity,
   GatewayInstanceEntity,
   GatewayTokenEntity,
+  GatewayTokenTombstoneEntity,
   GroupServiceEntity,
   ServiceRegistryEntity,
   ServiceVersionEntity,
@@ -53,6 +54,16 @@ export interface UpstreamInput {
   timeoutMs?: number | null;
   retries?: number | null;
 }
+
+/**
+ * The refusal of a join token whose group was deleted (see GatewayTokenTombstoneEntity): still
+ * UNAUTHENTICATED, with `reason: GROUP_DELETED` so sockets close GROUP_DELETED_CLOSE and the
+ * gateway stops instead of retrying.
+ */
+export const groupDeletedRefusal = (group: string) =>
+  new AppError('UNAUTHENTICATED', `gateway group ${group} was deleted; its join tokens no longer count`, { reason: 'GROUP_DELETED', group });
+
+export const isGroupDeletedRefusal = (err: unknown): err is AppError => err instanceof AppError && err.details.reason === 'GROUP_DELETED';
 
 /** Who a gateway join token speaks for: one token of one group. */
 export interface GatewayPrincipal {
@@ -178,8 +189,10 @@ export class GatewayService {
 
   /**
    * Deletes a group with its history, tokens and registries. Instances still ONLINE would keep
-   * serving a group nobody manages, so that needs `force`; forced, they are told over their
-   * configuration stream and answer 503 from then on.
+   * serving a group nobody manages, so that needs `force`; forced, they answer 503 from then on.
+   * They learn it from whichever comes first: the DELETED update of their configuration stream,
+   * or the close of their socket (GROUP_DELETED_CLOSE) when the credential re-check finds their
+   * token's tombstone; an instance away at the time learns it when it reconnects.
    */
   async deleteGroup(name: string, force = false): Promise<boolean> {
     if (name === 'default') throw conflict('the default group cannot be deleted');
@@ -193,6 +206,13 @@ export class GatewayService {
         });
       }
       await appendEvent(tx, gatewayStream(group.name), 'DELETED', { revision: group.revision });
+      // Revoked tokens stay refused as such: only tokens that still counted learn of the deletion.
+      await tx.query(
+        `INSERT INTO gateway_token_tombstones (token_hash, group_name, deleted_at)
+         SELECT token_hash, $2, now() FROM gateway_tokens WHERE group_id = $1 AND revoked_at IS NULL
+         ON CONFLICT (token_hash) DO NOTHING`,
+        [group.id, group.name],
+      );
       await tx.getRepository(GatewayGroupEntity).delete({ id: group.id });
       // Its join tokens go with it: sockets authenticated by them must be re-checked.
       await notifyCredentialsChanged(tx);
@@ -234,11 +254,23 @@ export class GatewayService {
     });
   }
 
-  /** The token's group, or UNAUTHENTICATED (unknown, revoked, or its group deleted). */
+  /**
+   * The token's group, or UNAUTHENTICATED: unknown or revoked, or (groupDeletedRefusal) a token
+   * of a deleted group. One statement: the tombstone is looked up beside the token.
+   */
   async authenticateInstance(token: string): Promise<GatewayPrincipal> {
-    const row = await this.db.getRepository(GatewayTokenEntity).findOne({ where: { tokenHash: digest(token) }, relations: { group: true } });
-    if (!row || row.revokedAt) throw new AppError('UNAUTHENTICATED', 'gateway token is invalid or revoked');
-    return { tokenId: row.id, groupId: row.groupId, group: row.group.name };
+    const hash = digest(token);
+    const [row]: { id: string | null; group_id: string | null; group_name: string | null; revoked: boolean | null; deleted_group: string | null }[] = await this.db.query(
+      `SELECT t.id, t.group_id, g.name AS group_name, t.revoked_at IS NOT NULL AS revoked, d.group_name AS deleted_group
+       FROM (SELECT $1::char(64) AS token_hash) k
+       LEFT JOIN gateway_tokens t ON t.token_hash = k.token_hash
+       LEFT JOIN gateway_groups g ON g.id = t.group_id
+       LEFT JOIN gateway_token_tombstones d ON d.token_hash = k.token_hash`,
+      [hash],
+    );
+    if (row?.deleted_group) throw groupDeletedRefusal(row.deleted_group);
+    if (!row?.id || row.revoked || !row.group_name) throw new AppError('UNAUTHENTICATED', 'gateway token is invalid or revoked');
+    return { tokenId: row.id, groupId: row.group_id!, group: row.group_name };
   }
 
   /**
