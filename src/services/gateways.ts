@@ -26,7 +26,7 @@ import { decideSync, type SyncDecision } from '../domain/gateway-sync.js';
 import { isOnline, ONLINE_WINDOW_MS } from '../domain/gateway-instances.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
 import { appendEvent, type EventLog } from '../events/event-log.js';
-import { enqueueJob, type JobContext } from '../jobs/job-queue.js';
+import { enqueueJob, LeaseLostError, type JobContext } from '../jobs/job-queue.js';
 import type { Logger } from '../logger.js';
 import type { SecretBox } from '../secrets.js';
 import type { AuthUser } from './auth.js';
@@ -443,14 +443,17 @@ export class GatewayService {
    * revision, then COMPLETED, or FAILED at the deadline. It runs in the durable queue, so when
    * this process stops mid-rollout the job is handed back (stopBackgroundWork) and another
    * replica, or this one restarted, resumes it from the events already written, keeping the
-   * original deadline.
+   * original deadline. Every write goes through `job.transaction`, fenced by the job's lease: a
+   * watch whose job another runner took over writes nothing more and stops (LeaseLostError).
    */
   async watchRollout(job: JobContext): Promise<void> {
     const p = job.payload as unknown as RolloutPayload;
     const stream = syncStream(p.operationId);
+    const stop = AbortSignal.any([this.background.signal, job.signal]);
     for (;;) {
+      if (job.signal.aborted) throw new LeaseLostError(job.id);
       if (this.background.signal.aborted) throw new Error(`sync rollout ${p.operationId} interrupted by shutdown; it resumes on the next replica to claim it`);
-      const done = await this.db.transaction(async (tx) => {
+      const done = await job.transaction(async (tx) => {
         const written = await this.lockStream(tx, stream);
         if (written.some((e) => e.type === 'COMPLETED' || e.type === 'FAILED')) return true;
         const group = await tx.getRepository(GatewayGroupEntity).findOneBy({ id: p.groupId });
@@ -477,15 +480,15 @@ export class GatewayService {
         return false;
       });
       if (done) return;
-      await sleep(300, undefined, { signal: this.background.signal }).catch(() => undefined);
+      await sleep(300, undefined, { signal: stop }).catch(() => undefined);
     }
   }
 
-  /** After the queue's last attempt: the operation ends FAILED rather than never. */
+  /** After the queue's last attempt: the operation ends FAILED rather than never (fenced like the watch). */
   async giveUpRollout(job: JobContext): Promise<void> {
     const p = job.payload as unknown as RolloutPayload;
     const stream = syncStream(p.operationId);
-    await this.db.transaction(async (tx) => {
+    await job.transaction(async (tx) => {
       const written = await this.lockStream(tx, stream);
       if (written.some((e) => e.type === 'COMPLETED' || e.type === 'FAILED')) return;
       await appendEvent(tx, stream, 'FAILED', { operationId: p.operationId, phase: 'FAILED', message: `the rollout watch of ${p.group} was given up after ${job.attempt} attempts` });
