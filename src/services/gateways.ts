@@ -23,8 +23,8 @@ import {
   type UpstreamSpec,
 } from '../entities/gateway.js';
 import { decideSync, type SyncDecision } from '../domain/gateway-sync.js';
-import { isOnline, ONLINE_WINDOW_MS } from '../domain/gateway-instances.js';
-import { AppError, badInput, conflict, notFound } from '../errors.js';
+import { INSTANCE_RETENTION_MS, isOnline, ONLINE_WINDOW_MS, tooManyInstancesMessage } from '../domain/gateway-instances.js';
+import { AppError, badInput, conflict, notFound, tooManyRequests } from '../errors.js';
 import { appendEvent, type EventLog } from '../events/event-log.js';
 import { enqueueJob, LeaseLostError, type JobContext } from '../jobs/job-queue.js';
 import type { Logger } from '../logger.js';
@@ -148,6 +148,7 @@ export class GatewayService {
     private readonly secrets: SecretBox,
     private readonly log: Logger,
     private readonly outbound = new OutboundPolicy(),
+    private readonly options: { instancesPerToken: number } = { instancesPerToken: 1000 },
   ) {}
 
   // ---- groups ----
@@ -276,7 +277,8 @@ export class GatewayService {
   /**
    * Records that an instance is alive and which revision it runs. The instance is bound to the
    * token that first reported it: another token (of this group or another) is refused and moves
-   * nothing. A revision the group never had is refused too.
+   * nothing. A revision the group never had is refused too. A token holds at most
+   * `instancesPerToken` ONLINE instances: one more is TOO_MANY_REQUESTS and writes nothing.
    */
   async heartbeat(principal: GatewayPrincipal, instance: { id: string; hostname: string; revision: number }): Promise<void> {
     if (!UUID.test(instance.id)) throw badInput('instanceId must be a UUID', { field: 'instanceId' });
@@ -287,20 +289,47 @@ export class GatewayService {
     if (!Number.isInteger(instance.revision) || instance.revision < -1 || instance.revision > group.revision) {
       throw badInput(`revision must be between -1 (not configured yet) and the group's revision ${group.revision}`, { field: 'revision' });
     }
-    let rows: unknown[];
+    // The steady state — an instance this token registered — is one statement.
+    const [seen] = await this.db.query(
+      `WITH beat AS (UPDATE gateway_instances SET hostname = $4, last_seen = now(), config_revision = $5 WHERE id = $1 AND group_id = $2 AND token_id = $3 RETURNING id) SELECT id FROM beat`,
+      [instance.id, group.id, principal.tokenId, hostname, instance.revision],
+    );
+    if (seen) return;
     try {
-      rows = await this.db.query(
-        `INSERT INTO gateway_instances (id, group_id, token_id, hostname, last_seen, config_revision) VALUES ($1, $2, $3, $4, now(), $5)
-         ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, last_seen = EXCLUDED.last_seen, config_revision = EXCLUDED.config_revision, token_id = EXCLUDED.token_id
-         WHERE gateway_instances.group_id = EXCLUDED.group_id AND (gateway_instances.token_id IS NULL OR gateway_instances.token_id = EXCLUDED.token_id)
-         RETURNING id`,
-        [instance.id, group.id, principal.tokenId, hostname, instance.revision],
-      );
+      await this.db.transaction((tx) => this.register(tx, principal, group.id, { id: instance.id, hostname, revision: instance.revision }));
     } catch (err) {
       // The group (or the token) was deleted between the read above and the write.
       if ((err as { code?: string }).code === '23503') throw notFound('gateway group', principal.group);
       throw err;
     }
+  }
+
+  /**
+   * A first heartbeat (or one for an instance another token holds): prunes the token's old
+   * OFFLINE instances, applies the cap, then writes. Serialised per token, so concurrent new
+   * instances cannot all slip under the cap.
+   */
+  private async register(tx: EntityManager, principal: GatewayPrincipal, groupId: string, instance: { id: string; hostname: string; revision: number }): Promise<void> {
+    const cap = this.options.instancesPerToken;
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`gateway-token:${principal.tokenId}`]);
+    await tx.query(
+      `DELETE FROM gateway_instances WHERE token_id = $1 AND id <> $2 AND (last_seen < now() - make_interval(secs => $3 / 1000.0) OR id IN (
+         SELECT id FROM gateway_instances WHERE token_id = $1 AND last_seen <= now() - make_interval(secs => $4 / 1000.0) ORDER BY last_seen DESC, id OFFSET $5))`,
+      [principal.tokenId, instance.id, INSTANCE_RETENTION_MS, ONLINE_WINDOW_MS, cap],
+    );
+    const [{ online, known }]: { online: number; known: boolean }[] = await tx.query(
+      `SELECT count(*) FILTER (WHERE token_id = $1 AND last_seen > now() - make_interval(secs => $3 / 1000.0))::int AS online, bool_or(id = $2) IS TRUE AS known
+       FROM gateway_instances WHERE token_id = $1 OR id = $2`,
+      [principal.tokenId, instance.id, ONLINE_WINDOW_MS],
+    );
+    if (!known && online >= cap) throw tooManyRequests(tooManyInstancesMessage(cap), { limit: cap });
+    const rows: unknown[] = await tx.query(
+      `INSERT INTO gateway_instances (id, group_id, token_id, hostname, last_seen, config_revision) VALUES ($1, $2, $3, $4, now(), $5)
+       ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, last_seen = EXCLUDED.last_seen, config_revision = EXCLUDED.config_revision, token_id = EXCLUDED.token_id
+       WHERE gateway_instances.group_id = EXCLUDED.group_id AND (gateway_instances.token_id IS NULL OR gateway_instances.token_id = EXCLUDED.token_id)
+       RETURNING id`,
+      [instance.id, groupId, principal.tokenId, instance.hostname, instance.revision],
+    );
     if (!rows.length) throw new AppError('FORBIDDEN', `gateway instance ${instance.id} is registered by another gateway token; start the instance again to get an id of its own`);
   }
 
