@@ -121,6 +121,11 @@ export interface Limits {
   subscriberQueue: number;
   /** Bytes a WebSocket may leave unsent before it is closed as too slow (1013, resubscribe). */
   subscriberBufferBytes: number;
+  /**
+   * ONLINE instances one gateway join token may hold; a heartbeat for one more is answered
+   * TOO_MANY_REQUESTS. Also how many OFFLINE instances of a token are kept as history.
+   */
+  instancesPerGatewayToken: number;
 }
 
 export const defaultLimits: Limits = {
@@ -143,6 +148,7 @@ export const defaultLimits: Limits = {
   concurrentImports: 2,
   subscriberQueue: 10_000,
   subscriberBufferBytes: 4 * 1024 * 1024,
+  instancesPerGatewayToken: 1000,
 };
 
 /** The environment variable that overrides each limit an operator may want to change. */
@@ -163,6 +169,7 @@ export const limitSettings: Partial<Record<keyof Limits, string>> = {
   concurrentImports: 'STAGECRAFT_MAX_CONCURRENT_IMPORTS',
   subscriberQueue: 'STAGECRAFT_SUBSCRIBER_QUEUE',
   subscriberBufferBytes: 'STAGECRAFT_SUBSCRIBER_BUFFER_BYTES',
+  instancesPerGatewayToken: 'STAGECRAFT_MAX_INSTANCES_PER_GATEWAY_TOKEN',
 };
 
 /** Limits from the environment over the defaults; a bad value stops start-up naming the setting. */

@@ -3,13 +3,21 @@
  * receives the group's configuration (a full snapshot on connect and after every change) and
  * swaps it into the proxy, resolves service-registry upstreams, and heartbeats. When the control
  * plane is away it keeps serving the last configuration and reconnects with backoff.
+ *
+ * Its token refused:
+ * - the group was deleted (a DELETED update on the stream, or the socket closed
+ *   GROUP_DELETED_CLOSE, now or at any later reconnect — whichever comes first): it stops talking
+ *   to the control plane and answers 503 GROUP_DELETED to every request;
+ * - the token was revoked (closed 4403, on the open socket and at every reconnect): it keeps
+ *   serving its last configuration and keeps retrying with backoff (up to 30 s apart), logging
+ *   each refusal, so an operator can hand it a new token by restarting it — or stop it.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { Logger } from '../logger.js';
-import type { GatewayConfig, UpstreamNode } from './config.js';
+import { GROUP_DELETED_CLOSE, type GatewayConfig, type UpstreamNode } from './config.js';
 import { resolveNodes } from './discovery.js';
 import { GatewayProxy, type GatewayProxyOptions } from './proxy.js';
 
@@ -29,13 +37,16 @@ export interface RunningGateway {
   instanceId: string;
   port: number;
   proxy: GatewayProxy;
-  /** Resolves once the first configuration is in (or immediately if it already is). */
+  /** Resolves once the first configuration is in (or immediately if it already is), or the group is known to be deleted. */
   configured(): Promise<void>;
   stop(): Promise<void>;
 }
 
 const CONFIG_SUBSCRIPTION = 'subscription($g: String!) { gatewayConfig(group: $g) { revision deleted config } }';
 const HEARTBEAT = 'mutation($id: ID!, $h: String!, $r: Int!) { gatewayHeartbeat(instanceId: $id, hostname: $h, revision: $r) }';
+
+const closeCodeOf = (event: unknown): number | undefined =>
+  event && typeof event === 'object' && typeof (event as { code?: unknown }).code === 'number' ? (event as { code: number }).code : undefined;
 
 export function wsUrlOf(controlPlane: string): string {
   const url = new URL(controlPlane.replace(/\/graphql\/?$/, '') + '/graphql');
@@ -106,16 +117,26 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     lazy: false,
     keepAlive: 10_000,
     retryAttempts: Number.POSITIVE_INFINITY,
-    shouldRetry: () => true,
+    shouldRetry: (event) => closeCodeOf(event) !== GROUP_DELETED_CLOSE,
+    // The one error that ends the connection loop is the deletion, handled by `closed`.
+    onNonLazyError: (err) => {
+      if (closeCodeOf(err) !== GROUP_DELETED_CLOSE) log.error({ err }, 'gave up connecting to the control plane');
+    },
     // Exponential backoff with jitter, 0.5 s up to 30 s.
     retryWait: async (retries) => new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** retries) * (0.5 + Math.random() / 2))),
     on: {
       connected: () => log.info({ controlPlane: options.controlPlane }, 'connected to the control plane'),
-      closed: (event) => log.warn({ code: (event as { code?: number }).code }, 'control plane connection closed; serving the last configuration'),
+      closed: (event) => {
+        const code = closeCodeOf(event);
+        if (code === GROUP_DELETED_CLOSE) return groupDeleted();
+        if (code === 4403) return log.error({ code, reason: (event as { reason?: string }).reason }, 'the control plane refused the gateway token (revoked?); serving the last configuration and retrying');
+        log.warn({ code }, 'control plane connection closed; serving the last configuration');
+      },
     },
   });
 
   let stopped = false;
+  let deleted = false;
   let resubscribe: NodeJS.Timeout | undefined;
 
   // One heartbeat in flight at a time: while the control plane is away, operations wait in the
@@ -175,13 +196,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
    * again. It stops talking to the control plane and answers 503 until an operator stops it.
    */
   const groupDeleted = () => {
+    if (deleted) return; // told twice: by the stream and by the socket's close
+    deleted = true;
     stopped = true;
     clearTimeout(resubscribe);
     clearInterval(timer);
     discovery.stop();
     proxy.groupDeleted(options.group);
+    firstConfig();
     log.error({ group: options.group }, 'the gateway group was deleted on the control plane; answering 503 to every request');
-    void client.dispose();
+    // Rejects when it interrupts a connection attempt (the one that brought the news): nothing to do.
+    void Promise.resolve(client.dispose()).catch(() => undefined);
   };
 
   subscribe();
@@ -197,7 +222,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       clearTimeout(resubscribe);
       clearInterval(timer);
       discovery.stop();
-      await client.dispose();
+      await Promise.resolve(client.dispose()).catch(() => undefined); // a connection attempt it interrupts rejects
       await proxy.close();
     },
   };

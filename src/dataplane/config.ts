@@ -67,3 +67,11 @@ export interface GatewayConfig {
   revision: number;
   services: ServiceConfig[];
 }
+
+/**
+ * The close code of a gateway's socket when its group was deleted (as HTTP 410 Gone): sent on
+ * the open socket and again at every reconnect with that group's token. The instance then stops
+ * reconnecting and answers 503 GROUP_DELETED. A merely revoked token gets graphql-ws's 4403 and
+ * the instance keeps serving its last configuration while it retries.
+ */
+export const GROUP_DELETED_CLOSE = 4410;

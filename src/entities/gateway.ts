@@ -48,6 +48,24 @@ export class GatewayTokenEntity {
   revokedAt!: Date | null;
 }
 
+/**
+ * What is left of a join token whose group was deleted: its digest and the group's name. A
+ * gateway presenting it (on its open socket, or when it reconnects, however long it was away)
+ * learns that its group is gone, not merely that its token stopped counting, and stops serving.
+ * Kept for good: one small row per token, and nothing else refers to it.
+ */
+@Entity('gateway_token_tombstones')
+export class GatewayTokenTombstoneEntity {
+  @PrimaryColumn({ name: 'token_hash', type: 'char', length: 64 })
+  tokenHash!: string;
+
+  @Column({ name: 'group_name', type: 'varchar', length: 100 })
+  groupName!: string;
+
+  @Column({ name: 'deleted_at', type: 'timestamptz' })
+  deletedAt!: Date;
+}
+
 /** A running gateway instance, as its heartbeats report it. */
 @Entity('gateway_instances')
 export class GatewayInstanceEntity {

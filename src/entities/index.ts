@@ -2,7 +2,7 @@ import { AccessTokenEntity } from './access-token.js';
 import { AssetReferenceEntity } from './asset-reference.js';
 import { AssetEntity } from './asset.js';
 import { EventEntity } from './event.js';
-import { GatewayGroupEntity, GatewayInstanceEntity, GatewayTokenEntity, GroupServiceEntity, ServiceRegistryEntity, ServiceVersionEntity } from './gateway.js';
+import { GatewayGroupEntity, GatewayInstanceEntity, GatewayTokenEntity, GatewayTokenTombstoneEntity, GroupServiceEntity, ServiceRegistryEntity, ServiceVersionEntity } from './gateway.js';
 import { ImportReportEntity } from './import-report.js';
 import { JobEntity } from './job.js';
 import { LoginAttemptEntity } from './login-attempt.js';
@@ -14,4 +14,4 @@ import { UserEntity } from './user.js';
 export { AccessTokenEntity, AssetEntity, AssetReferenceEntity, EventEntity, ImportReportEntity, JobEntity, LoginAttemptEntity, PromotionEntity, PromotionStageEntity, RollbackEntity, StageEntity, UserEntity };
 
 /** Every entity, for the data source and the schema drift check. */
-export const entities = [UserEntity, AccessTokenEntity, EventEntity, AssetEntity, AssetReferenceEntity, ImportReportEntity, StageEntity, PromotionEntity, PromotionStageEntity, JobEntity, RollbackEntity, GatewayGroupEntity, GatewayTokenEntity, GatewayInstanceEntity, ServiceVersionEntity, GroupServiceEntity, ServiceRegistryEntity, LoginAttemptEntity];
+export const entities = [UserEntity, AccessTokenEntity, EventEntity, AssetEntity, AssetReferenceEntity, ImportReportEntity, StageEntity, PromotionEntity, PromotionStageEntity, JobEntity, RollbackEntity, GatewayGroupEntity, GatewayTokenEntity, GatewayTokenTombstoneEntity, GatewayInstanceEntity, ServiceVersionEntity, GroupServiceEntity, ServiceRegistryEntity, LoginAttemptEntity];

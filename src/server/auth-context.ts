@@ -60,18 +60,20 @@ export async function authenticatePrincipal(services: Services, token: string | 
 /**
  * authenticatePrincipal for many tokens at once (every open socket of a replica): user tokens in
  * one statement, gateway tokens one by one (a replica holds few). A token missing from the result
- * no longer counts.
+ * no longer counts; a gateway token that no longer counts maps to its refusal (which may say its
+ * group was deleted).
  */
-export async function authenticatePrincipals(services: Services, tokens: readonly string[]): Promise<Map<string, Principal>> {
+export async function authenticatePrincipals(services: Services, tokens: readonly string[]): Promise<Map<string, Principal | AppError>> {
   const distinct = [...new Set(tokens)];
   const userTokens = distinct.filter((t) => !t.startsWith(GATEWAY_TOKEN_PREFIX));
-  const result = new Map<string, Principal>();
+  const result = new Map<string, Principal | AppError>();
   for (const [token, { user, expiresAt }] of await services.auth.credentials(userTokens)) result.set(token, { user, gateway: null, expiresAt });
   for (const token of distinct.filter((t) => t.startsWith(GATEWAY_TOKEN_PREFIX))) {
     try {
       result.set(token, await authenticatePrincipal(services, token));
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
+      result.set(token, err);
     }
   }
   return result;

@@ -239,7 +239,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
           return context;
         } catch (err) {
           if (err instanceof AppError) {
-            throw new GraphQLError(err.message, { extensions: { code: err.code, http: { status: httpStatusFor[err.code] } } });
+            throw new GraphQLError(err.message, { extensions: { code: err.code, ...err.details, http: { status: httpStatusFor[err.code] } } });
           }
           if (isDatabaseUnavailable(err)) throw new GraphQLError(DATABASE_UNAVAILABLE, { extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } } });
           const errorId = crypto.randomUUID();

@@ -8,14 +8,17 @@
  * - Revocation: a socket's credential is checked again when it starts an operation, when any
  *   replica announces a credential change (one query for all open sockets), and when it expires.
  *   A socket whose credential no longer counts, or whose privileges shrank, has its running
- *   subscriptions completed and is closed 4403 with the reason.
+ *   subscriptions completed and is closed 4403 with the reason — or GROUP_DELETED_CLOSE for a
+ *   gateway whose group was deleted, at connection_init too, so the gateway stops for good.
  */
 import type { Context as WsContext } from 'graphql-ws';
 import { CloseCode, MessageType, stringifyMessage } from 'graphql-ws';
 import type { AuthLimits } from '../config.js';
+import { GROUP_DELETED_CLOSE } from '../dataplane/config.js';
 import { socketVerdict } from '../domain/socket-credentials.js';
 import { AppError, tooManyRequests } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { isGroupDeletedRefusal } from '../services/gateways.js';
 import type { Services } from '../services/index.js';
 import { authenticatePrincipal, authenticatePrincipals, type Principal } from './auth-context.js';
 import { closeReason, type WsExtra } from './ws-transport.js';
@@ -65,6 +68,10 @@ export class SocketSessions {
     try {
       principal = await authenticatePrincipal(this.services, token);
     } catch (err) {
+      if (isGroupDeletedRefusal(err)) {
+        ws.extra.socket.close(GROUP_DELETED_CLOSE, closeReason(err.message));
+        return false;
+      }
       if (err instanceof AppError) return false; // graphql-ws closes 4403 Forbidden
       throw err;
     }
@@ -95,14 +102,14 @@ export class SocketSessions {
    * request). A credential that no longer counts closes the socket (4403) and returns null.
    */
   async principalForOperation(session: SocketSession): Promise<Principal | null> {
-    let now: Principal | null;
+    let now: Principal | AppError;
     try {
       now = await authenticatePrincipal(this.services, session.token);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      now = null;
+      now = err;
     }
-    return this.apply(session, now) ? now : null;
+    return this.apply(session, now) ? (now as Principal) : null;
   }
 
   /** Counts a subscription against the caps, or throws TOO_MANY_REQUESTS naming the limit. */
@@ -166,9 +173,17 @@ export class SocketSessions {
     for (const session of signedIn) if (!session.closed) this.apply(session, live.get(session.token!) ?? null);
   }
 
-  /** Acts on the verdict for `now` (null: no longer valid). True when the socket stays open. */
-  private apply(session: SocketSession, now: Principal | null): boolean {
+  /**
+   * Acts on the verdict for `now` (null or the refusal: no longer valid). True when the socket
+   * stays open.
+   */
+  private apply(session: SocketSession, now: Principal | AppError | null): boolean {
     if (session.closed) return false;
+    if (isGroupDeletedRefusal(now)) {
+      this.revoke(session, now.message, GROUP_DELETED_CLOSE);
+      return false;
+    }
+    if (now instanceof AppError) now = null;
     const verdict = socketVerdict(session.principal.user, now?.user ?? null, session.token !== null);
     if (!verdict.keep) {
       this.revoke(session, verdict.reason);
@@ -181,8 +196,8 @@ export class SocketSessions {
     return true;
   }
 
-  /** Completes the socket's running subscriptions (the client hears `complete` for each), then closes it 4403. */
-  private revoke(session: SocketSession, reason: string): void {
+  /** Completes the socket's running subscriptions (the client hears `complete` for each), then closes it (4403). */
+  private revoke(session: SocketSession, reason: string, code: number = CloseCode.Forbidden): void {
     this.disconnect(session);
     const { socket } = session.ws.extra;
     const subscriptions = session.ws.subscriptions as Record<string, AsyncGenerator<unknown> | AsyncIterable<unknown> | null>;
@@ -196,7 +211,7 @@ export class SocketSessions {
       }
     }
     this.log.info({ user: session.principal.user?.username, reason }, 'closing a socket whose credential no longer holds');
-    socket.close(CloseCode.Forbidden, closeReason(reason));
+    socket.close(code, closeReason(reason));
   }
 
   private armExpiry(session: SocketSession): void {

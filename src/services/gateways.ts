@@ -16,16 +16,17 @@ import {
   GatewayGroupEntity,
   GatewayInstanceEntity,
   GatewayTokenEntity,
+  GatewayTokenTombstoneEntity,
   GroupServiceEntity,
   ServiceRegistryEntity,
   ServiceVersionEntity,
   type UpstreamSpec,
 } from '../entities/gateway.js';
 import { decideSync, type SyncDecision } from '../domain/gateway-sync.js';
-import { isOnline, ONLINE_WINDOW_MS } from '../domain/gateway-instances.js';
-import { AppError, badInput, conflict, notFound } from '../errors.js';
+import { INSTANCE_RETENTION_MS, isOnline, ONLINE_WINDOW_MS, tooManyInstancesMessage } from '../domain/gateway-instances.js';
+import { AppError, badInput, conflict, notFound, tooManyRequests } from '../errors.js';
 import { appendEvent, type EventLog } from '../events/event-log.js';
-import { enqueueJob, type JobContext } from '../jobs/job-queue.js';
+import { enqueueJob, LeaseLostError, type JobContext } from '../jobs/job-queue.js';
 import type { Logger } from '../logger.js';
 import type { SecretBox } from '../secrets.js';
 import type { AuthUser } from './auth.js';
@@ -53,6 +54,16 @@ export interface UpstreamInput {
   timeoutMs?: number | null;
   retries?: number | null;
 }
+
+/**
+ * The refusal of a join token whose group was deleted (see GatewayTokenTombstoneEntity): still
+ * UNAUTHENTICATED, with `reason: GROUP_DELETED` so sockets close GROUP_DELETED_CLOSE and the
+ * gateway stops instead of retrying.
+ */
+export const groupDeletedRefusal = (group: string) =>
+  new AppError('UNAUTHENTICATED', `gateway group ${group} was deleted; its join tokens no longer count`, { reason: 'GROUP_DELETED', group });
+
+export const isGroupDeletedRefusal = (err: unknown): err is AppError => err instanceof AppError && err.details.reason === 'GROUP_DELETED';
 
 /** Who a gateway join token speaks for: one token of one group. */
 export interface GatewayPrincipal {
@@ -137,6 +148,7 @@ export class GatewayService {
     private readonly secrets: SecretBox,
     private readonly log: Logger,
     private readonly outbound = new OutboundPolicy(),
+    private readonly options: { instancesPerToken: number } = { instancesPerToken: 1000 },
   ) {}
 
   // ---- groups ----
@@ -178,8 +190,10 @@ export class GatewayService {
 
   /**
    * Deletes a group with its history, tokens and registries. Instances still ONLINE would keep
-   * serving a group nobody manages, so that needs `force`; forced, they are told over their
-   * configuration stream and answer 503 from then on.
+   * serving a group nobody manages, so that needs `force`; forced, they answer 503 from then on.
+   * They learn it from whichever comes first: the DELETED update of their configuration stream,
+   * or the close of their socket (GROUP_DELETED_CLOSE) when the credential re-check finds their
+   * token's tombstone; an instance away at the time learns it when it reconnects.
    */
   async deleteGroup(name: string, force = false): Promise<boolean> {
     if (name === 'default') throw conflict('the default group cannot be deleted');
@@ -193,6 +207,13 @@ export class GatewayService {
         });
       }
       await appendEvent(tx, gatewayStream(group.name), 'DELETED', { revision: group.revision });
+      // Revoked tokens stay refused as such: only tokens that still counted learn of the deletion.
+      await tx.query(
+        `INSERT INTO gateway_token_tombstones (token_hash, group_name, deleted_at)
+         SELECT token_hash, $2, now() FROM gateway_tokens WHERE group_id = $1 AND revoked_at IS NULL
+         ON CONFLICT (token_hash) DO NOTHING`,
+        [group.id, group.name],
+      );
       await tx.getRepository(GatewayGroupEntity).delete({ id: group.id });
       // Its join tokens go with it: sockets authenticated by them must be re-checked.
       await notifyCredentialsChanged(tx);
@@ -234,17 +255,30 @@ export class GatewayService {
     });
   }
 
-  /** The token's group, or UNAUTHENTICATED (unknown, revoked, or its group deleted). */
+  /**
+   * The token's group, or UNAUTHENTICATED: unknown or revoked, or (groupDeletedRefusal) a token
+   * of a deleted group. One statement: the tombstone is looked up beside the token.
+   */
   async authenticateInstance(token: string): Promise<GatewayPrincipal> {
-    const row = await this.db.getRepository(GatewayTokenEntity).findOne({ where: { tokenHash: digest(token) }, relations: { group: true } });
-    if (!row || row.revokedAt) throw new AppError('UNAUTHENTICATED', 'gateway token is invalid or revoked');
-    return { tokenId: row.id, groupId: row.groupId, group: row.group.name };
+    const hash = digest(token);
+    const [row]: { id: string | null; group_id: string | null; group_name: string | null; revoked: boolean | null; deleted_group: string | null }[] = await this.db.query(
+      `SELECT t.id, t.group_id, g.name AS group_name, t.revoked_at IS NOT NULL AS revoked, d.group_name AS deleted_group
+       FROM (SELECT $1::char(64) AS token_hash) k
+       LEFT JOIN gateway_tokens t ON t.token_hash = k.token_hash
+       LEFT JOIN gateway_groups g ON g.id = t.group_id
+       LEFT JOIN gateway_token_tombstones d ON d.token_hash = k.token_hash`,
+      [hash],
+    );
+    if (row?.deleted_group) throw groupDeletedRefusal(row.deleted_group);
+    if (!row?.id || row.revoked || !row.group_name) throw new AppError('UNAUTHENTICATED', 'gateway token is invalid or revoked');
+    return { tokenId: row.id, groupId: row.group_id!, group: row.group_name };
   }
 
   /**
    * Records that an instance is alive and which revision it runs. The instance is bound to the
    * token that first reported it: another token (of this group or another) is refused and moves
-   * nothing. A revision the group never had is refused too.
+   * nothing. A revision the group never had is refused too. A token holds at most
+   * `instancesPerToken` ONLINE instances: one more is TOO_MANY_REQUESTS and writes nothing.
    */
   async heartbeat(principal: GatewayPrincipal, instance: { id: string; hostname: string; revision: number }): Promise<void> {
     if (!UUID.test(instance.id)) throw badInput('instanceId must be a UUID', { field: 'instanceId' });
@@ -255,20 +289,47 @@ export class GatewayService {
     if (!Number.isInteger(instance.revision) || instance.revision < -1 || instance.revision > group.revision) {
       throw badInput(`revision must be between -1 (not configured yet) and the group's revision ${group.revision}`, { field: 'revision' });
     }
-    let rows: unknown[];
+    // The steady state — an instance this token registered — is one statement.
+    const [seen] = await this.db.query(
+      `WITH beat AS (UPDATE gateway_instances SET hostname = $4, last_seen = now(), config_revision = $5 WHERE id = $1 AND group_id = $2 AND token_id = $3 RETURNING id) SELECT id FROM beat`,
+      [instance.id, group.id, principal.tokenId, hostname, instance.revision],
+    );
+    if (seen) return;
     try {
-      rows = await this.db.query(
-        `INSERT INTO gateway_instances (id, group_id, token_id, hostname, last_seen, config_revision) VALUES ($1, $2, $3, $4, now(), $5)
-         ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, last_seen = EXCLUDED.last_seen, config_revision = EXCLUDED.config_revision, token_id = EXCLUDED.token_id
-         WHERE gateway_instances.group_id = EXCLUDED.group_id AND (gateway_instances.token_id IS NULL OR gateway_instances.token_id = EXCLUDED.token_id)
-         RETURNING id`,
-        [instance.id, group.id, principal.tokenId, hostname, instance.revision],
-      );
+      await this.db.transaction((tx) => this.register(tx, principal, group.id, { id: instance.id, hostname, revision: instance.revision }));
     } catch (err) {
       // The group (or the token) was deleted between the read above and the write.
       if ((err as { code?: string }).code === '23503') throw notFound('gateway group', principal.group);
       throw err;
     }
+  }
+
+  /**
+   * A first heartbeat (or one for an instance another token holds): prunes the token's old
+   * OFFLINE instances, applies the cap, then writes. Serialised per token, so concurrent new
+   * instances cannot all slip under the cap.
+   */
+  private async register(tx: EntityManager, principal: GatewayPrincipal, groupId: string, instance: { id: string; hostname: string; revision: number }): Promise<void> {
+    const cap = this.options.instancesPerToken;
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`gateway-token:${principal.tokenId}`]);
+    await tx.query(
+      `DELETE FROM gateway_instances WHERE token_id = $1 AND id <> $2 AND (last_seen < now() - make_interval(secs => $3 / 1000.0) OR id IN (
+         SELECT id FROM gateway_instances WHERE token_id = $1 AND last_seen <= now() - make_interval(secs => $4 / 1000.0) ORDER BY last_seen DESC, id OFFSET $5))`,
+      [principal.tokenId, instance.id, INSTANCE_RETENTION_MS, ONLINE_WINDOW_MS, cap],
+    );
+    const [{ online, known }]: { online: number; known: boolean }[] = await tx.query(
+      `SELECT count(*) FILTER (WHERE token_id = $1 AND last_seen > now() - make_interval(secs => $3 / 1000.0))::int AS online, bool_or(id = $2) IS TRUE AS known
+       FROM gateway_instances WHERE token_id = $1 OR id = $2`,
+      [principal.tokenId, instance.id, ONLINE_WINDOW_MS],
+    );
+    if (!known && online >= cap) throw tooManyRequests(tooManyInstancesMessage(cap), { limit: cap });
+    const rows: unknown[] = await tx.query(
+      `INSERT INTO gateway_instances (id, group_id, token_id, hostname, last_seen, config_revision) VALUES ($1, $2, $3, $4, now(), $5)
+       ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, last_seen = EXCLUDED.last_seen, config_revision = EXCLUDED.config_revision, token_id = EXCLUDED.token_id
+       WHERE gateway_instances.group_id = EXCLUDED.group_id AND (gateway_instances.token_id IS NULL OR gateway_instances.token_id = EXCLUDED.token_id)
+       RETURNING id`,
+      [instance.id, groupId, principal.tokenId, instance.hostname, instance.revision],
+    );
     if (!rows.length) throw new AppError('FORBIDDEN', `gateway instance ${instance.id} is registered by another gateway token; start the instance again to get an id of its own`);
   }
 
@@ -411,14 +472,17 @@ export class GatewayService {
    * revision, then COMPLETED, or FAILED at the deadline. It runs in the durable queue, so when
    * this process stops mid-rollout the job is handed back (stopBackgroundWork) and another
    * replica, or this one restarted, resumes it from the events already written, keeping the
-   * original deadline.
+   * original deadline. Every write goes through `job.transaction`, fenced by the job's lease: a
+   * watch whose job another runner took over writes nothing more and stops (LeaseLostError).
    */
   async watchRollout(job: JobContext): Promise<void> {
     const p = job.payload as unknown as RolloutPayload;
     const stream = syncStream(p.operationId);
+    const stop = AbortSignal.any([this.background.signal, job.signal]);
     for (;;) {
+      if (job.signal.aborted) throw new LeaseLostError(job.id);
       if (this.background.signal.aborted) throw new Error(`sync rollout ${p.operationId} interrupted by shutdown; it resumes on the next replica to claim it`);
-      const done = await this.db.transaction(async (tx) => {
+      const done = await job.transaction(async (tx) => {
         const written = await this.lockStream(tx, stream);
         if (written.some((e) => e.type === 'COMPLETED' || e.type === 'FAILED')) return true;
         const group = await tx.getRepository(GatewayGroupEntity).findOneBy({ id: p.groupId });
@@ -445,15 +509,15 @@ export class GatewayService {
         return false;
       });
       if (done) return;
-      await sleep(300, undefined, { signal: this.background.signal }).catch(() => undefined);
+      await sleep(300, undefined, { signal: stop }).catch(() => undefined);
     }
   }
 
-  /** After the queue's last attempt: the operation ends FAILED rather than never. */
+  /** After the queue's last attempt: the operation ends FAILED rather than never (fenced like the watch). */
   async giveUpRollout(job: JobContext): Promise<void> {
     const p = job.payload as unknown as RolloutPayload;
     const stream = syncStream(p.operationId);
-    await this.db.transaction(async (tx) => {
+    await job.transaction(async (tx) => {
       const written = await this.lockStream(tx, stream);
       if (written.some((e) => e.type === 'COMPLETED' || e.type === 'FAILED')) return;
       await appendEvent(tx, stream, 'FAILED', { operationId: p.operationId, phase: 'FAILED', message: `the rollout watch of ${p.group} was given up after ${job.attempt} attempts` });

@@ -72,7 +72,7 @@ export function createServices(
     promotions: new PromotionService(db, stages, exporter, events, log, assetTypes),
     rollbacks: new RollbackService(db, events),
     drift: new DriftService(db, assets, stages, stage),
-    gateways: new GatewayService(db, events, secrets, log, outbound),
+    gateways: new GatewayService(db, events, secrets, log, outbound, { instancesPerToken: limits.instancesPerGatewayToken }),
     importer: new ArchiveImporter(db, assets),
     importReports: new ImportReports(db),
   };

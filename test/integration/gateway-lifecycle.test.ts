@@ -222,6 +222,38 @@ describe('the sync rollout is a durable job', () => {
   });
 });
 
+describe('the sync rollout is fenced by its lease', () => {
+  it('a rollout whose job was taken over (lease token changed) writes nothing more and leaves the job to its new owner', async () => {
+    const database = await createTestDatabase();
+    onCleanup(database, (d) => d.drop());
+    const a = await startTestServer({ databaseUrl: database.url, env: { STAGECRAFT_SECRET_KEY: secretKey, STAGECRAFT_SEED: 'true' } });
+    onCleanup(a, (s) => s.stop());
+    const api = (await gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { id } } } }', {}, a)).assets.edges[0].node.id;
+    const source = (await gql('mutation($i: PublishServiceInput!) { publishService(input: $i) { id } }', { i: { assetId: api, gatewayGroup: 'default', upstream: nodes(1) } }, a)).publishService.id;
+    await gql('mutation { createGatewayGroup(input: { name: "fenced" }) { name } }', {}, a);
+    const token = (await gql('mutation { createGatewayInstanceToken(gatewayGroup: "fenced") { token } }', {}, a)).createGatewayInstanceToken.token;
+    const instanceId = randomUUID();
+    const beat = (revision: number) => a.gql('mutation($id: ID!, $r: Int!) { gatewayHeartbeat(instanceId: $id, hostname: "fenced-1", revision: $r) }', { id: instanceId, r: revision }, token);
+    expect((await beat(0)).data).toEqual({ gatewayHeartbeat: true });
+
+    const synced = (await gql(SYNC, { i: { serviceVersionId: source, targetGroup: 'fenced', upstream: nodes(2) } }, a)).syncServiceVersion;
+    const jobOf = async () => (await sql(database.url, "SELECT id::text AS id, status, locked_by, lease_token::text AS token FROM jobs WHERE kind = 'gateway-sync-rollout'"))[0];
+    const job = await until('the rollout job runs', jobOf, (j) => j?.status === 'RUNNING');
+    const phases = async () => (await sql(database.url, 'SELECT type FROM events WHERE stream = $1 ORDER BY sequence', [`sync:${synced.id}`])).map((e: any) => e.type);
+    expect(await phases()).toEqual(['PUBLISHED']);
+
+    // Another runner claims the job: a new lease token. The instance then reaches the revision,
+    // which the old watch would report (INSTANCE, COMPLETED) if its writes were not fenced.
+    const [{ token: theirs }] = await sql(database.url, "UPDATE jobs SET lease_token = gen_random_uuid(), locked_by = 'someone else' WHERE id = $1 RETURNING lease_token::text AS token", [job.id]);
+    expect((await beat(synced.revision)).data).toEqual({ gatewayHeartbeat: true });
+    await until('the watch lets go', async () => a.logs, (logs) => logs.some((l) => l.msg === 'job lease lost: stopped this run without writing more' && l.job === job.id), 5_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await phases()).toEqual(['PUBLISHED']);
+    expect(await jobOf()).toEqual({ id: job.id, status: 'RUNNING', locked_by: 'someone else', token: theirs });
+    expect(a.logs.filter((l) => l.msg === 'job failed' && l.job === job.id)).toEqual([]);
+  });
+});
+
 describe('gateway fields read through loaders', () => {
   it('gatewayGroups with services, versions, groups and instances costs the same statements for 1 group as for 10', async () => {
     const server = onCleanup(await startTestServer({ env: { STAGECRAFT_SEED: 'true' } }), (s) => s.stop());
