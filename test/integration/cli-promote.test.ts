@@ -11,7 +11,8 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runClientCommand, type CliIO } from '../../src/cli/command.js';
-import { plainLine, promoteCommand, type ProgressEvent } from '../../src/cli/promote-command.js';
+import { promoteCommand } from '../../src/cli/promote-command.js';
+import { plainLine, type ProgressEvent } from '../../src/cli/promotion-progress.js';
 import { ADMIN_PASSWORD, startTestServer, take, type TestServer } from '../support/server.js';
 
 const cliPath = path.resolve('dist/cli.js');
