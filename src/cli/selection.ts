@@ -81,8 +81,8 @@ export function assetSelection(values: SelectionValues, usage: string, verb: str
   };
 }
 
-/** The largest page `Query.assets` serves (STAGECRAFT_MAX_PAGE_SIZE's default). */
-const PAGE = 500;
+/** A page well under any sensible STAGECRAFT_MAX_PAGE_SIZE (default 500), which refuses larger ones. */
+const PAGE = 100;
 
 const MATCHING = `query StagecraftAssetsMatching($filter: AssetFilter!, $first: Int!, $after: String) {
   assets(filter: $filter, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } }
@@ -101,15 +101,20 @@ interface AssetPage {
 export async function assetIdsMatching(conn: Connection, filter: AssetFilter): Promise<string[]> {
   const ids: string[] = [];
   let after: string | null = null;
+  let total: number | null = null;
   for (;;) {
     const { assets }: { assets: AssetPage } = await graphqlRequest<{ assets: AssetPage }>(conn, MATCHING, { filter, first: PAGE, after });
     if (!assets || !Array.isArray(assets.edges) || !assets.pageInfo) throw unexpectedResponse('a page of assets');
     ids.push(...assets.edges.map((e) => e.node.id));
-    if (!assets.pageInfo.hasNextPage || !assets.pageInfo.endCursor || !assets.edges.length) break;
-    after = assets.pageInfo.endCursor;
+    // The count of the first page bounds the walk, and a cursor never repeats: a confused (or
+    // hostile) server cannot keep the command paging forever.
+    total ??= typeof assets.totalCount === 'number' ? assets.totalCount : 0;
+    const next: string | null = assets.pageInfo.endCursor;
+    if (!assets.pageInfo.hasNextPage || !next || !assets.edges.length || next === after || ids.length >= total) break;
+    after = next;
   }
   if (!ids.length) throw new CliError(EXIT.INCOMPLETE, 'NOTHING_SELECTED', `no asset matches ${describeFilter(filter)}`);
-  return ids;
+  return [...new Set(ids)];
 }
 
 export function describeFilter(filter: AssetFilter): string {

@@ -204,6 +204,21 @@ describe('promote by filter, repromote and rollback (dev → qa)', () => {
     expect(badType.status).toBe(3);
   });
 
+  it('promote --team walks every page of a large match (105 assets, pages of 100)', async () => {
+    const create = 'mutation($i: CreateAssetInput!) { createAsset(input: $i) { id } }';
+    for (let i = 0; i < 105; i++) {
+      const res = await dev.gql(create, { i: { type: 'POLICY', team: 'Bulk, Inc.', name: `bulk policy ${String(i).padStart(3, '0')}`, spec: { kind: 'CORS', phase: 'RESPONSE', config: { allowOrigins: [`https://${i}.example.com`] } } } }, devToken);
+      expect(res.errors).toBeUndefined();
+    }
+    const run = await cli(['promote', ...at(dev, devToken), '--team', 'Bulk, Inc.', '--to', 'qa', '--plan', '--json']);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const items = JSON.parse(run.stdout).stages[0].items as { name: string; action: string }[];
+    expect(items).toHaveLength(105);
+    expect(new Set(items.map((i) => i.name)).size).toBe(105);
+    expect(items.every((i) => i.action === 'CREATE')).toBe(true);
+  });
+
   it('promotes by filter with --wait: plain progress lines off a terminal, SUCCESS, exit 0', async () => {
     const run = await cli(['promote', ...at(dev, devToken), '--keyword', 'Swagger Petstore', '--type', 'API', '--to', 'qa', '--name', 'petstore to qa', '--wait']);
     expect(run.status, run.stderr).toBe(0);
