@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `stagecraft` command: serve, migrate, seed, schema run the server side; export, import and
- * promote are clients of a running server (src/cli/).
+ * The `stagecraft` command: serve, migrate, seed, schema and gateway run the server side; the
+ * pipeline commands (export, import, promote, repromote, rollback, stages, whoami, ping) are
+ * clients of a running server (src/cli/).
  */
 import { asksForHelp, serverCommandHelp, topLevelHelp } from './cli/server-help.js';
 import { ConfigError, loadConfig, redactConfig, type Config } from './config.js';
@@ -150,6 +151,11 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   export: clientCommand(async () => (await import('./cli/archive-commands.js')).exportCommand),
   import: clientCommand(async () => (await import('./cli/archive-commands.js')).importCommand),
   promote: clientCommand(async () => (await import('./cli/promote-command.js')).promoteCommand),
+  repromote: clientCommand(async () => (await import('./cli/repromote-command.js')).repromoteCommand),
+  rollback: clientCommand(async () => (await import('./cli/rollback-command.js')).rollbackCommand),
+  stages: clientCommand(async () => (await import('./cli/stages-command.js')).stagesCommand),
+  whoami: clientCommand(async () => (await import('./cli/status-commands.js')).whoamiCommand),
+  ping: clientCommand(async () => (await import('./cli/status-commands.js')).pingCommand),
 };
 
 /** A command's help, on stdout: the server commands' from here, the client commands' from their own --help. */

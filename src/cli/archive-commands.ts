@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { CliError, EXIT, formatBytes, parseCommandArgs, printable, usageError, type CliIO } from './command.js';
 import { connectionHelp, connectionOptions, resolveConnection, serverRequest } from './http.js';
+import { assetSelection, list, selectionHelp, selectionOptions, type SelectionValues } from './selection.js';
 
 const PASSPHRASE_ENV = 'STAGECRAFT_ARCHIVE_PASSPHRASE';
 
@@ -19,15 +20,14 @@ const PASSPHRASE_ENV = 'STAGECRAFT_ARCHIVE_PASSPHRASE';
 
 export const exportUsage =
   'usage: stagecraft export --server URL --token TOKEN (--asset ID... | [--keyword K] [--type TYPE]... [--team NAME]...)\n' +
-  '                         [--optional all|none|selected] [--optional-id ID]... [--passphrase P] [--output FILE]';
+  '                         [--optional all|none|selected] [--optional-id ID]... [--passphrase P] [--output FILE [--json]]';
 
 const exportHelp = `${exportUsage}
 
 Writes a ZIP archive of the chosen assets and their required dependencies to stdout, or to
-FILE (written aside and renamed when complete). Select by --asset ids, or by a filter
-(--keyword, --type, --team). --optional picks which optional dependencies come along
-(--optional-id implies selected). --passphrase (or ${PASSPHRASE_ENV}) seals secure
-values into the archive; without it they are left out.
+FILE (written aside and renamed when complete). ${selectionHelp}
+--passphrase (or ${PASSPHRASE_ENV}) seals secure values into the archive; without it they are
+left out. --json (with --output) prints what was written as JSON on stdout: file, assets, bytes.
 ${connectionHelp}
 
 Exit status: 0 archive written, 2 bad command line or unwritable FILE, 3 the server refused
@@ -36,54 +36,15 @@ the request or could not be reached, or the transfer broke.
 
 const exportOptions = {
   ...connectionOptions,
-  asset: { type: 'string', multiple: true },
-  keyword: { type: 'string' },
-  type: { type: 'string', multiple: true },
-  team: { type: 'string', multiple: true },
-  optional: { type: 'string' },
-  'optional-id': { type: 'string', multiple: true },
+  ...selectionOptions,
   passphrase: { type: 'string' },
   output: { type: 'string', short: 'o' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** Repeatable flags that also take comma-separated lists. */
-const list = (values: string[] | undefined) =>
-  (values ?? [])
-    .flatMap((v) => v.split(','))
-    .map((v) => v.trim())
-    .filter(Boolean);
-
-/** The JSON body of `POST /archive/export`. */
-export function exportSelection(values: {
-  asset?: string[];
-  keyword?: string;
-  type?: string[];
-  team?: string[];
-  optional?: string;
-  'optional-id'?: string[];
-}) {
-  const assetIds = list(values.asset);
-  const keyword = values.keyword?.trim();
-  const types = list(values.type).map((t) => t.toUpperCase());
-  const teams = (values.team ?? []).map((t) => t.trim()).filter(Boolean);
-  const filtered = Boolean(keyword) || types.length > 0 || teams.length > 0;
-  if (assetIds.length && filtered) throw usageError('give --asset or a filter (--keyword, --type, --team), not both', exportUsage);
-  if (!assetIds.length && !filtered) throw usageError('choose what to export: --asset ID, or a filter (--keyword, --type, --team)', exportUsage);
-
-  const optionalIds = list(values['optional-id']);
-  const optional = (values.optional ?? (optionalIds.length ? 'selected' : 'none')).toUpperCase();
-  if (!['ALL', 'NONE', 'SELECTED'].includes(optional)) throw usageError(`--optional must be all, none or selected (got "${values.optional}")`, exportUsage);
-  if (optional === 'SELECTED' && !optionalIds.length) throw usageError('--optional selected needs --optional-id ID', exportUsage);
-  if (optional !== 'SELECTED' && optionalIds.length) throw usageError('--optional-id goes with --optional selected', exportUsage);
-
-  return {
-    ...(assetIds.length ? { assetIds } : {}),
-    ...(filtered ? { filter: { ...(keyword ? { keyword } : {}), ...(types.length ? { types } : {}), ...(teams.length ? { teams } : {}) } } : {}),
-    optional: optional as 'ALL' | 'NONE' | 'SELECTED',
-    optionalIds,
-  };
-}
+/** The JSON body of `POST /archive/export` (the server resolves a filter itself). */
+export const exportSelection = (values: SelectionValues) => assetSelection(values, exportUsage, 'export');
 
 export async function exportCommand(args: string[], io: CliIO): Promise<number> {
   const { values } = parseCommandArgs(args, exportOptions, exportUsage);
@@ -95,6 +56,7 @@ export async function exportCommand(args: string[], io: CliIO): Promise<number> 
   const selection = exportSelection(values);
   const passphrase = values.passphrase ?? (io.env[PASSPHRASE_ENV] || undefined);
   const output = values.output && values.output !== '-' ? values.output : null;
+  if (values.json && !output) throw usageError('--json prints a summary on stdout, so it needs --output FILE for the archive', exportUsage);
   if (!output && io.stdout.isTTY) {
     throw usageError('refusing to write a ZIP archive to a terminal; give --output FILE or redirect stdout', exportUsage);
   }
@@ -144,6 +106,10 @@ export async function exportCommand(args: string[], io: CliIO): Promise<number> 
       renamed = true;
     }
     const count = res.headers.get('x-asset-count');
+    if (values.json) {
+      io.stdout.write(`${JSON.stringify({ file: output, assets: count === null ? null : Number(count), bytes: counter.bytes })}\n`);
+      return EXIT.OK;
+    }
     io.stderr.write(`exported ${count ? `${count} asset${count === '1' ? '' : 's'}` : 'the archive'} (${formatBytes(counter.bytes)}) to ${output ?? 'stdout'}\n`);
     return EXIT.OK;
   } finally {
@@ -220,7 +186,8 @@ Uploads the archive FILE and prints the import report (--json: the report as JSO
 An asset identical to the one on the server is UNCHANGED (never a failure, not written), so
 importing the same archive again succeeds. --overwrite decides what happens to assets that
 exist with other content: none (they fail), all (they are replaced), custom (only the --types
-listed are replaced). --dry-run prints the report the import would give and writes nothing.
+listed are replaced). --dry-run prints the plan: the report the import would give, every asset
+with what would happen to it (CREATED, REPLACED, UNCHANGED, WARNING, FAILURE); nothing is written.
 --passphrase (or ${PASSPHRASE_ENV}) opens secure values sealed at export.
 ${connectionHelp}
 
@@ -297,7 +264,10 @@ export async function importCommand(args: string[], io: CliIO): Promise<number> 
   return report.status === 'SUCCESS' ? EXIT.OK : EXIT.INCOMPLETE;
 }
 
-/** The report for people: counts per type, then every asset that was not simply created or unchanged. */
+/**
+ * The report for people: counts per type, then every asset that was not simply created or
+ * unchanged. A dry run is the plan, so it lists every asset with what would happen to it.
+ */
 export function formatReport(report: ImportReport): string {
   const n = report.assets.length;
   const failed = report.assets.filter((a) => a.status === 'FAILURE').length;
@@ -310,12 +280,12 @@ export function formatReport(report: ImportReport): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const row = (cells: string[]) => `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')}`;
   lines.push(row(header), ...rows.map(row));
-  const notable = report.assets.filter((a) => a.status !== 'CREATED' && a.status !== 'UNCHANGED');
+  const notable = report.dryRun ? report.assets : report.assets.filter((a) => a.status !== 'CREATED' && a.status !== 'UNCHANGED');
   if (notable.length) {
     lines.push('');
     const statusWidth = Math.max(...notable.map((a) => a.status.length));
     for (const a of notable) {
-      lines.push(`  ${printable(a.status).padEnd(statusWidth)}  ${printable(a.type)} ${printable(a.name)} (${printable(a.id)}): ${printable(a.explanation)}`);
+      lines.push(`  ${printable(a.status).padEnd(statusWidth)}  ${printable(a.type)} ${printable(a.name)} (${printable(a.id)})${a.explanation ? `: ${printable(a.explanation)}` : ''}`);
     }
   }
   lines.push('', report.dryRun || report.id === null ? 'dry run: nothing was written' : `report: ${printable(report.id)}`);

@@ -20,11 +20,12 @@ export interface Connection {
   token: string;
 }
 
-export function resolveConnection(values: { server?: string; token?: string }, io: CliIO, usage: string): Connection {
+/** `tokenOptional`: the command also works signed out (ping); the token is then empty. */
+export function resolveConnection(values: { server?: string; token?: string }, io: CliIO, usage: string, tokenOptional = false): Connection {
   const server = (values.server ?? io.env.STAGECRAFT_SERVER ?? '').trim();
   const token = (values.token ?? io.env.STAGECRAFT_TOKEN ?? '').trim();
   if (!server) throw usageError('missing --server URL (or STAGECRAFT_SERVER)', usage);
-  if (!token) throw usageError('missing --token TOKEN (or STAGECRAFT_TOKEN)', usage);
+  if (!token && !tokenOptional) throw usageError('missing --token TOKEN (or STAGECRAFT_TOKEN)', usage);
   let base: URL;
   try {
     base = new URL(server);
@@ -39,19 +40,22 @@ export function resolveConnection(values: { server?: string; token?: string }, i
   return { base, token };
 }
 
-/** The server's answer on success; a CliError (exit 3) with the server's code otherwise. */
-export async function serverRequest(conn: Connection, path: string, init: RequestInit & { duplex?: 'half' }): Promise<Response> {
+/**
+ * The server's answer on success (or with one of `alsoAccept`'s statuses); a CliError (exit 3)
+ * with the server's code otherwise. Signed out when the connection has no token.
+ */
+export async function serverRequest(conn: Connection, path: string, init: RequestInit & { duplex?: 'half' }, alsoAccept: readonly number[] = []): Promise<Response> {
   const url = new URL(path.replace(/^\/+/, ''), conn.base);
   let res: Response;
   try {
     res = await fetch(url, {
       ...init,
-      headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${conn.token}`, 'user-agent': `stagecraft-cli/${productVersion}` },
+      headers: { ...(init.headers as Record<string, string>), ...(conn.token ? { authorization: `Bearer ${conn.token}` } : {}), 'user-agent': `stagecraft-cli/${productVersion}` },
     });
   } catch (err) {
     throw new CliError(EXIT.FAILED, 'UNREACHABLE', `cannot reach ${url.origin}: ${describeNetworkError(err)}`);
   }
-  if (!res.ok) throw await responseError(res);
+  if (!res.ok && !alsoAccept.includes(res.status)) throw await responseError(res);
   return res;
 }
 

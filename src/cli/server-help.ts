@@ -1,7 +1,7 @@
 /**
  * What `stagecraft --help` and `stagecraft <command> --help` print for the top level and the
- * server-side commands (serve, migrate, seed, schema, gateway); the client commands (export,
- * import, promote) keep their help next to their flags in src/cli/.
+ * server-side commands (serve, migrate, seed, schema, gateway); the pipeline commands keep their
+ * help next to their flags in src/cli/.
  */
 
 export const topLevelHelp = `Usage: stagecraft <command> [options]
@@ -17,26 +17,37 @@ Commands:
   gateway   --control-plane URL --group NAME --token TOKEN [--port 9080] [--host 0.0.0.0]
             run a gateway instance of the group (data plane); STAGECRAFT_GATEWAY_TOKEN for the token
 
-Pipeline commands (talk to a running server; --help on each for details):
-  export    --server URL --token TOKEN (--asset ID... | [--keyword K] [--type TYPE]... [--team NAME]...)
-            [--optional all|none|selected] [--optional-id ID]... [--passphrase P] [--output FILE]
+Pipeline commands (talk to a running server with --server URL --token TOKEN; --help on each for details):
+  export    (--asset ID... | [--keyword K] [--type TYPE]... [--team NAME]...) [--optional all|none|selected]
+            [--optional-id ID]... [--passphrase P] [--output FILE [--json]]
             write a ZIP archive to stdout or FILE
-  import    FILE --server URL --token TOKEN [--overwrite none|all|custom] [--types API,POLICY]
-            [--fix-missing-versions] [--passphrase P] [--dry-run] [--json]
-            import an archive and print the report (--dry-run: what it would do, nothing written)
-  promote   --server URL --token TOKEN --name NAME --asset ID... --to STAGE[,STAGE...] [--description D]
-            [--optional all|none|selected] [--optional-id ID]... [--overwrite-assets] [--overwrite-aliases]
-            [--fix-missing-versions] [--idempotency-key K] [--plan | --wait] [--json]
+  import    FILE [--overwrite none|all|custom] [--types API,POLICY] [--fix-missing-versions] [--passphrase P]
+            [--dry-run] [--json]
+            import an archive and print the report (--dry-run: the plan, nothing written)
+  promote   --name NAME --to STAGE[,STAGE...] (--asset ID... | [--keyword K] [--type TYPE]... [--team NAME]...)
+            [--description D] [--optional all|none|selected] [--optional-id ID]... [--overwrite-assets]
+            [--overwrite-aliases] [--fix-missing-versions] [--idempotency-key K] [--plan | --wait] [--json]
             promote assets to other stages: print the plan, or start it (and follow it with --wait)
+  repromote PROMOTION_ID --name NAME --to STAGE[,STAGE...] [--description D] [--overwrite-assets]
+            [--overwrite-aliases] [--fix-missing-versions] [--wait] [--json]
+            promote an earlier promotion's assets again, with their current contents
+  rollback  (ROLLBACK_ID | --promotion ID --stage STAGE) [--force] [--wait] [--json]
+            undo a promotion's import on a stage
+  stages    list [--json] | test NAME [--json]
+            the stages this server promotes to; whether one is reachable and usable
+  whoami    [--json]                                print the signed-in user, role, privileges, stage, version
+  ping      [--count N] [--json]                    is the server up and ready; version (with a token), latency
 
-Exit status: 0 ok, 1 import with failed assets, promotion with a failed stage or plan with refusals,
-2 bad command line, 3 refused by the server or unreachable, 4 data directory in use by another live
-Stagecraft process (serve refuses; migrate and seed use that process's running PostgreSQL).
+Exit status: 0 ok; 1 the operation failed (an import with failed assets, a promotion with a failed
+stage, a plan with refusals, a stage test that failed, a filter that matched nothing, a server that
+is up but not ready); 2 bad command line; 3 refused by the server or unreachable; 4 data directory
+in use by another live Stagecraft process (serve refuses; migrate and seed use that process's
+running PostgreSQL).
 
 Environment: PORT, HOST, STAGECRAFT_STAGE, STAGECRAFT_DATA_DIR, DATABASE_URL, STAGECRAFT_ADMIN_PASSWORD,
 STAGECRAFT_SECRET_KEY, STAGECRAFT_GRAPHIQL, STAGECRAFT_ALLOWED_HOSTS, STAGECRAFT_SESSION_TTL_MS,
-STAGECRAFT_JOB_LEASE_MS, STAGECRAFT_MAX_* (README "Limits"), LOG_LEVEL, NODE_ENV; for export/import/promote STAGECRAFT_SERVER,
-STAGECRAFT_TOKEN, STAGECRAFT_ARCHIVE_PASSPHRASE. Flags win over env.
+STAGECRAFT_JOB_LEASE_MS, STAGECRAFT_MAX_* (README "Limits"), LOG_LEVEL, NODE_ENV; for the pipeline
+commands STAGECRAFT_SERVER, STAGECRAFT_TOKEN, STAGECRAFT_ARCHIVE_PASSPHRASE. Flags win over env.
 `;
 
 const databaseFlags = `  --data-dir DIR       the embedded PostgreSQL cluster and the secret key (STAGECRAFT_DATA_DIR, default ./.stagecraft)

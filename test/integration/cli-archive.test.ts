@@ -80,6 +80,17 @@ describe('stagecraft export', () => {
     expect(toStdout.status).toBe(0);
     expect(toStdout.stderr).toMatch(/^exported 6 assets \(.+\) to stdout\n$/);
     expect(await checksumsOf(toStdout.stdout)).toEqual(await checksumsOf(archive));
+
+    const jsonFile = path.join(dir, 'petstore-json.zip');
+    const json = await cli(['export', ...at(source, sourceToken), '--asset', petstoreId, '--output', jsonFile, '--json']);
+    expect(json.stderr).toBe('');
+    expect(json.status).toBe(0);
+    expect(JSON.parse(json.stdout.toString())).toEqual({ file: jsonFile, assets: 6, bytes: (await readFile(jsonFile)).length });
+    await rm(jsonFile);
+    const jsonToStdout = await cli(['export', ...at(source, sourceToken), '--asset', petstoreId, '--json']);
+    expect(jsonToStdout.status).toBe(2);
+    expect(jsonToStdout.stderr).toMatch(/^stagecraft: --json prints a summary on stdout, so it needs --output FILE for the archive\nusage: stagecraft export /);
+    expect(jsonToStdout.stdout.length).toBe(0);
   });
 
   it('selects by filter and follows optional dependencies', async () => {
@@ -206,6 +217,26 @@ describe('stagecraft export', () => {
 describe('stagecraft import', () => {
   const archive = () => path.join(dir, 'petstore.zip');
 
+  it('--dry-run on an empty target prints the plan, every asset CREATED, and --json the same report; nothing is written', async () => {
+    const before = await importReportCount();
+    const dry = await cli(['import', archive(), ...at(target, targetToken), '--dry-run']);
+    expect(dry.stderr).toBe('');
+    expect(dry.status).toBe(0);
+    const out = dry.stdout.toString();
+    expect(out).toMatch(/^dry run: import SUCCESS: 6 of 6 assets would be imported\n/);
+    const planned = out.split('\n').filter((l) => /^ {2}[A-Z]+ +[A-Z_]+ .+ \([0-9a-f-]{36}\)/.test(l));
+    expect(planned).toHaveLength(6);
+    expect(planned.filter((l) => /^ {2}CREATED +/.test(l))).toHaveLength(5);
+    expect(planned.filter((l) => /^ {2}WARNING +ALIAS petstore-db-password /.test(l))).toHaveLength(1);
+    const json = await cli(['import', archive(), ...at(target, targetToken), '--dry-run', '--json']);
+    expect(json.status).toBe(0);
+    const report = JSON.parse(json.stdout.toString());
+    expect(report).toMatchObject({ id: null, dryRun: true, status: 'SUCCESS' });
+    expect(report.assets.map((a: { status: string }) => a.status).sort()).toEqual([...Array(5).fill('CREATED'), 'WARNING']);
+    expect(await importReportCount()).toBe(before);
+    expect((await target.gql('{ assets { totalCount } }', {}, targetToken)).data!.assets.totalCount).toBe(0);
+  });
+
   it('imports the archive into an empty target and prints the report', async () => {
     const run = await cli(['import', archive(), ...at(target, targetToken)]);
     expect(run.stderr).toBe('');
@@ -229,6 +260,7 @@ describe('stagecraft import', () => {
       expect(dry.status, dry.stdout.toString()).toBe(0);
       expect(dry.stdout.toString()).toMatch(/^dry run: import SUCCESS: 6 of 6 assets would be imported\n/);
       expect(dry.stdout.toString()).toMatch(/\ndry run: nothing was written\n$/);
+      expect(dry.stdout.toString().split('\n').filter((l) => /^ {2}UNCHANGED +[A-Z_]+ /.test(l))).toHaveLength(6);
       expect(await importReportCount()).toBe(before);
 
       const run = await cli(['import', archive(), ...at(target, targetToken), ...overwrite, '--json']);
@@ -335,8 +367,9 @@ describe('stagecraft help', () => {
   it('lists the pipeline commands', async () => {
     const run = await cli(['help']);
     expect(run.status).toBe(0);
-    expect(run.stdout.toString()).toMatch(/^ {2}export +--server URL --token TOKEN/m);
-    expect(run.stdout.toString()).toMatch(/^ {2}import +FILE --server URL --token TOKEN/m);
+    expect(run.stdout.toString()).toMatch(/^Pipeline commands \(talk to a running server with --server URL --token TOKEN/m);
+    expect(run.stdout.toString()).toMatch(/^ {2}export +\(--asset ID\.\.\. \| \[--keyword K\]/m);
+    expect(run.stdout.toString()).toMatch(/^ {2}import +FILE \[--overwrite none\|all\|custom\]/m);
     const exportHelp = await cli(['export', '--help']);
     expect(exportHelp.status).toBe(0);
     expect(exportHelp.stdout.toString()).toMatch(/^usage: stagecraft export /);

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const cli = path.resolve('dist/cli.js');
-const COMMANDS = ['serve', 'migrate', 'seed', 'schema', 'gateway', 'export', 'import', 'promote'];
+const PIPELINE = ['export', 'import', 'promote', 'repromote', 'rollback', 'stages', 'whoami', 'ping'];
+const COMMANDS = ['serve', 'migrate', 'seed', 'schema', 'gateway', ...PIPELINE];
 
 function run(...args: string[]) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('STAGECRAFT_') && k !== 'DATABASE_URL'));
@@ -52,6 +53,24 @@ describe('stagecraft --version and --help', () => {
     expect(bad.status).toBe(2);
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toMatch(command === 'schema' ? /schema takes no arguments \(got "--no-such-option"\)/ : /Unknown option '--no-such-option'/);
+  });
+
+  it.each(PIPELINE)('%s: its help documents the exit statuses (0 ok, 2 bad command line, 3 refused or unreachable)', (command) => {
+    const help = run(command, '--help').stdout;
+    const exit = help.slice(help.indexOf('Exit status:')).replace(/\s+/g, ' ');
+    expect(exit).toMatch(/^Exit status: 0 \S/);
+    expect(exit).toMatch(/, 2 bad command line\b/);
+    expect(exit).toMatch(/, 3 (the server refused|unreachable)\b/);
+    // 1 where the command can fail after the server answered
+    if (command !== 'export' && command !== 'whoami') expect(exit).toMatch(/, 1 \S/);
+    expect(help).toMatch(/STAGECRAFT_SERVER/);
+  });
+
+  it('the top-level help lists every pipeline command and the exit statuses', () => {
+    const help = run('--help').stdout;
+    for (const command of PIPELINE) expect(help).toMatch(new RegExp(`^  ${command} +\\S`, 'm'));
+    const exit = help.slice(help.indexOf('Exit status:')).replace(/\s+/g, ' ');
+    expect(exit).toMatch(/^Exit status: 0 ok; 1 the operation failed \(.+\); 2 bad command line; 3 refused by the server or unreachable; 4 data directory in use/);
   });
 
   it('refuses unknown commands and help topics on stderr with exit 2, and no command at all', () => {

@@ -3,18 +3,17 @@
  * server that knows the stages qa and prod (two more servers in this process), over HTTP and
  * WebSocket with a token.
  */
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runClientCommand, type CliIO } from '../../src/cli/command.js';
-import { plainLine, promoteCommand, type ProgressEvent } from '../../src/cli/promote-command.js';
+import { promoteCommand } from '../../src/cli/promote-command.js';
+import { plainLine, type ProgressEvent } from '../../src/cli/promotion-progress.js';
+import { oneErrorLine, runCli as cli } from '../support/cli-process.js';
 import { ADMIN_PASSWORD, startTestServer, take, type TestServer } from '../support/server.js';
 
-const cliPath = path.resolve('dist/cli.js');
 let dev: TestServer;
 let qa: TestServer;
 let prod: TestServer;
@@ -39,28 +38,7 @@ afterAll(async () => {
   await Promise.all([dev?.stop(), qa?.stop(), prod?.stop()]);
 });
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI, asynchronously: the servers live in this process. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const { STAGECRAFT_SERVER: _s, STAGECRAFT_TOKEN: _t, ...rest } = process.env;
-  const child = spawn(process.execPath, [cliPath, ...args], { env: { ...rest, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 const promote = (...args: string[]) => ['promote', '--server', dev.url, '--token', devToken, '--asset', petstoreId, ...args];
-const oneErrorLine = (code: string) => new RegExp(`^stagecraft: ${code}: [^\\n]+\\n$`);
 const progressLines = (stderr: string) => stderr.split('\n').filter((l) => /^(qa|prod): [A-Z]+( \d+\/\d+)?: /.test(l) || /^COMPLETED: /.test(l));
 
 /** The stored progress of a promotion, as the CLI prints it without a terminal. */
@@ -269,7 +247,7 @@ describe('stagecraft promote refusals', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^usage: stagecraft promote /);
     const usage = await cli(['help']);
-    expect(usage.stdout).toMatch(/^ {2}promote +--server URL --token TOKEN --name NAME/m);
+    expect(usage.stdout).toMatch(/^ {2}promote +--name NAME --to STAGE/m);
   });
 });
 
