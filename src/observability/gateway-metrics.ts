@@ -12,6 +12,7 @@ const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 /** Series of (upstream, route) pairs kept; more share one "other" series (configs are bounded, this is a backstop). */
 const MAX_SERIES = 5000;
+const OVERFLOW_KEY = 'other\u0000other';
 
 export interface RouteSeries {
   readonly counters: CounterType.Internal[];
@@ -38,7 +39,8 @@ export class GatewayMetrics {
     const key = `${upstream}\u0000${route}`;
     let found = this.series.get(key);
     if (found) return found;
-    if (this.series.size >= MAX_SERIES) return this.seriesFor('other', 'other');
+    // The overflow series is made whatever the count, or asking for it would recurse forever.
+    if (this.series.size >= MAX_SERIES && key !== OVERFLOW_KEY) return this.seriesFor('other', 'other');
     found = {
       counters: CLASSES.map((status) => this.requests.labels({ route, upstream, status })),
       histograms: CLASSES.map((status) => this.seconds.labels({ route, upstream, status })),

@@ -163,6 +163,8 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
     wss,
     log,
     (socket, request) => ({ socket, request }),
+    // Above a subscription's own bound, so a slow subscriber is first told so (shared-frames.ts).
+    2 * config.limits.subscriberBufferBytes,
   );
 
   // --- Apollo Server over HTTP ---

@@ -4,11 +4,13 @@
  * parsed, and it is held back for a moment (a tarpit): a flooding client then waits on each answer
  * instead of costing the server a GraphQL execution per request, so signed-in users keep their
  * latency. Held answers per address are capped; beyond the cap the answer is immediate and the
- * connection closed, so holding costs nothing unbounded. Requests with a token are not affected.
+ * connection closed, so holding costs nothing unbounded. Requests with a bearer token are not
+ * affected (an unknown one is refused UNAUTHENTICATED before any sign-in runs).
  */
 import type express from 'express';
 import { retryAfterSeconds } from '../domain/login-throttle.js';
 import type { Services } from '../services/index.js';
+import { bearerToken } from './auth-context.js';
 
 /** How long a refusal to a locked-out address is held before it is sent. */
 const HOLD_MS = 1000;
@@ -23,7 +25,8 @@ export function refuseLockedOutAnonymous(services: Services): express.RequestHan
     else held.delete(address);
   };
   return (req, res, next) => {
-    if (req.headers.authorization) return next();
+    // Only a bearer token is a way around: any other Authorization header is anonymous too.
+    if (bearerToken(req.headers.authorization)) return next();
     const address = req.socket.remoteAddress ?? null;
     const until = address === null ? null : services.auth.signInLockedUntil(address);
     if (address === null || until === null) return next();

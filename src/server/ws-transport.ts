@@ -24,6 +24,7 @@ export function serveGraphqlWs<P extends Record<string, unknown>, E extends WsEx
   wss: WebSocketServer,
   log: Logger,
   makeExtra: (socket: WebSocket, request: http.IncomingMessage) => E,
+  maxBufferedBytes: number,
   keepAliveMs = 12_000,
 ): { dispose(): Promise<void> } {
   const server = makeServer<P, E>(options);
@@ -61,6 +62,13 @@ export function serveGraphqlWs<P extends Record<string, unknown>, E extends WsEx
         send: (data) =>
           new Promise<void>((resolve, reject) => {
             if (socket.readyState !== socket.OPEN) return resolve();
+            // A peer that sends (pings echo their payload) but does not read would have its
+            // answers queued in our memory without end: past the bound it loses the socket.
+            if (socket.bufferedAmount > maxBufferedBytes) {
+              log.warn({ bufferedBytes: socket.bufferedAmount, limit: maxBufferedBytes }, 'WebSocket peer does not read its messages; terminating it');
+              socket.terminate();
+              return resolve();
+            }
             socket.send(data, (err) => (err ? reject(err) : resolve()));
           }),
         close: (code, reason) => socket.close(code, reason),
