@@ -59,7 +59,7 @@ export interface AuthLimits {
   subscriptionsPerUser: number;
   /** Failed sign-ins per username before each further one waits (back-off doubles from lockoutBaseMs). */
   loginFailuresPerUsername: number;
-  /** Failed sign-ins per client address before back-off (higher: many people may share a NAT). */
+  /** Failed sign-ins per client address before back-off (the TCP peer: behind a shared NAT or proxy, its users share it). */
   loginFailuresPerAddress: number;
   /** First lockout after the free failures; doubles with each further failure. */
   loginLockoutBaseMs: number;

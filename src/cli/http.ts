@@ -12,12 +12,18 @@ export const connectionOptions = {
 } as const;
 
 export const connectionUsage = '--server URL --token TOKEN';
-export const connectionHelp = 'STAGECRAFT_SERVER and STAGECRAFT_TOKEN stand in for --server and --token (flags win).';
+export const connectionHelp =
+  'STAGECRAFT_SERVER and STAGECRAFT_TOKEN stand in for --server and --token (flags win); STAGECRAFT_TIMEOUT (seconds, default 300) bounds each request.';
+
+/** How long one request to the server may take, whole (a big import included), unless STAGECRAFT_TIMEOUT says otherwise. */
+const DEFAULT_TIMEOUT_SECONDS = 300;
 
 export interface Connection {
   /** The server's base URL, ending in `/` (a trailing `/graphql` is dropped). */
   base: URL;
   token: string;
+  /** Each request is aborted after this long (a server that never answers must not hang a pipeline). */
+  timeoutMs: number;
 }
 
 /** `tokenOptional`: the command also works signed out (ping); the token is then empty. */
@@ -26,6 +32,9 @@ export function resolveConnection(values: { server?: string; token?: string }, i
   const token = (values.token ?? io.env.STAGECRAFT_TOKEN ?? '').trim();
   if (!server) throw usageError('missing --server URL (or STAGECRAFT_SERVER)', usage);
   if (!token && !tokenOptional) throw usageError('missing --token TOKEN (or STAGECRAFT_TOKEN)', usage);
+  const timeoutText = (io.env.STAGECRAFT_TIMEOUT ?? '').trim();
+  const timeoutSeconds = timeoutText === '' ? DEFAULT_TIMEOUT_SECONDS : Number(timeoutText);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > 86_400) throw usageError('STAGECRAFT_TIMEOUT must be a number of seconds from 1 to 86400', usage);
   let base: URL;
   try {
     base = new URL(server);
@@ -37,7 +46,7 @@ export function resolveConnection(values: { server?: string; token?: string }, i
   base.hash = '';
   // People paste the GraphQL address `serve` prints; the REST endpoints live next to it.
   base.pathname = `${base.pathname.replace(/\/+$/, '').replace(/\/graphql$/, '')}/`;
-  return { base, token };
+  return { base, token, timeoutMs: timeoutSeconds * 1000 };
 }
 
 /**
@@ -50,10 +59,19 @@ export async function serverRequest(conn: Connection, path: string, init: Reques
   try {
     res = await fetch(url, {
       ...init,
+      // A redirect is refused, never followed: following would re-send the request (an archive, a
+      // password) to wherever the answer points.
+      redirect: 'manual',
+      signal: AbortSignal.timeout(conn.timeoutMs),
       headers: { ...(init.headers as Record<string, string>), ...(conn.token ? { authorization: `Bearer ${conn.token}` } : {}), 'user-agent': `stagecraft-cli/${productVersion}` },
     });
   } catch (err) {
+    if ((err as Error)?.name === 'TimeoutError') throw new CliError(EXIT.FAILED, 'TIMEOUT', `${url.origin} did not answer within ${conn.timeoutMs / 1000} s (STAGECRAFT_TIMEOUT)`);
     throw new CliError(EXIT.FAILED, 'UNREACHABLE', `cannot reach ${url.origin}: ${describeNetworkError(err)}`);
+  }
+  if (res.status >= 300 && res.status < 400) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new CliError(EXIT.FAILED, 'REDIRECT_REFUSED', `${url.origin} answered a redirect (HTTP ${res.status}); give the server's own address as --server`);
   }
   if (!res.ok && !alsoAccept.includes(res.status)) throw await responseError(res);
   return res;

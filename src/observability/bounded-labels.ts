@@ -13,11 +13,15 @@ export class BoundedNames {
 
   constructor(private readonly max: number) {}
 
-  /** The label for a name: itself while there is room, ANONYMOUS for none, OTHER beyond the cap or when malformed. */
-  label(name: string | null | undefined): string {
+  /**
+   * The label for a name: itself while there is room, ANONYMOUS for none, OTHER beyond the cap or
+   * when malformed. Only a trusted caller (`mayAdd`) takes one of the places: otherwise anyone
+   * could fill them with junk names and leave every real operation counted as "other".
+   */
+  label(name: string | null | undefined, mayAdd = true): string {
     if (!name) return ANONYMOUS;
     if (this.seen.has(name)) return name;
-    if (this.seen.size >= this.max || !GRAPHQL_NAME.test(name)) return OTHER;
+    if (!mayAdd || this.seen.size >= this.max || !GRAPHQL_NAME.test(name)) return OTHER;
     this.seen.add(name);
     return name;
   }

@@ -62,9 +62,9 @@ export class ControlPlaneMetrics {
     this.socketCounts = read;
   }
 
-  /** The label an operation name is counted under (bounded; see BoundedNames). */
-  operationLabel(name: string | null | undefined): string {
-    return this.operationNames.label(name);
+  /** The label an operation name is counted under (bounded; only signed-in, valid operations add names: see BoundedNames). */
+  operationLabel(name: string | null | undefined, mayAdd = true): string {
+    return this.operationNames.label(name, mayAdd);
   }
 
   observeOperation(operation: string, type: string, outcome: string, seconds: number): void {

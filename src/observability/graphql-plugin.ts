@@ -13,16 +13,19 @@ export function observeOperations<C extends object>(observer: Observer): ApolloS
       const started = performance.now();
       let name: string | null | undefined = request.operationName;
       let type = 'unknown';
+      let valid = false;
       const span = observer.tracer?.startSpan('graphql', { kind: SpanKind.INTERNAL });
       return {
         async didResolveOperation({ operationName, operation }) {
           name = operationName ?? name;
           type = operation?.operation ?? type;
+          valid = true;
         },
-        async willSendResponse({ response }) {
+        async willSendResponse({ response, contextValue }) {
           const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
           const outcome = errors?.length ? codeLabel(errors[0]!.extensions?.code) : 'ok';
-          const operation = observer.metrics.operationLabel(name);
+          const signedIn = !!(contextValue as { user?: unknown } | undefined)?.user;
+          const operation = observer.metrics.operationLabel(name, valid && signedIn);
           observer.metrics.observeOperation(operation, type, outcome, (performance.now() - started) / 1000);
           if (span) {
             span.updateName(`graphql ${type} ${operation}`);

@@ -74,6 +74,35 @@ describe('stagecraft whoami', () => {
     expect(noToken.status).toBe(2);
     expect((await cli(['whoami', 'extra', ...at(dev, devToken)])).status).toBe(2);
   });
+
+  it('gives up on a server that never answers (STAGECRAFT_TIMEOUT) and never follows a redirect', async () => {
+    // A hostile or broken server: one that accepts and never answers, one that redirects.
+    const hits: string[] = [];
+    const target = http.createServer((req, res) => {
+      hits.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
+      res.end('{}');
+    });
+    const silent = http.createServer(() => undefined);
+    const redirecting = http.createServer((req, res) => {
+      res.writeHead(307, { location: `http://127.0.0.1:${(target.address() as AddressInfo).port}${req.url}` }).end();
+    });
+    for (const server of [target, silent, redirecting]) await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = (server: http.Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const started = performance.now();
+      const slow = await cli(['whoami', '--server', url(silent), '--token', 'scs_secret-token'], { STAGECRAFT_TIMEOUT: '1' });
+      expect(slow.stderr).toMatch(oneErrorLine('TIMEOUT'));
+      expect(slow.status).toBe(3);
+      expect(performance.now() - started).toBeLessThan(10_000);
+      const moved = await cli(['whoami', '--server', url(redirecting), '--token', 'scs_secret-token']);
+      expect(moved.stderr).toMatch(oneErrorLine('REDIRECT_REFUSED'));
+      expect(moved.status).toBe(3);
+      expect(hits).toEqual([]);
+      expect((await cli(['whoami', '--server', url(silent), '--token', 't'], { STAGECRAFT_TIMEOUT: 'soon' })).status).toBe(2);
+    } finally {
+      for (const server of [target, silent, redirecting]) server.closeAllConnections?.(), server.close();
+    }
+  });
 });
 
 describe('stagecraft ping', () => {

@@ -120,6 +120,10 @@ describe('metrics', () => {
     expect(text).toContain('process_cpu_user_seconds_total');
     await stream.return?.();
 
+    // Signed-out callers cannot take the places of real names.
+    for (let i = 0; i < 5; i++) await dev.gql(`query Junk${i} { __typename }`);
+    expect((await scrape(`${dev.url}/metrics`)).text).not.toMatch(/operation="Junk\d"/);
+
     // Names a client invents do not grow the metrics without end.
     for (let i = 0; i < 210; i++) await dev.gql(`query Op${i} { __typename }`, {}, token);
     const capped = (await scrape(`${dev.url}/metrics`)).text;

@@ -34,4 +34,11 @@ describe('bounded operation names', () => {
     expect(names.label('C')).toBe('other');
     expect(names.label('A')).toBe('A');
   });
+
+  it('lets only trusted callers take a place: junk names from others count as "other" and leave room', () => {
+    const names = new BoundedNames(2);
+    for (let i = 0; i < 10; i++) expect(names.label(`Junk${i}`, false)).toBe('other');
+    expect(names.label('RealDashboard')).toBe('RealDashboard');
+    expect(names.label('RealDashboard', false)).toBe('RealDashboard'); // once known, anyone is counted under it
+  });
 });
