@@ -96,8 +96,11 @@ describe('services', () => {
         );
       }
     })();
+    collect.catch(() => undefined); // the socket closes at the end, or early when an assertion fails
     await expect.poll(() => configs.length, { timeout: 10_000 }).toBe(1);
     expect(configs[0]).toMatchObject({ revision: 0, config: { group: 'Production Group', services: [] } });
+    // The instance's first heartbeat is in: the rollout below waits for every ONLINE instance.
+    await expect.poll(async () => (await group('Production Group')).data!.gatewayGroup.instances.length, { timeout: 10_000 }).toBe(1);
 
     const synced = await cp.gql('mutation($i: SyncServiceVersionInput!) { syncServiceVersion(input: $i) { id serviceVersion { version syncedFrom } } }', { i: { serviceVersionId: running, targetGroup: 'Production Group', upstream: nodes(18082) } }, admin);
     expect(synced.errors).toBeUndefined();
