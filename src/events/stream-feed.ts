@@ -16,6 +16,15 @@ import type { StoredEvent } from './event-log.js';
 
 export const PAGE = 500;
 
+/**
+ * Followers fed per turn of the event loop. Handing a batch to a thousand sockets costs a thousand
+ * socket writes (~10–20 ms on these machines); done in one turn, that holds back every database
+ * reply meanwhile, and with it each writer's commit (a stream's writers take turns until commit,
+ * event-log.ts), so under a steady rate the events would wait in the writers, not in the feed.
+ */
+const FOLLOWERS_PER_TURN = 100;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** What a reader and its followers need from the log: reads on the log's own connections. */
 export interface FeedSource {
   readPage(stream: string, afterSequence: number, limit: number): Promise<StoredEvent[]>;
@@ -86,6 +95,20 @@ export class StreamReader {
     clearTimeout(this.retry);
   }
 
+  /**
+   * Hands a batch to every follower of the moment, a slice per turn. A follower that joins while
+   * this runs is not missed: it joined before its replay's first read, and this batch was
+   * committed before we read it, so its replay reads it (and skips it if it also arrives live).
+   */
+  private async feed(batch: readonly StoredEvent[]): Promise<void> {
+    let fed = 0;
+    for (const follower of [...this.followers]) {
+      if (this.stopped) return;
+      follower.live(batch);
+      if (++fed % FOLLOWERS_PER_TURN === 0 && fed < this.followers.size) await nextTurn();
+    }
+  }
+
   private async pump(): Promise<void> {
     this.reading = true;
     try {
@@ -97,7 +120,7 @@ export class StreamReader {
           this.reads++;
           if (this.stopped || !batch.length) break;
           this.cursor = batch[batch.length - 1].sequence;
-          for (const follower of this.followers) follower.live(batch);
+          await this.feed(batch);
           more = batch.length === PAGE;
         }
       } while (this.again && !this.stopped);

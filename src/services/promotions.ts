@@ -21,7 +21,7 @@ import { enqueueJob, LeaseLostError, type JobContext } from '../jobs/job-queue.j
 import type { Logger } from '../logger.js';
 import { productVersion } from '../version.js';
 import type { ArchiveExporter } from './archive/export.js';
-import type { AssetDocument } from './archive/format.js';
+import { RANDOM_PASSPHRASE_BYTES, type AssetDocument } from './archive/format.js';
 import type { AuthUser } from './auth.js';
 import { pageByName, type Page } from './paging.js';
 import type { StageService } from './stages.js';
@@ -270,13 +270,14 @@ export class PromotionService {
     const refusal = stageRefusal({ stageName, busyWith: null, targetVersion: info.productVersion, sourceVersion: productVersion });
     if (refusal) throw new AppError(refusal.code, refusal.message, refusal.details);
     // A one-time passphrase: secure values travel sealed, never in clear.
-    const passphrase = randomBytes(24).toString('base64url');
+    const passphrase = randomBytes(RANDOM_PASSPHRASE_BYTES).toString('base64url');
     let count = 0;
     const build = async (compress: boolean) => {
       count = 0;
       const { stream } = await this.exporter.export({
         ...promotion,
         passphrase,
+        randomPassphrase: true,
         aliasStage: stageName,
         compress,
         onDocument: (doc) => {

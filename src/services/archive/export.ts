@@ -27,6 +27,8 @@ export interface ExportSelection {
   optionalIds?: readonly string[] | null;
   /** Seals secure values into the archive; without it they are left out. */
   passphrase?: string | null;
+  /** The passphrase is RANDOM_PASSPHRASE_BYTES random bytes made for this transfer (a promotion's): keyed with HKDF. */
+  randomPassphrase?: boolean;
   /**
    * Promotion to this stage: aliases travel down the chain (DESIGN §2, domain/aliases
    * `aliasShipments`); one with no value for the stage is listed as unavailable in the manifest.
@@ -77,7 +79,7 @@ export class ArchiveExporter {
       throw badInput('passphrase must be at least 8 characters', { field: 'passphrase' });
     }
     const ids = await this.selectionIds(selection);
-    const key = selection.passphrase ? await newPassphraseKey(selection.passphrase) : null;
+    const key = selection.passphrase ? await newPassphraseKey(selection.passphrase, selection.randomPassphrase ? 'hkdf-sha256' : 'scrypt') : null;
     const zip = new yazl.ZipFile();
     void this.write(zip, ids, key, selection.aliasStage ?? null, selection.onDocument, selection.compress !== false).catch((err: unknown) => output(zip).destroy(err as Error));
     return { ids, stream: output(zip) };

@@ -2,8 +2,10 @@
  * The archive format, the wire format between stages: a ZIP holding `manifest.json` and one JSON
  * document per asset at `assets/<id>.json`. Secure values travel sealed with a key derived from
  * a passphrase given at export (scrypt), through the same AES-256-GCM helper as secrets at rest.
+ * A promotion's one-time passphrase is random (192 bits): its key comes from HKDF instead, since
+ * stretching a key nobody can guess protects nothing and cost two scrypt runs per promotion.
  */
-import { randomBytes, scrypt } from 'node:crypto';
+import { hkdf, randomBytes, scrypt } from 'node:crypto';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { UUID_PATTERN } from '../../db/ids.js';
@@ -26,7 +28,7 @@ export const manifestSchema = z.object({
   /** Present when secure values were sealed with a passphrase. */
   secrets: z
     .strictObject({
-      kdf: z.literal('scrypt'),
+      kdf: z.enum(['scrypt', 'hkdf-sha256']),
       salt: z.string().min(16),
       /** A known text sealed with the passphrase key, to tell a wrong passphrase at once. */
       check: z.string(),
@@ -72,21 +74,35 @@ export type AssetDocument = z.infer<typeof documentSchema>;
 const CHECK_TEXT = 'stagecraft-archive';
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: object) => Promise<Buffer>;
 
-async function passphraseBox(passphrase: string, salt: string): Promise<SecretBox> {
-  const key = await scryptAsync(passphrase, Buffer.from(salt, 'base64'), 32, { N: 32768, maxmem: 64 * 1024 * 1024 });
+const hkdfAsync = promisify(hkdf);
+
+export type PassphraseKdf = NonNullable<Manifest['secrets']>['kdf'];
+
+/** A passphrase made of this many random bytes or more may be keyed with HKDF (see the top). */
+export const RANDOM_PASSPHRASE_BYTES = 24;
+
+async function passphraseBox(passphrase: string, salt: string, kdf: PassphraseKdf): Promise<SecretBox> {
+  const saltBytes = Buffer.from(salt, 'base64');
+  const key =
+    kdf === 'hkdf-sha256'
+      ? Buffer.from(await hkdfAsync('sha256', passphrase, saltBytes, 'stagecraft-archive', 32))
+      : await scryptAsync(passphrase, saltBytes, 32, { N: 32768, maxmem: 64 * 1024 * 1024 });
   return new SecretBox(new Map([[1, key]]));
 }
 
-/** For export: a fresh salt, the key, and the check value for the manifest. */
-export async function newPassphraseKey(passphrase: string): Promise<{ box: SecretBox; secrets: NonNullable<Manifest['secrets']> }> {
+/**
+ * For export: a fresh salt, the key, and the check value for the manifest. `hkdf-sha256` only for
+ * a passphrase of RANDOM_PASSPHRASE_BYTES random bytes (a promotion's); people's passphrases get scrypt.
+ */
+export async function newPassphraseKey(passphrase: string, kdf: PassphraseKdf = 'scrypt'): Promise<{ box: SecretBox; secrets: NonNullable<Manifest['secrets']> }> {
   const salt = randomBytes(16).toString('base64');
-  const box = await passphraseBox(passphrase, salt);
-  return { box, secrets: { kdf: 'scrypt', salt, check: box.seal(CHECK_TEXT, 'archive:check') } };
+  const box = await passphraseBox(passphrase, salt, kdf);
+  return { box, secrets: { kdf, salt, check: box.seal(CHECK_TEXT, 'archive:check') } };
 }
 
 /** For import: the key, or BAD_USER_INPUT when the passphrase does not open the check value. */
 export async function openPassphraseKey(passphrase: string, secrets: NonNullable<Manifest['secrets']>): Promise<SecretBox> {
-  const box = await passphraseBox(passphrase, secrets.salt);
+  const box = await passphraseBox(passphrase, secrets.salt, secrets.kdf);
   try {
     if (box.open(secrets.check, 'archive:check') === CHECK_TEXT) return box;
   } catch {
