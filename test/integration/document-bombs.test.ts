@@ -7,32 +7,18 @@
  *   INTERNAL_SERVER_ERROR with a stack trace in the log.
  * A child process, so that a hang fails this test instead of freezing the test runner.
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../support/database.js';
-import { serveEnv, startServeProcess, type ServeProcess } from '../support/serve-process.js';
+import { serveOnFreshDatabase, type ServeProcess } from '../support/serve-process.js';
 import { bearer, connectAndInit } from '../support/ws-peer.js';
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let dataDir: string;
+let served: Awaited<ReturnType<typeof serveOnFreshDatabase>>;
 let child: ServeProcess;
-const children: ChildProcess[] = [];
-
 beforeAll(async () => {
-  database = await createTestDatabase();
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'stagecraft-bombs-'));
-  child = await startServeProcess(
-    serveEnv({ NODE_ENV: 'production', DATABASE_URL: database.url, STAGECRAFT_DATA_DIR: dataDir, STAGECRAFT_ADMIN_PASSWORD: 'bombs-admin-password' }),
-    (c) => void children.push(c),
-  );
+  served = await serveOnFreshDatabase('stagecraft-bombs-', { NODE_ENV: 'production', STAGECRAFT_ADMIN_PASSWORD: 'bombs-admin-password' });
+  child = served.child;
 }, 60_000);
 afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
-  await database?.drop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await served?.stop();
 });
 
 /** POST /graphql with a deadline: a hung server fails the test instead of hanging it. */

@@ -5,32 +5,18 @@
  *   made the server queue the answers without end (one anonymous socket: ~900 MB in 2.5 s).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../support/database.js';
-import { serveEnv, startServeProcess, type ServeProcess } from '../support/serve-process.js';
+import { serveOnFreshDatabase, type ServeProcess } from '../support/serve-process.js';
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let dataDir: string;
+let served: Awaited<ReturnType<typeof serveOnFreshDatabase>>;
 let child: ServeProcess;
-const children: ChildProcess[] = [];
-
 beforeAll(async () => {
-  database = await createTestDatabase();
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'stagecraft-hostile3-'));
-  child = await startServeProcess(
-    serveEnv({ NODE_ENV: 'production', DATABASE_URL: database.url, STAGECRAFT_DATA_DIR: dataDir, STAGECRAFT_ADMIN_PASSWORD: 'hostile-round3-admin-password' }),
-    (c) => void children.push(c),
-  );
+  served = await serveOnFreshDatabase('stagecraft-hostile3-', { NODE_ENV: 'production', STAGECRAFT_ADMIN_PASSWORD: 'hostile-round3-admin-password' });
+  child = served.child;
 }, 60_000);
 afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
-  await database?.drop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await served?.stop();
 });
 
 const login = (headers: Record<string, string> = {}) =>

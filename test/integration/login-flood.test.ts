@@ -5,34 +5,23 @@
  * WebSocket message leaves only JSON on stdout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../support/database.js';
-import { serveEnv, startServeProcess, type ServeProcess } from '../support/serve-process.js';
+import { serveOnFreshDatabase, type ServeProcess } from '../support/serve-process.js';
 
 const PASSWORD = 'flood-test-admin-password';
 const READ = '{ assets(first: 20) { edges { node { id name type } } } }';
 
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
-let dataDir: string;
+let served: Awaited<ReturnType<typeof serveOnFreshDatabase>>;
 let child: ServeProcess;
 const children: ChildProcess[] = [];
-
 beforeAll(async () => {
-  database = await createTestDatabase();
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'stagecraft-flood-'));
-  child = await startServeProcess(
-    serveEnv({ DATABASE_URL: database.url, STAGECRAFT_DATA_DIR: dataDir, STAGECRAFT_ADMIN_PASSWORD: PASSWORD, STAGECRAFT_SEED: 'true' }),
-    (c) => void children.push(c),
-  );
+  served = await serveOnFreshDatabase('stagecraft-flood-', { STAGECRAFT_ADMIN_PASSWORD: PASSWORD, STAGECRAFT_SEED: 'true' });
+  child = served.child;
 }, 60_000);
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
-  await database?.drop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await served?.stop();
 });
 
 async function post(query: string, variables: Record<string, unknown> = {}, token?: string): Promise<any> {

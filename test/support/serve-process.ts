@@ -3,7 +3,10 @@
  * it: its GraphQL URL, its parsed JSON log lines, and a wait for a given log message.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { createTestDatabase } from './database.js';
 
 const cli = path.resolve('dist/cli.js');
 
@@ -108,4 +111,26 @@ export async function killChildren(children: Set<ChildProcess>): Promise<void> {
       children.delete(child);
     }),
   );
+}
+
+/**
+ * `stagecraft serve` as a child process on a database and data directory of its own, created for
+ * the test file: `stop()` kills it and removes both. `env` adds to serveEnv (NODE_ENV, passwords …).
+ */
+export async function serveOnFreshDatabase(dirPrefix: string, env: Record<string, string>): Promise<{ child: ServeProcess; stop(): Promise<void> }> {
+  const database = await createTestDatabase();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), dirPrefix));
+  const spawned = new Set<ChildProcess>();
+  const stop = async () => {
+    await killChildren(spawned);
+    await database.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const child = await startServeProcess(serveEnv({ DATABASE_URL: database.url, STAGECRAFT_DATA_DIR: dataDir, ...env }), (c) => void spawned.add(c));
+    return { child, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
