@@ -80,6 +80,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
   // Subscriptions are started in onSubscribe (see there) and handed over to graphql-ws here.
   const started = new WeakMap<ExecutionArgs, AsyncGenerator<ExecutionResult> | ExecutionResult>();
   const wsOperations = new WsOperations(observer);
+  const observeLag = (seconds: number) => observer.metrics.observeFanoutLag(seconds);
   const wsServer = serveGraphqlWs<Record<string, unknown>, SocketExtra>(
     {
       schema,
@@ -177,6 +178,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
               formatError,
               maxBufferedBytes: config.limits.subscriberBufferBytes,
               maxQueued: config.limits.subscriberQueue,
+              observeLag,
             })
           : executeEach(source, args),
       );
