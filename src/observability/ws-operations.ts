@@ -7,7 +7,8 @@
  * - A subscription counts once, when it starts (or is refused): its duration is the time to start,
  *   not its lifetime (the active ones are the `stagecraft_subscriptions_active` gauge).
  * - An operation refused before it runs (parse, validation, limits, credentials) counts with the
- *   refusal's code; like a signed-out one, it may not add a name (BoundedNames' `mayAdd`).
+ *   refusal's code under the name the message gave (`operationName`, usually none: "anonymous",
+ *   as over HTTP); like a signed-out one, it may not add a name (BoundedNames' `mayAdd`).
  *
  * Pending queries are kept per socket (a WeakMap on the socket's `extra`), so a socket that
  * closes mid-operation leaves nothing behind.
@@ -47,9 +48,11 @@ export class WsOperations {
       return metrics.observeOperation(metrics.operationLabel(name, false), 'unknown', refusalOutcome((answer as readonly GraphQLError[])[0]), seconds(started), 'ws');
     }
     const args = answer as ExecutionArgs;
-    const type = getOperationAST(args.document, args.operationName)?.operation ?? 'unknown';
+    // The name as Apollo resolves it over HTTP: the one asked for, else the document's only operation's.
+    const ast = getOperationAST(args.document, args.operationName);
+    const type = ast?.operation ?? 'unknown';
     const signedIn = !!(args.contextValue as { user?: unknown } | undefined)?.user;
-    const operation = metrics.operationLabel(name, signedIn);
+    const operation = metrics.operationLabel(ast?.name?.value ?? name, signedIn);
     if (type === 'subscription') return metrics.observeOperation(operation, type, 'ok', seconds(started), 'ws');
     let bySocket = this.pending.get(socketKey);
     if (!bySocket) this.pending.set(socketKey, (bySocket = new Map()));
