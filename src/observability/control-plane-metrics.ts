@@ -14,6 +14,12 @@ import { BoundedNames } from './bounded-labels.js';
 /** Seconds: from a cached read (a few ms) to a large promotion (minutes). */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
+/** Seconds: fan-out lag, from a few ms (a live feed keeping up) to a minute (far behind). */
+const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60];
+
+/** How an operation reached us: Apollo over HTTP, or graphql-ws. Two values, so the label stays cheap. */
+export type Transport = 'http' | 'ws';
+
 /** Distinct GraphQL operation names kept as labels; more count as "other". */
 export const MAX_OPERATION_NAMES = 200;
 
@@ -35,8 +41,9 @@ export class ControlPlaneMetrics {
   private readonly operationNames = new BoundedNames(MAX_OPERATION_NAMES);
   private socketCounts: () => SocketCounts = () => ({ sockets: 0, subscriptions: 0 });
 
-  private readonly operations = new Counter({ name: 'stagecraft_graphql_operations_total', help: 'GraphQL operations by name, type and outcome (ok or the error code).', labelNames: ['operation', 'type', 'outcome'] as const, registers: [this.registry] });
-  private readonly operationSeconds = new Histogram({ name: 'stagecraft_graphql_operation_duration_seconds', help: 'GraphQL operation latency over HTTP, by name, type and outcome.', labelNames: ['operation', 'type', 'outcome'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  private readonly operations = new Counter({ name: 'stagecraft_graphql_operations_total', help: 'GraphQL operations by name, type, outcome (ok or the error code) and transport (http, ws; a subscription counts once, when it starts).', labelNames: ['operation', 'type', 'outcome', 'transport'] as const, registers: [this.registry] });
+  private readonly operationSeconds = new Histogram({ name: 'stagecraft_graphql_operation_duration_seconds', help: 'GraphQL operation latency by name, type, outcome and transport (for a subscription: until it started).', labelNames: ['operation', 'type', 'outcome', 'transport'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  private readonly fanoutLag = new Histogram({ name: 'stagecraft_event_fanout_lag_seconds', help: 'From an event\'s stored time to its frame being handed to subscriber sockets, once per event and view (live events only).', buckets: LAG_BUCKETS, registers: [this.registry] });
   private readonly sockets = new Gauge({ name: 'stagecraft_websocket_sockets', help: 'Open graphql-ws sockets on this replica.', registers: [this.registry] });
   private readonly subscriptions = new Gauge({ name: 'stagecraft_subscriptions_active', help: 'Running GraphQL subscriptions on this replica.', registers: [this.registry] });
   private readonly jobs = new Gauge({ name: 'stagecraft_jobs', help: 'Durable jobs by kind and state (all replicas).', labelNames: ['kind', 'state'] as const, registers: [this.registry] });
@@ -67,9 +74,14 @@ export class ControlPlaneMetrics {
     return this.operationNames.label(name, mayAdd);
   }
 
-  observeOperation(operation: string, type: string, outcome: string, seconds: number): void {
-    this.operations.inc({ operation, type, outcome });
-    this.operationSeconds.observe({ operation, type, outcome }, seconds);
+  observeOperation(operation: string, type: string, outcome: string, seconds: number, transport: Transport): void {
+    this.operations.inc({ operation, type, outcome, transport });
+    this.operationSeconds.observe({ operation, type, outcome, transport }, seconds);
+  }
+
+  /** One live event's frame built for one view and handed to its subscribers' sockets. */
+  observeFanoutLag(seconds: number): void {
+    this.fanoutLag.observe(Math.max(0, seconds));
   }
 
   observeRemoteCall(stage: string, call: 'graphql' | 'import', outcome: string, seconds: number): void {

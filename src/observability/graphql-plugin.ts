@@ -1,5 +1,5 @@
 /**
- * GraphQL operations over HTTP, counted and timed by name, type and outcome (ok, or the first
+ * GraphQL operations over HTTP (over WebSocket: ws-operations.ts), counted and timed by name, type and outcome (ok, or the first
  * error's code), each in a span under the request's server span.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
@@ -26,7 +26,7 @@ export function observeOperations<C extends object>(observer: Observer): ApolloS
           const outcome = errors?.length ? codeLabel(errors[0]!.extensions?.code) : 'ok';
           const signedIn = !!(contextValue as { user?: unknown } | undefined)?.user;
           const operation = observer.metrics.operationLabel(name, valid && signedIn);
-          observer.metrics.observeOperation(operation, type, outcome, (performance.now() - started) / 1000);
+          observer.metrics.observeOperation(operation, type, outcome, (performance.now() - started) / 1000, 'http');
           if (span) {
             span.updateName(`graphql ${type} ${operation}`);
             endSpan(span, outcome, { 'graphql.operation.name': operation, 'graphql.operation.type': type });

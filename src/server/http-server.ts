@@ -19,6 +19,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import http from 'node:http';
+import type { Context as WsConnection, SubscribePayload } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config.js';
 import { AppError, httpStatusFor } from '../errors.js';
@@ -43,6 +44,7 @@ import { OperationVerdicts, ValidatedDocuments } from './operation-cache.js';
 import { observeOperations } from '../observability/graphql-plugin.js';
 import { serveMetrics } from '../observability/metrics-endpoint.js';
 import type { Observer } from '../observability/observer.js';
+import { WsOperations } from '../observability/ws-operations.js';
 import { noteRequestUser, observeRequests, reenterRequestContext } from '../observability/request-context.js';
 
 export interface HttpServerHandle {
@@ -77,6 +79,8 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
   await credentialChanges.start();
   // Subscriptions are started in onSubscribe (see there) and handed over to graphql-ws here.
   const started = new WeakMap<ExecutionArgs, AsyncGenerator<ExecutionResult> | ExecutionResult>();
+  const wsOperations = new WsOperations(observer);
+  const observeLag = (seconds: number) => observer.metrics.observeFanoutLag(seconds);
   const wsServer = serveGraphqlWs<Record<string, unknown>, SocketExtra>(
     {
       schema,
@@ -90,74 +94,21 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
       // A token that does not check out closes the socket 4403; one socket too many, 4429.
       onConnect: (ctx) => sockets.connect(ctx, tokenFromConnectionParams(ctx.connectionParams)),
       onSubscribe: async (ctx, id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
-        const session = ctx.extra.session!;
-        const tooDeep = documentNestingError(payload.query);
-        if (tooDeep) return [tooDeep];
-        let validated;
-        try {
-          validated = wsDocuments.get(payload.query);
-        } catch (err) {
-          return [withCode(err as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
-        }
-        const { document, errors } = validated;
-        if (errors.length) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
-        // Rights are checked where they are used: each operation re-runs the credential check, so
-        // a token revoked a moment ago (its notification still on the way) runs nothing. A
-        // refusal closes the socket 4403, as the notification would have.
-        const principal = await sockets.principalForOperation(session);
-        if (!principal) return [new GraphQLError('credential revoked or expired', { extensions: { code: 'UNAUTHENTICATED' } })];
-        const context: Context = contextFor(services, log, session.token, principal, session.clientAddress);
-        try {
-          checkOperation({
-            schema,
-            document,
-            variables: payload.variables ?? undefined,
-            operationName: payload.operationName,
-            signedIn: context.user !== null,
-            development: config.development,
-            limits: config.limits,
-          }, verdicts);
-        } catch (err) {
-          return [err as GraphQLError];
-        }
-        const args: ExecutionArgs = { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue: context };
-        // A subscription that cannot start (not signed in, missing privilege, bad variables …) gets
-        // an `error` message, as graphql-transport-ws prescribes for a refused operation. Left to
-        // graphql-ws, graphql-js's refusal would go out as `next` + `complete`, like a stream that ran.
-        if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
-          try {
-            sockets.reserveSubscription(session, id);
-          } catch (err) {
-            return [new GraphQLError((err as AppError).message, { originalError: err as AppError })];
-          }
-          const source = await createSourceEventStream(args);
-          if (!(Symbol.asyncIterator in source)) {
-            sockets.releaseSubscription(session, id);
-            return source.errors ?? [new GraphQLError('the subscription could not start')];
-          }
-          // Event-log streams go out as frames built once per event and view (shared-frames.ts);
-          // anything else is executed per subscriber, as graphql-js would.
-          started.set(
-            args,
-            source instanceof EventFollower
-              ? new FrameDelivery(source, {
-                  id,
-                  socket: ctx.extra.socket,
-                  args,
-                  viewKey: viewKey(payload.query, payload.operationName, payload.variables, context),
-                  formatError,
-                  maxBufferedBytes: config.limits.subscriberBufferBytes,
-                  maxQueued: config.limits.subscriberQueue,
-                })
-              : executeEach(source, args),
-          );
-        }
-        return args;
+        const begun = performance.now();
+        const answer = await startOperation(ctx, id, payload);
+        wsOperations.subscribed(ctx.extra, id, begun, payload.operationName, answer);
+        return answer;
       },
-      onComplete: (ctx, id) => sockets.releaseSubscription(ctx.extra.session, id),
+      onComplete: (ctx, id) => {
+        wsOperations.completed(ctx.extra, id);
+        sockets.releaseSubscription(ctx.extra.session, id);
+      },
       onClose: (ctx) => sockets.disconnect(ctx.extra.session),
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e, e)) } : undefined,
+      onNext: (ctx, id, _payload, _args, result) => {
+        const formatted = result.errors ? { ...result, errors: result.errors.map((e) => formatError(e, e)) } : undefined;
+        wsOperations.result(ctx.extra, id, formatted?.errors);
+        return formatted;
+      },
       onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e, e)),
     },
     wss,
@@ -166,6 +117,74 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
     // Above a subscription's own bound, so a slow subscriber is first told so (shared-frames.ts).
     2 * config.limits.subscriberBufferBytes,
   );
+
+  /** graphql-ws's `subscribe` message: the arguments to run it with, or why it is refused. */
+  async function startOperation(ctx: WsConnection<Record<string, unknown>, SocketExtra>, id: string, payload: SubscribePayload): Promise<ExecutionArgs | readonly GraphQLError[]> {
+    const session = ctx.extra.session!;
+    const tooDeep = documentNestingError(payload.query);
+    if (tooDeep) return [tooDeep];
+    let validated;
+    try {
+      validated = wsDocuments.get(payload.query);
+    } catch (err) {
+      return [withCode(err as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
+    }
+    const { document, errors } = validated;
+    if (errors.length) return errors.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+    // Rights are checked where they are used: each operation re-runs the credential check, so
+    // a token revoked a moment ago (its notification still on the way) runs nothing. A
+    // refusal closes the socket 4403, as the notification would have.
+    const principal = await sockets.principalForOperation(session);
+    if (!principal) return [new GraphQLError('credential revoked or expired', { extensions: { code: 'UNAUTHENTICATED' } })];
+    const context: Context = contextFor(services, log, session.token, principal, session.clientAddress);
+    try {
+      checkOperation({
+        schema,
+        document,
+        variables: payload.variables ?? undefined,
+        operationName: payload.operationName,
+        signedIn: context.user !== null,
+        development: config.development,
+        limits: config.limits,
+      }, verdicts);
+    } catch (err) {
+      return [err as GraphQLError];
+    }
+    const args: ExecutionArgs = { schema, document, variableValues: payload.variables, operationName: payload.operationName, contextValue: context };
+    // A subscription that cannot start (not signed in, missing privilege, bad variables …) gets
+    // an `error` message, as graphql-transport-ws prescribes for a refused operation. Left to
+    // graphql-ws, graphql-js's refusal would go out as `next` + `complete`, like a stream that ran.
+    if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
+      try {
+        sockets.reserveSubscription(session, id);
+      } catch (err) {
+        return [new GraphQLError((err as AppError).message, { originalError: err as AppError })];
+      }
+      const source = await createSourceEventStream(args);
+      if (!(Symbol.asyncIterator in source)) {
+        sockets.releaseSubscription(session, id);
+        return source.errors ?? [new GraphQLError('the subscription could not start')];
+      }
+      // Event-log streams go out as frames built once per event and view (shared-frames.ts);
+      // anything else is executed per subscriber, as graphql-js would.
+      started.set(
+        args,
+        source instanceof EventFollower
+          ? new FrameDelivery(source, {
+              id,
+              socket: ctx.extra.socket,
+              args,
+              viewKey: viewKey(payload.query, payload.operationName, payload.variables, context),
+              formatError,
+              maxBufferedBytes: config.limits.subscriberBufferBytes,
+              maxQueued: config.limits.subscriberQueue,
+              observeLag,
+            })
+          : executeEach(source, args),
+      );
+    }
+    return args;
+  }
 
   // --- Apollo Server over HTTP ---
   const limitsPlugin: ApolloServerPlugin<Context> = {

@@ -51,7 +51,18 @@ export function viewKey(query: string, operationName: string | null | undefined,
     .digest('base64url');
 }
 
-function payloadFor(event: StoredEvent, key: string, args: ExecutionArgs, formatError: FormatError): Payload {
+/**
+ * Fan-out lag of a live event: from its stored time to its frame for one view being ready, which
+ * is when the first subscriber's socket gets it (the others follow in the same turn, or a few
+ * turns on, FOLLOWERS_PER_TURN). Observed once per event and view, when the payload is built, so
+ * the per-subscriber path stays one WeakMap lookup. A replayed event is not observed: its age is
+ * how far back the subscriber asked to start, not a delay of ours.
+ */
+export type LagObserver = (seconds: number) => void;
+
+const lagOf = (event: StoredEvent) => (Date.now() - event.createdAt.getTime()) / 1000;
+
+function payloadFor(event: StoredEvent, key: string, args: ExecutionArgs, formatError: FormatError, observeLag: LagObserver | undefined): Payload {
   let byView = payloads.get(event);
   if (!byView) payloads.set(event, (byView = new Map()));
   let payload = byView.get(key);
@@ -64,9 +75,16 @@ function payloadFor(event: StoredEvent, key: string, args: ExecutionArgs, format
   // reader's own turn, with no promise per subscriber.
   if (!isPromise(result)) {
     const json = serialise(result);
+    observeLag?.(lagOf(event));
     payload = { json, ready: Promise.resolve(json) };
   } else {
-    const entry: Payload = { ready: result.then((r) => (entry.json = serialise(r))) };
+    const entry: Payload = {
+      ready: result.then((r) => {
+        entry.json = serialise(r);
+        observeLag?.(lagOf(event));
+        return entry.json;
+      }),
+    };
     payload = entry;
   }
   byView.set(key, payload);
@@ -92,6 +110,8 @@ export interface FrameDeliveryOptions {
   formatError: FormatError;
   maxBufferedBytes: number;
   maxQueued: number;
+  /** Where the fan-out lag of live events goes (the instance's metrics). */
+  observeLag?: LagObserver;
 }
 
 /**
@@ -139,7 +159,7 @@ export class FrameDelivery implements AsyncGenerator<never, void, unknown> {
   }
 
   private push(event: StoredEvent): void {
-    const payload = payloadFor(event, this.options.viewKey, this.options.args, this.options.formatError);
+    const payload = payloadFor(event, this.options.viewKey, this.options.args, this.options.formatError, this.follower.isLive ? this.options.observeLag : undefined);
     if (!this.waiting.length && payload.json !== undefined) return this.send(payload.json);
     this.waiting.push(payload);
     if (this.waiting.length > this.options.maxQueued) return this.drop(`more than ${this.options.maxQueued} events waiting`);

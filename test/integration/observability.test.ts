@@ -13,7 +13,7 @@ import { createLogger } from '../../src/logger.js';
 import { GatewayMetrics } from '../../src/observability/gateway-metrics.js';
 import { startTracing } from '../../src/observability/tracing-sdk.js';
 import { promoteAndWait, registerStage } from '../support/promotion.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, take, type TestServer } from '../support/server.js';
 
 interface ExportedSpan {
   traceId: string;
@@ -95,10 +95,63 @@ afterAll(async () => {
 });
 
 describe('metrics', () => {
+  // First: the test after it fills the 200 places for names.
+  it('counts operations over graphql-ws like those over HTTP, and the fan-out lag of live events once per view', async () => {
+    const token = await dev.adminToken();
+    const series = (operation: string, type: string, outcome: string) => `{operation="${operation}",type="${type}",outcome="${outcome}",transport="ws"}`;
+    const client = dev.wsClient(token);
+    const once = async (query: string) => (await take(client, query, {}, 1))[0] as { data?: any; errors?: any[] } | undefined;
+
+    expect((await once('query WsWho { me { username } }'))?.data?.me.username).toBe('admin');
+    expect((await once('query WsWho { me { username } }'))?.data?.me.username).toBe('admin');
+    // A refused operation counts with its code, and its name takes no place among the labels
+    // (the client sends no operationName: anonymous, as over HTTP).
+    await expect(once('query WsRefused { noSuchField }')).rejects.toBeDefined();
+    await expect(client.iterate({ query: 'query WsRefused { noSuchField }', operationName: 'WsRefused' }).next()).rejects.toBeDefined();
+    // A mutation whose result carries an error counts with that error's code.
+    const bad = await once('mutation WsBadUser { createUser(input: { username: "  ", password: "x", role: VIEWER }) { id } }');
+    expect(bad?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+
+    // A replay (events stored before) is no fan-out delay: no lag observed.
+    const lagCount = 'stagecraft_event_fanout_lag_seconds_count';
+    expect((await dev.gql('mutation { createUser(input: { username: "lag-stored", password: "lag-stored-password", role: VIEWER }) { id } }', {}, token)).errors).toBeUndefined();
+    const beforeReplay = sample((await scrape(`${dev.url}/metrics`)).text, lagCount) ?? 0;
+    expect(await take(dev.wsClient(token), 'subscription { auditLog(afterSequence: 0) { type } }', {}, 1)).toHaveLength(1);
+    expect(sample((await scrape(`${dev.url}/metrics`)).text, lagCount) ?? 0).toBe(beforeReplay);
+
+    // Three subscribers of one view and one of another: one live event, two lag observations.
+    const view = 'subscription WatchAudit { auditLog { sequence type } }';
+    const live = [take(dev.wsClient(token), view, {}, 1), take(dev.wsClient(token), view, {}, 1), take(dev.wsClient(token), view, {}, 1), take(dev.wsClient(token), 'subscription WatchAuditActor { auditLog { actor } }', {}, 1)];
+    // All four have started (each counts once it has joined its stream's feed).
+    const startedCount = async () => {
+      const now = (await scrape(`${dev.url}/metrics`)).text;
+      return (sample(now, `stagecraft_graphql_operations_total${series('WatchAudit', 'subscription', 'ok')}`) ?? 0) + (sample(now, `stagecraft_graphql_operations_total${series('WatchAuditActor', 'subscription', 'ok')}`) ?? 0);
+    };
+    for (let i = 0; i < 100 && (await startedCount()) < 4; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300)); // and caught up with the table (no replay asked)
+    const created = await dev.gql('mutation { createUser(input: { username: "lag-watcher", password: "lag-watcher-password", role: VIEWER }) { id } }', {}, token);
+    expect(created.errors).toBeUndefined();
+    for (const results of await Promise.all(live)) expect(results).toHaveLength(1);
+
+    const text = (await scrape(`${dev.url}/metrics`)).text;
+    expect(sample(text, `stagecraft_graphql_operations_total${series('WsWho', 'query', 'ok')}`)).toBe(2);
+    expect(sample(text, `stagecraft_graphql_operation_duration_seconds_count${series('WsWho', 'query', 'ok')}`)).toBe(2);
+    expect(sample(text, `stagecraft_graphql_operations_total${series('WsBadUser', 'mutation', 'BAD_USER_INPUT')}`)).toBe(1);
+    expect(sample(text, `stagecraft_graphql_operations_total${series('anonymous', 'unknown', 'GRAPHQL_VALIDATION_FAILED')}`)).toBe(1);
+    expect(text).not.toContain('operation="WsRefused"');
+    expect(sample(text, `stagecraft_graphql_operations_total${series('other', 'unknown', 'GRAPHQL_VALIDATION_FAILED')}`)).toBe(1);
+    expect(sample(text, `stagecraft_graphql_operations_total${series('WatchAudit', 'subscription', 'ok')}`)).toBe(3);
+    expect(sample(text, `stagecraft_graphql_operations_total${series('WatchAuditActor', 'subscription', 'ok')}`)).toBe(1);
+    expect(sample(text, lagCount)).toBe(beforeReplay + 2);
+    const lagSum = sample(text, 'stagecraft_event_fanout_lag_seconds_sum')!;
+    expect(lagSum).toBeGreaterThanOrEqual(0);
+    expect(lagSum).toBeLessThan(10);
+  });
+
   it('counts GraphQL operations by name and outcome, bounded, and reads pool, jobs and sockets', async () => {
     const token = await dev.adminToken();
     const before = (await scrape(`${dev.url}/metrics`)).text;
-    const okSeries = 'stagecraft_graphql_operations_total{operation="WhoAmI",type="query",outcome="ok"}';
+    const okSeries = 'stagecraft_graphql_operations_total{operation="WhoAmI",type="query",outcome="ok",transport="http"}';
     const start = sample(before, okSeries) ?? 0;
     for (let i = 0; i < 3; i++) expect((await dev.gql('query WhoAmI { me { username } }', {}, token)).errors).toBeUndefined();
     await dev.gql('{ me { username } }', {}, token);
@@ -110,10 +163,10 @@ describe('metrics', () => {
     const { status, text } = await scrape(`${dev.url}/metrics`);
     expect(status).toBe(200);
     expect(sample(text, okSeries)).toBe(start + 3);
-    expect(sample(text, 'stagecraft_graphql_operations_total{operation="anonymous",type="query",outcome="ok"}')).toBeGreaterThanOrEqual(1);
-    expect(text).toMatch(/stagecraft_graphql_operations_total\{operation="Broken",type="query",outcome="[A-Z_]+"\} 1/);
+    expect(sample(text, 'stagecraft_graphql_operations_total{operation="anonymous",type="query",outcome="ok",transport="http"}')).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/stagecraft_graphql_operations_total\{operation="Broken",type="query",outcome="[A-Z_]+",transport="http"\} 1/);
     expect(text).not.toContain('operation="Broken",type="query",outcome="ok"');
-    expect(sample(text, 'stagecraft_graphql_operation_duration_seconds_count{operation="WhoAmI",type="query",outcome="ok"}')).toBe(start + 3);
+    expect(sample(text, 'stagecraft_graphql_operation_duration_seconds_count{operation="WhoAmI",type="query",outcome="ok",transport="http"}')).toBe(start + 3);
     expect(sample(text, 'stagecraft_db_pool_connections{state="total"}')).toBeGreaterThan(0);
     expect(sample(text, 'stagecraft_websocket_sockets')).toBeGreaterThanOrEqual(1);
     expect(text).toContain('stagecraft_subscriptions_active');
