@@ -163,8 +163,8 @@ export function assetView(asset: ListedAsset): ListedAsset & Record<string, unkn
   let view = viewed.get(asset);
   if (view) return view;
   view = Object.create(classByName.get(graphqlTypeOf[asset.type])!.prototype) as ListedAsset & Record<string, unknown>;
-  const { kind, ...spec } = asset.spec;
   if (asset.type === 'ALIAS') {
+    const { kind, ...spec } = asset.spec;
     const value = asset.spec.secure ? null : asset.spec.value;
     Object.assign(view, spec, { value, aliasKind: kind }, asset, { spec: { ...asset.spec, value } });
   } else {
