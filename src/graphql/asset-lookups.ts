@@ -10,7 +10,7 @@
  */
 import type { DataSource } from 'typeorm';
 import type { ReferenceKind } from '../domain/dependencies.js';
-import { AssetEntity } from '../entities/asset.js';
+import { listedAsset, listedAssetColumns, type ListedAsset } from '../services/asset-rows.js';
 
 export type LookupKind = 'id' | 'from' | 'to' | 'team' | 'set';
 
@@ -19,7 +19,7 @@ export interface LookupRow {
   key: string;
   /** For `from`/`to`: the reference's kind; null otherwise. */
   referenceKind: ReferenceKind | null;
-  asset: AssetEntity;
+  asset: ListedAsset;
 }
 
 /** Each lookup's branch, `$n` being its array of keys: [key, reference kind, asset id, FROM … WHERE …]. */
@@ -38,16 +38,8 @@ interface Pending {
 
 export class AssetLookups {
   private pending: Pending | null = null;
-  private readonly columns: { database: string; property: string; hydrate: (value: unknown) => unknown }[];
 
-  constructor(private readonly db: DataSource) {
-    const metadata = db.getMetadata(AssetEntity);
-    this.columns = metadata.columns.map((column) => ({
-      database: column.databaseName,
-      property: column.propertyName,
-      hydrate: (value: unknown) => db.driver.prepareHydratedValue(value, column),
-    }));
-  }
+  constructor(private readonly db: DataSource) {}
 
   /**
    * The rows answering `keys` of one kind, from the statement of the current tick: lookups asked
@@ -81,21 +73,16 @@ export class AssetLookups {
       const [key, referenceKind, assetId, from] = BRANCHES[kind](`$${params.length}`);
       branches.push(`SELECT '${kind}'::text AS lookup, ${key} AS key, ${referenceKind} AS ref_kind, ${assetId} AS asset_id FROM ${from}`);
     }
-    const select = this.columns.map((c) => `a."${c.database}"`).join(', ');
     const raw: Record<string, unknown>[] = await this.db.query(
-      `SELECT x.lookup, x.key, x.ref_kind, ${select} FROM (${branches.join(' UNION ALL ')}) x JOIN assets a ON a.id = x.asset_id`,
+      `SELECT x.lookup, x.key, x.ref_kind, ${listedAssetColumns('a')} FROM (${branches.join(' UNION ALL ')}) x JOIN assets a ON a.id = x.asset_id`,
       params,
     );
-    // One entity per asset row, even when several lookups return it.
-    const entities = new Map<string, AssetEntity>();
+    // One object per asset, even when several lookups return it (its GraphQL view is then shaped once).
+    const assets = new Map<string, ListedAsset>();
     return raw.map((r) => {
       const id = r.id as string;
-      let asset = entities.get(id);
-      if (!asset) {
-        asset = new AssetEntity();
-        for (const c of this.columns) (asset as unknown as Record<string, unknown>)[c.property] = c.hydrate(r[c.database]);
-        entities.set(id, asset);
-      }
+      let asset = assets.get(id);
+      if (!asset) assets.set(id, (asset = listedAsset(r)));
       return { kind: r.lookup as LookupKind, key: r.key as string, referenceKind: (r.ref_kind as ReferenceKind | null) ?? null, asset };
     });
   }

@@ -9,26 +9,26 @@ import type { Services } from '../services/index.js';
 import { createRemoteFieldLoader } from './federation/remote-fields.js';
 import type { ReferenceKind } from '../domain/dependencies.js';
 import { groupBy } from '../db/group-by.js';
-import { AssetEntity } from '../entities/asset.js';
 import { PromotionStageEntity } from '../entities/promotion.js';
+import type { ListedAsset } from '../services/asset-rows.js';
 import { AssetLookups, type LookupKind, type LookupRow } from './asset-lookups.js';
 import { createGatewayLoaders, type GatewayLoaders } from './gateways/loaders.js';
 
 export interface Reference {
   kind: ReferenceKind;
-  asset: AssetEntity;
+  asset: ListedAsset;
 }
 
 export interface Loaders {
-  assetById: DataLoader<string, AssetEntity | null>;
+  assetById: DataLoader<string, ListedAsset | null>;
   /** What an asset references (its dependencies). */
   referencesFrom: DataLoader<string, Reference[]>;
   /** What references an asset (its dependents). */
   referencesTo: DataLoader<string, Reference[]>;
   /** Every version of a version set, oldest system version first. */
-  versionsOfSet: DataLoader<string, AssetEntity[]>;
+  versionsOfSet: DataLoader<string, ListedAsset[]>;
   /** The TEAM asset with a name. */
-  teamByName: DataLoader<string, AssetEntity | null>;
+  teamByName: DataLoader<string, ListedAsset | null>;
   /** The target stages of promotions. */
   promotionStages: DataLoader<string, PromotionStageEntity[]>;
   /** Fields of remote stages, one call per stage per request. */

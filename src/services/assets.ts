@@ -20,7 +20,8 @@ import { AssetEntity } from '../entities/asset.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
 import type { SecretBox } from '../secrets.js';
 import type { AuthUser } from './auth.js';
-import { pageByName, type Page } from './paging.js';
+import { listedAsset, listedAssetColumns, type ListedAsset } from './asset-rows.js';
+import { pageRowsByName, type Page } from './paging.js';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: string, keylen: number, options: object) => Promise<Buffer>;
 
@@ -50,7 +51,7 @@ export interface AssetFilter {
   teams?: readonly string[] | null;
 }
 
-export type AssetPage = Page<AssetEntity>;
+export type AssetPage = Page<ListedAsset>;
 
 /** Error messages name at most this many ids, so a huge request never comes back echoed. */
 const SHOWN_IDS = 10;
@@ -259,7 +260,7 @@ export class AssetService {
   }
 
   async search(filter: AssetFilter, first: number, after: string | null | undefined): Promise<AssetPage> {
-    return pageByName(this.filtered(filter), 'a', first, after, MAX_PAGE);
+    return pageRowsByName(this.filtered(filter).select(listedAssetColumns('a')), 'a', first, after, MAX_PAGE, listedAsset);
   }
 
   /** The assets to move with `ids`, dependencies first. Unknown ids are NOT_FOUND. */

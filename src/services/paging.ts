@@ -30,7 +30,39 @@ function decodeCursor(cursor: string): [string, string] {
  * statement: the total count rides along as an uncorrelated subquery (evaluated once) on every
  * row of the page. Only an empty page needs a second statement for the count.
  */
-export async function pageByName<T extends ObjectLiteral>(query: SelectQueryBuilder<T>, alias: string, first: number, after: string | null | undefined, maxPage: number): Promise<Page<T>> {
+export function pageByName<T extends ObjectLiteral>(query: SelectQueryBuilder<T>, alias: string, first: number, after: string | null | undefined, maxPage: number): Promise<Page<T>> {
+  return fetchPage(query, alias, first, after, maxPage, async (q) => {
+    const { entities, raw } = await q.take(first + 1).getRawAndEntities();
+    return { rows: entities, raw: raw as Record<string, unknown>[] };
+  });
+}
+
+/**
+ * Like pageByName, but the query's own select list is kept and each raw row is turned into a node
+ * by `toNode` (no entity hydration): for hot listings that read only some columns.
+ */
+export function pageRowsByName<T extends ObjectLiteral, R>(
+  query: SelectQueryBuilder<T>,
+  alias: string,
+  first: number,
+  after: string | null | undefined,
+  maxPage: number,
+  toNode: (row: Record<string, unknown>) => R,
+): Promise<Page<R>> {
+  return fetchPage(query, alias, first, after, maxPage, async (q) => {
+    const raw: Record<string, unknown>[] = await q.limit(first + 1).getRawMany();
+    return { rows: raw.map(toNode), raw };
+  });
+}
+
+async function fetchPage<T extends ObjectLiteral, R>(
+  query: SelectQueryBuilder<T>,
+  alias: string,
+  first: number,
+  after: string | null | undefined,
+  maxPage: number,
+  fetch: (query: SelectQueryBuilder<T>) => Promise<{ rows: R[]; raw: Record<string, unknown>[] }>,
+): Promise<Page<R>> {
   if (!Number.isInteger(first) || first < 0 || first > maxPage) throw badInput(`first must be between 0 and ${maxPage}`, { field: 'first' });
   // The filter without the cursor: what totalCount counts. Its parameters are the page's too.
   const counting = query.clone();
@@ -39,12 +71,12 @@ export async function pageByName<T extends ObjectLiteral>(query: SelectQueryBuil
     const [name, id] = decodeCursor(after);
     query.andWhere(`(${alias}.name, ${alias}.id) > (:cursorName, :cursorId)`, { cursorName: name, cursorId: id });
   }
-  const { entities, raw } = await query
-    .addSelect(`(${countSql})`, 'page_total_count')
-    .orderBy(`${alias}.name`, 'ASC')
-    .addOrderBy(`${alias}.id`, 'ASC')
-    .take(first + 1)
-    .getRawAndEntities();
-  const totalCount = raw.length ? Number((raw[0] as { page_total_count: string | number }).page_total_count) : await counting.getCount();
-  return { nodes: entities.slice(0, first), totalCount, hasNextPage: entities.length > first };
+  const { rows, raw } = await fetch(
+    query
+      .addSelect(`(${countSql})`, 'page_total_count')
+      .orderBy(`${alias}.name`, 'ASC')
+      .addOrderBy(`${alias}.id`, 'ASC'),
+  );
+  const totalCount = raw.length ? Number(raw[0].page_total_count as string | number) : await counting.getCount();
+  return { nodes: rows.slice(0, first), totalCount, hasNextPage: rows.length > first };
 }

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { AssetEntity } from '../../entities/asset.js';
 import { badInput } from '../../errors.js';
+import type { ListedAsset } from '../../services/asset-rows.js';
 import type { AuthUser } from '../../services/auth.js';
 import { encodeCursor } from '../../services/paging.js';
 import { toConnection, type Connection } from '../connection.js';
@@ -20,10 +20,10 @@ import {
   UpdateAssetInput,
 } from './types.js';
 
-// Roots are views (not AssetEntity instances): typed so, type-graphql passes them on as they are
-// instead of copying each into a new AssetEntity for every field resolver call.
+// Roots are views (not entity instances): typed so, type-graphql passes them on as they are
+// instead of copying each into a new instance for every field resolver call.
 type View = ReturnType<typeof assetView>;
-const views = (rows: readonly AssetEntity[]) => rows.map(assetView);
+const views = (rows: readonly ListedAsset[]) => rows.map(assetView);
 
 @Resolver(() => AssetInterface)
 export class AssetResolver {
@@ -39,7 +39,7 @@ export class AssetResolver {
   async assetsByIds(@Arg('ids', () => [ID]) ids: string[], @Ctx() { loaders }: Context): Promise<View[]> {
     if (ids.length > 1000) throw badInput('at most 1000 ids at a time', { field: 'ids' });
     const rows = await loaders.assetById.loadMany(ids);
-    return rows.filter((r): r is AssetEntity => r instanceof AssetEntity).map(assetView);
+    return rows.filter((r): r is ListedAsset => r !== null && !(r instanceof Error)).map(assetView);
   }
 
   @Requires()

@@ -1,12 +1,12 @@
 /**
  * GraphQL shapes of the catalog: the `Asset` interface with the fields every asset has, and a
- * concrete type per asset type whose spec has fields worth typing. Resolvers return AssetEntity
- * rows; typed fields read from the row's spec through `specField`.
+ * concrete type per asset type whose spec has fields worth typing. Resolvers return asset rows
+ * (ListedAsset: the columns shown); typed fields read from the row's spec through `specField`.
  */
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, ID, InputType, Int, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
 import { assetTypes, type AssetType } from '../../domain/asset-types.js';
-import type { AssetEntity } from '../../entities/asset.js';
+import type { ListedAsset } from '../../services/asset-rows.js';
 import { ConnectionType } from '../connection.js';
 
 export const AssetTypeEnum = Object.fromEntries(assetTypes.map((t) => [t, t])) as { [K in AssetType]: K };
@@ -49,7 +49,7 @@ export const graphqlTypeOf: Record<AssetType, string> = {
 @InterfaceType('Asset', {
   description: 'Anything the catalog holds. Its id is the same on every stage it reaches.',
   // Remote answers (another stage's) carry __typename; ours carry the asset type.
-  resolveType: (asset: AssetEntity & { __typename?: string }) => asset.__typename ?? graphqlTypeOf[asset.type],
+  resolveType: (asset: ListedAsset & { __typename?: string }) => asset.__typename ?? graphqlTypeOf[asset.type],
 })
 export abstract class AssetInterface {
   @Field(() => ID) id!: string;
@@ -69,8 +69,8 @@ export abstract class AssetInterface {
 
 @ObjectType()
 export class AssetDependencies {
-  @Field(() => [AssetInterface], { description: 'Always travel with the asset.' }) required!: AssetEntity[];
-  @Field(() => [AssetInterface], { description: 'Travel when selected.' }) optional!: AssetEntity[];
+  @Field(() => [AssetInterface], { description: 'Always travel with the asset.' }) required!: ListedAsset[];
+  @Field(() => [AssetInterface], { description: 'Travel when selected.' }) optional!: ListedAsset[];
 }
 
 @ObjectType()
@@ -151,7 +151,7 @@ export const concreteAssetTypes = [ApiAsset, PolicyAsset, Alias, ApplicationAsse
 const classByName = new Map<string, { prototype: object }>(concreteAssetTypes.map((c) => [c.name, c]));
 
 /** Views already made, per row: an asset listed many times in one answer is shaped once. */
-const viewed = new WeakMap<AssetEntity, AssetEntity & Record<string, unknown>>();
+const viewed = new WeakMap<ListedAsset, ListedAsset & Record<string, unknown>>();
 
 /**
  * An asset row as GraphQL shows it: the spec's fields alongside the common ones (the concrete
@@ -159,12 +159,12 @@ const viewed = new WeakMap<AssetEntity, AssetEntity & Record<string, unknown>>()
  * concrete type, so type-graphql hands it to field resolvers as it is instead of copying it
  * into a new instance for every field.
  */
-export function assetView(asset: AssetEntity): AssetEntity & Record<string, unknown> {
+export function assetView(asset: ListedAsset): ListedAsset & Record<string, unknown> {
   let view = viewed.get(asset);
   if (view) return view;
-  view = Object.create(classByName.get(graphqlTypeOf[asset.type])!.prototype) as AssetEntity & Record<string, unknown>;
-  const { kind, ...spec } = asset.spec;
+  view = Object.create(classByName.get(graphqlTypeOf[asset.type])!.prototype) as ListedAsset & Record<string, unknown>;
   if (asset.type === 'ALIAS') {
+    const { kind, ...spec } = asset.spec;
     const value = asset.spec.secure ? null : asset.spec.value;
     Object.assign(view, spec, { value, aliasKind: kind }, asset, { spec: { ...asset.spec, value } });
   } else {
