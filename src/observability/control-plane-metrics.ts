@@ -9,6 +9,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import type { Logger } from '../logger.js';
+import { SYNC_ROLLOUT_JOB } from '../services/gateways.js';
 import { BoundedNames } from './bounded-labels.js';
 
 /** Seconds: from a cached read (a few ms) to a large promotion (minutes). */
@@ -51,6 +52,7 @@ export class ControlPlaneMetrics {
   private readonly jobRuns = new Counter({ name: 'stagecraft_job_runs_total', help: 'Job runs finished on this replica, by kind and outcome (ok, failed, lease_lost).', labelNames: ['kind', 'outcome'] as const, registers: [this.registry] });
   private readonly jobSeconds = new Histogram({ name: 'stagecraft_job_run_duration_seconds', help: 'Job run time on this replica, by kind and outcome.', labelNames: ['kind', 'outcome'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
   private readonly promotions = new Gauge({ name: 'stagecraft_promotions', help: 'Promotions by overall status.', labelNames: ['status'] as const, registers: [this.registry] });
+  private readonly syncs = new Gauge({ name: 'stagecraft_syncs', help: 'Service-version syncs that rolled out, by status (RUNNING, COMPLETED, FAILED); an UNCHANGED sync rolls nothing out.', labelNames: ['status'] as const, registers: [this.registry] });
   private readonly promotionStages = new Gauge({ name: 'stagecraft_promotion_stages', help: 'Promotion target stages by status.', labelNames: ['status'] as const, registers: [this.registry] });
   private readonly remoteCalls = new Counter({ name: 'stagecraft_remote_stage_requests_total', help: 'Requests to other stages, by stage, call (graphql, import) and outcome.', labelNames: ['stage', 'call', 'outcome'] as const, registers: [this.registry] });
   private readonly remoteSeconds = new Histogram({ name: 'stagecraft_remote_stage_request_duration_seconds', help: 'Latency of requests to other stages, by stage, call and outcome.', labelNames: ['stage', 'call', 'outcome'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
@@ -117,8 +119,9 @@ export class ControlPlaneMetrics {
     this.oldestQueued.reset();
     this.promotions.reset();
     this.promotionStages.reset();
+    this.syncs.reset();
     try {
-      const [jobs, promotions, stages] = await Promise.all([
+      const [jobs, promotions, stages, syncs] = await Promise.all([
         this.db.query<{ kind: string; status: string; count: number; oldest: number | null }[]>(
           `SELECT kind, status, count(*)::int AS count,
                   CASE WHEN status = 'QUEUED' THEN extract(epoch FROM now() - min(created_at))::float8 END AS oldest
@@ -126,6 +129,15 @@ export class ControlPlaneMetrics {
         ),
         this.db.query<{ status: string; count: number }[]>('SELECT status, count(*)::int AS count FROM promotions GROUP BY status'),
         this.db.query<{ status: string; count: number }[]>('SELECT status, count(*)::int AS count FROM promotion_stages GROUP BY status'),
+        // A sync's status is the end of its progress stream; each rollout is one durable job.
+        this.db.query<{ status: string; count: number }[]>(
+          `SELECT status, count(*)::int AS count FROM (
+             SELECT CASE WHEN bool_or(e.type = 'FAILED') THEN 'FAILED' WHEN bool_or(e.type = 'COMPLETED') THEN 'COMPLETED' ELSE 'RUNNING' END AS status
+             FROM jobs j JOIN events e ON e.stream = 'sync:' || (j.payload->>'operationId')
+             WHERE j.kind = $1 GROUP BY j.id) s
+           GROUP BY status`,
+          [SYNC_ROLLOUT_JOB],
+        ),
       ]);
       const kinds = new Set<string>();
       for (const row of jobs) {
@@ -136,6 +148,7 @@ export class ControlPlaneMetrics {
       for (const kind of kinds) if (!jobs.some((r) => r.kind === kind && r.status === 'QUEUED')) this.oldestQueued.set({ kind }, 0);
       for (const row of promotions) this.promotions.set({ status: row.status }, row.count);
       for (const row of stages) this.promotionStages.set({ status: row.status }, row.count);
+      for (const row of syncs) this.syncs.set({ status: row.status }, row.count);
     } catch (err) {
       this.scrapeErrors.inc();
       this.log.warn({ err: (err as Error).message }, 'metrics: could not read job and promotion counts');

@@ -107,6 +107,9 @@ describe('services', () => {
     expect(synced.data!.syncServiceVersion.serviceVersion).toEqual({ version: '1.0.0', syncedFrom: running });
     const progress = await take(cp.wsClient(admin), 'subscription($id: ID!) { syncProgress(operationId: $id) { phase message } }', { id: synced.data!.syncServiceVersion.id }, 10, 20_000);
     expect(progress.map((p: any) => p.data.syncProgress.phase)).toEqual(['PUBLISHED', 'INSTANCE', 'COMPLETED']);
+    // Syncs by status on /metrics (loopback callers need no token).
+    const metrics = await (await fetch(`${cp.url}/metrics`)).text();
+    expect(metrics).toMatch(/^stagecraft_syncs\{status="COMPLETED"\} 1$/m);
     await expect.poll(() => configs.length, { timeout: 10_000 }).toBe(2);
     expect(configs[1].config.services[0]).toMatchObject({ name: 'Swagger Petstore', version: '1.0.0', upstream: { nodes: [{ host: '127.0.0.1', port: 18082, weight: 1 }] } });
 
