@@ -5,9 +5,11 @@
  * directory and no PostgreSQL behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { until } from '../support/polling.js';
+import { processesUsing } from '../support/processes.js';
 import { freePort } from '../../src/db/embedded.js';
 import { createTestDatabase } from '../support/database.js';
 
@@ -54,20 +56,6 @@ function startDemo(env: Record<string, string>): Demo {
   };
 }
 
-/** Processes whose command line mentions `dir` (a PostgreSQL serving a cluster in it, say). */
-function processesUsing(dir: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmdline.includes(dir)) found.push(`${pid}: ${cmdline}`);
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return found;
-}
-
 describe('npm run demo', () => {
   it('prints the GraphiQL address and the admin password, and removes its directory on SIGTERM', { timeout: 60_000 }, async () => {
     const db = await createTestDatabase();
@@ -110,7 +98,7 @@ describe('npm run demo', () => {
         // No DATABASE_URL: the demo starts its own embedded PostgreSQL in the directory.
         const demo = startDemo({ STAGECRAFT_DEMO_GATEWAY_PORT: String(await freePort()) });
         const [, dataDir] = await demo.waitFor(/Data directory (\S+)/);
-        await until(() => phase.reached(dataDir!, demo.output()), 60_000, `${phase.name}:\n${demo.output()}`);
+        await until(`${phase.name}:\n${demo.output()}`, async () => phase.reached(dataDir!, demo.output()), Boolean, 60_000, 10);
         process.kill(-demo.child.pid!, 'SIGINT');
         const stopped = Date.now();
         const code = await Promise.race([demo.exited, new Promise((r) => setTimeout(() => r('still running after 20 s'), 20_000))]);
@@ -133,11 +121,3 @@ function readIfExists(file: string): string {
   }
 }
 
-/** Polls `condition` every 10 ms (phases such as initdb last about a second). */
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`never reached ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

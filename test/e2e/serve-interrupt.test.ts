@@ -5,10 +5,12 @@
  * PostgreSQL left running and the data directory given up (no owner file).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { until } from '../support/polling.js';
+import { processesUsing } from '../support/processes.js';
 import { serveEnv } from '../support/serve-process.js';
 
 const dirs: string[] = [];
@@ -23,27 +25,6 @@ afterAll(() => {
   }
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
-
-function processesUsing(dir: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmdline.includes(dir)) found.push(`${pid}: ${cmdline}`);
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return found;
-}
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`never reached ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const cases: { name: string; interrupt: (pid: number) => void; reached: (dataDir: string) => boolean }[] = [
   { name: 'Ctrl-C while initdb runs', interrupt: (pid) => process.kill(-pid, 'SIGINT'), reached: (dir) => existsSync(path.join(dir, 'pg')) },
@@ -74,7 +55,7 @@ describe('stagecraft serve interrupted during start-up', () => {
         child.stdout!.on('data', (d) => (out += d));
         child.stderr!.on('data', (d) => (out += d));
         const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
-        await until(() => c.reached(dataDir), 60_000, `${c.name}:\n${out}`);
+        await until(`${c.name}:\n${out}`, async () => c.reached(dataDir), Boolean, 60_000, 10);
         c.interrupt(child.pid!);
         const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running after 20 s'), 20_000))]);
         expect(code, `${c.name}: ${out}`).toBe(0);
