@@ -24,7 +24,7 @@ import { loadConfig } from '../dist/src/config.js';
 import { statementCounter } from '../dist/src/db/data-source.js';
 import { startEmbeddedDatabase } from '../dist/src/db/embedded.js';
 import { createLogger } from '../dist/src/logger.js';
-import { cleanupStack, inParallel, progress, range, round, login, provisionDatabase } from './lib.mjs';
+import { inParallel, login, progress, provisionDatabase, range, round, withCleanup } from './lib.mjs';
 
 export const name = 'catalog';
 
@@ -67,14 +67,7 @@ const PORTAL_QUERY = `query Portal {
 }`;
 
 
-export async function run() {
-  const cleanup = cleanupStack();
-  try {
-    return await benchmark(cleanup);
-  } finally {
-    await cleanup.close();
-  }
-}
+export const run = () => withCleanup(benchmark);
 
 async function benchmark(cleanup) {
   const runStarted = performance.now();

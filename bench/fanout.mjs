@@ -30,7 +30,7 @@ import { startStagecraft } from '../dist/src/app.js';
 import { loadConfig } from '../dist/src/config.js';
 import { appendEvent } from '../dist/src/events/event-log.js';
 import { createLogger } from '../dist/src/logger.js';
-import { cleanupStack, login, progress, provisionDatabase, round } from './lib.mjs';
+import { login, now, progress, provisionDatabase, round, sleep, withCleanup } from './lib.mjs';
 
 export const name = 'fanout';
 
@@ -42,17 +42,8 @@ const PACED = 300;
 const RATE = 100;
 const ADMIN_PASSWORD = 'bench-admin-password';
 const QUERY = 'subscription { auditLog { sequence type actor at details } }';
-const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export async function run() {
-  const cleanup = cleanupStack();
-  try {
-    return await benchmark(cleanup);
-  } finally {
-    await cleanup.close();
-  }
-}
+export const run = () => withCleanup(benchmark);
 
 async function benchmark(cleanup) {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'stagecraft-bench-'));
@@ -183,7 +174,6 @@ const CLIENT_WORKER = `
 import { parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import WebSocket from '%WS%';
-const now = () => performance.timeOrigin + performance.now();
 let sockets = [];
 let onMessage = () => {};
 function connect(url, token, query) {

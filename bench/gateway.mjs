@@ -41,7 +41,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { cleanupStack, inParallel, progress, range, round, login, provisionDatabase } from './lib.mjs';
+import { inParallel, login, now, progress, provisionDatabase, range, round, sleep, withCleanup } from './lib.mjs';
 
 export const name = 'gateway';
 
@@ -60,18 +60,8 @@ const WITH_ROLLOUT = process.env.BENCH_GATEWAY_ROLLOUT !== '0';
 /** Rollout: 200 instances in 4 processes; 3 sync rounds and 1 direct publish. */
 const ROLLOUT = { instances: 200, processes: 4, syncRounds: 3, publishRounds: 1, roundTimeoutMs: 60_000, joinTimeoutMs: 60_000 };
 
-/** A wall-clock time in ms with sub-ms precision, comparable across processes of this machine. */
-const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export async function run() {
-  const cleanup = cleanupStack();
-  try {
-    return await benchmark(cleanup);
-  } finally {
-    await cleanup.close();
-  }
-}
+export const run = () => withCleanup(benchmark);
 
 async function benchmark(cleanup) {
   const runStarted = performance.now();

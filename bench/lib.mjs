@@ -42,6 +42,20 @@ export function cleanupStack() {
   return { defer, close };
 }
 
+/** Runs `benchmark(cleanup)` with a fresh cleanup stack that is always closed afterwards. */
+export async function withCleanup(benchmark) {
+  const cleanup = cleanupStack();
+  try {
+    return await benchmark(cleanup);
+  } finally {
+    await cleanup.close();
+  }
+}
+
+/** A wall-clock time in ms with sub-ms precision, comparable across processes of this machine. */
+export const now = () => performance.timeOrigin + performance.now();
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 /** `fn` over `items`, `concurrency` at a time; on a failure the others stop, then it throws. */
 export async function inParallel(items, fn, concurrency = 4) {
   const results = new Array(items.length);

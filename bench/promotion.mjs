@@ -53,7 +53,7 @@ import { createDataSource, migrate, statementCounter } from '../dist/src/db/data
 import { startEmbeddedDatabase } from '../dist/src/db/embedded.js';
 import { createLogger } from '../dist/src/logger.js';
 import { buildCatalog, catalogShape } from './catalog-builder.mjs';
-import { cleanupStack, inParallel, progress, range, round, login } from './lib.mjs';
+import { inParallel, login, progress, range, round, withCleanup } from './lib.mjs';
 
 export const name = 'promotion';
 
@@ -88,14 +88,7 @@ const PROMOTION = `query($id: ID!) {
   promotion(id: $id) { status stages { stageName status code reason importReportId startedAt finishedAt report { type name status comment } } }
 }`;
 
-export async function run() {
-  const cleanup = cleanupStack();
-  try {
-    return await benchmark(cleanup);
-  } finally {
-    await cleanup.close();
-  }
-}
+export const run = () => withCleanup(benchmark);
 
 async function benchmark(cleanup) {
   const runStarted = performance.now();
