@@ -16,9 +16,8 @@ import type { SecretBox } from '../../secrets.js';
 import { productVersion } from '../../version.js';
 import { secureValueDigest, type AssetFilter, type AssetService } from '../assets.js';
 import { aliasShipments, type AliasRow, type AliasShipment } from '../../domain/aliases.js';
-import { assetChecksum } from '../../domain/checksum.js';
 import { noAliasValue } from '../../domain/promotion-decision.js';
-import { documentPath, FORMAT_VERSION, MANIFEST_PATH, newPassphraseKey, secretContext, type AssetDocument, type Manifest } from './format.js';
+import { documentChecksum, documentPath, FORMAT_VERSION, MANIFEST_PATH, newPassphraseKey, secretContext, type AssetDocument, type Manifest } from './format.js';
 
 export interface ExportSelection {
   assetIds?: readonly string[] | null;
@@ -243,18 +242,7 @@ export class ArchiveExporter {
       secretDigest,
       secret: key && plain !== null ? key.box.seal(plain, secretContext(id)) : null,
     };
-    const checksum = substituted
-      ? assetChecksum({
-          type: doc.type,
-          name: doc.name,
-          description: doc.description,
-          team: doc.team,
-          version: doc.version,
-          spec: doc.spec,
-          references: references.filter((r) => r.kind === 'REQUIRED').map((r) => r.id),
-          secretDigest,
-        })
-      : source.checksum;
+    const checksum = substituted ? documentChecksum(doc, secretDigest) : source.checksum;
     return { doc, checksum };
   }
 }

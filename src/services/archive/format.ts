@@ -9,6 +9,7 @@ import { hkdf, randomBytes, scrypt } from 'node:crypto';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { UUID_PATTERN } from '../../db/ids.js';
+import { assetChecksum } from '../../domain/checksum.js';
 import { STRICT_SEMVER } from '../../domain/versions.js';
 import { badInput } from '../../errors.js';
 import { SecretBox } from '../../secrets.js';
@@ -70,6 +71,26 @@ export const documentSchema = z.strictObject({
   secret: z.string().nullable(),
 });
 export type AssetDocument = z.infer<typeof documentSchema>;
+
+/**
+ * The checksum of a document's content, as its manifest entry carries it: required references
+ * count, optional ones do not (see assetChecksum), and the secure value counts by `secretDigest`.
+ */
+export function documentChecksum(
+  doc: Pick<AssetDocument, 'type' | 'name' | 'description' | 'team' | 'version' | 'spec' | 'references'>,
+  secretDigest: string | null,
+): string {
+  return assetChecksum({
+    type: doc.type,
+    name: doc.name,
+    description: doc.description,
+    team: doc.team,
+    version: doc.version,
+    spec: doc.spec,
+    references: doc.references.filter((r) => r.kind === 'REQUIRED').map((r) => r.id),
+    secretDigest,
+  });
+}
 
 const CHECK_TEXT = 'stagecraft-archive';
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: object) => Promise<Buffer>;

@@ -10,7 +10,6 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { isAssetType, normaliseSpec, SpecError, type AssetType } from '../../domain/asset-types.js';
-import { assetChecksum } from '../../domain/checksum.js';
 import { dependencyClosure } from '../../domain/dependencies.js';
 import { decideAsset, describeAsset, outcomeOf, type AssetDecision, type OverwriteMode, type OverwriteRule } from '../../domain/promotion-decision.js';
 import { compareVersions, linkVersions } from '../../domain/versions.js';
@@ -25,6 +24,7 @@ import { productVersion } from '../../version.js';
 import { naturalKeyOf, storedRow, type AssetService, type PreparedAsset, type StoredAssetRow } from '../assets.js';
 import type { AuthUser } from '../auth.js';
 import {
+  documentChecksum,
   documentPath,
   documentSchema,
   DOCUMENT_PATH,
@@ -124,16 +124,7 @@ export async function checkArchive(buffer: ZipSource, passphrase: string | null 
       if (err instanceof SpecError) throw badInput(`${path}: ${err.message}`, { field: 'archive' });
       throw err;
     }
-    const checksum = assetChecksum({
-      type,
-      name: document.name,
-      description: document.description,
-      team: document.team,
-      version: document.version,
-      spec,
-      references: document.references.filter((r) => r.kind === 'REQUIRED').map((r) => r.id),
-      secretDigest: document.secretDigest,
-    });
+    const checksum = documentChecksum({ ...document, spec }, document.secretDigest);
     if (checksum !== entry.checksum) {
       throw badInput(`archive tampered: ${type} ${document.name} does not match its checksum`, { field: 'archive', id: entry.id });
     }
@@ -506,16 +497,7 @@ function summarise(assets: readonly AssetImportResult[]): TypeSummary[] {
 function effectiveChecksum(doc: CheckedDocument, current: AssetEntity | null): string {
   const secure = doc.type === 'ALIAS' && doc.spec.secure === true && doc.secretDigest !== null;
   if (!secure || doc.plainSecret !== null) return doc.checksum;
-  return assetChecksum({
-    type: doc.type,
-    name: doc.name,
-    description: doc.description,
-    team: doc.team,
-    version: doc.version,
-    spec: doc.spec,
-    references: doc.references.filter((r) => r.kind === 'REQUIRED').map((r) => r.id),
-    secretDigest: current?.sealedSecret ? current.secretDigest : null,
-  });
+  return documentChecksum(doc, current?.sealedSecret ? current.secretDigest : null);
 }
 
 /** Why a secure alias value did not come in (a WARNING), or nothing. */
