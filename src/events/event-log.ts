@@ -10,6 +10,7 @@
  */
 import pg from 'pg';
 import type { EntityManager } from 'typeorm';
+import { ChannelListener } from '../db/channel-listener.js';
 import type { Logger } from '../logger.js';
 import { EventFollower, PAGE, StreamReader, type FeedSource } from './stream-feed.js';
 
@@ -64,12 +65,11 @@ export class EventLog {
   private readonly pool: pg.Pool;
   private readonly feedSource: FeedSource;
   private readonly maxQueued: number;
-  private listener: pg.Client | undefined;
+  private readonly listener: ChannelListener;
   private closed = false;
-  private reconnectTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly databaseUrl: string,
+    databaseUrl: string,
     private readonly log: Logger,
     options: EventLogOptions = {},
   ) {
@@ -77,6 +77,15 @@ export class EventLog {
     // Two connections: one reader can read while another stream's reader (or a replay) does.
     this.pool = new pg.Pool({ connectionString: databaseUrl, max: options.poolSize ?? 2, application_name: 'stagecraft-events' });
     this.pool.on('error', (err) => this.log.warn({ err: err.message }, 'an idle event-log connection failed'));
+    // After the listening connection was lost every reader re-reads: notifications may have been missed.
+    this.listener = new ChannelListener({
+      databaseUrl,
+      channel: CHANNEL,
+      applicationName: 'stagecraft-listener',
+      log,
+      onNotification: (payload) => this.wake(payload),
+      onReconnect: () => this.wakeAll(),
+    });
     this.feedSource = {
       readPage: (stream, after, limit) => this.readAfter(stream, after, limit),
       latestSequence: (stream) => this.latestSequence(stream),
@@ -85,33 +94,17 @@ export class EventLog {
   }
 
   async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'stagecraft-listener' });
-    client.on('notification', (msg) => {
-      try {
-        const { stream } = JSON.parse(msg.payload ?? '{}') as { stream?: string };
-        if (stream) this.readers.get(stream)?.wake();
-      } catch {
-        /* not ours */
-      }
-    });
-    client.on('error', (err) => this.reconnect(err));
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
-    this.listener = client;
+    await this.listener.start();
   }
 
-  /** After losing the listening connection, wake every reader (they re-read) and listen again. */
-  private reconnect(err: Error): void {
-    if (this.closed || this.reconnectTimer) return;
-    this.log.warn({ err: err.message }, 'event listener lost its connection; reconnecting');
-    this.listener?.end().catch(() => undefined);
-    this.listener = undefined;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.start()
-        .then(() => this.wakeAll())
-        .catch((e: Error) => this.reconnect(e));
-    }, 1000);
+  /** A notification names its stream; that stream's reader (if any here) reads what is new. */
+  private wake(payload: string | undefined): void {
+    try {
+      const { stream } = JSON.parse(payload ?? '{}') as { stream?: string };
+      if (stream) this.readers.get(stream)?.wake();
+    } catch {
+      /* not ours */
+    }
   }
 
   private wakeAll(): void {
@@ -120,9 +113,8 @@ export class EventLog {
 
   async stop(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.reconnectTimer);
     for (const reader of [...this.readers.values()]) for (const follower of [...reader.followers]) follower.finish();
-    await this.listener?.end().catch(() => undefined);
+    await this.listener.stop();
     await this.pool.end().catch(() => undefined);
   }
 

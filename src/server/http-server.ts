@@ -23,7 +23,7 @@ import type { Context as WsConnection, SubscribePayload } from 'graphql-ws';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config.js';
 import { AppError, httpStatusFor } from '../errors.js';
-import { CredentialChangeListener } from '../services/credential-changes.js';
+import { listenForCredentialChanges } from '../services/credential-changes.js';
 import type { Context } from '../graphql/context.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { createErrorFormatter, DATABASE_UNAVAILABLE, databaseOutagePlugin } from '../graphql/format-error.js';
@@ -75,7 +75,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
   const sockets = new SocketSessions(services, log, config.auth);
   observer.metrics.countSocketsWith(() => ({ sockets: sockets.size, subscriptions: sockets.subscriptionCount }));
   // Any replica's credential change (revocation, logout, role change …) re-checks our sockets.
-  const credentialChanges = new CredentialChangeListener(databaseUrl, log, () => void sockets.recheckAll());
+  const credentialChanges = listenForCredentialChanges(databaseUrl, log, () => void sockets.recheckAll());
   await credentialChanges.start();
   // Subscriptions are started in onSubscribe (see there) and handed over to graphql-ws here.
   const started = new WeakMap<ExecutionArgs, AsyncGenerator<ExecutionResult> | ExecutionResult>();
