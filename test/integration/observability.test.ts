@@ -53,10 +53,10 @@ async function startReceiver(): Promise<{ url: string; spans: ExportedSpan[]; cl
 }
 
 /** Polls until `probe` answers something (15 s at most). */
-async function waitFor<T>(probe: () => T | undefined): Promise<T> {
+async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 50));
@@ -221,11 +221,19 @@ describe('tracing and promotion metrics', () => {
     // The target's server span is the child of the source's client span.
     const targetServer = receiver.spans.find((s) => s.stage === 'qa' && s.name === 'POST /archive/import' && s.traceId === trace);
     expect(targetServer?.parentSpanId).toBe(sent[0]!.spanId);
-    // And the trace starts at the promote mutation's request, through the job.
-    expect(receiver.spans.some((s) => s.stage === 'dev' && s.traceId === trace && s.name === 'job promotion')).toBe(true);
-    expect(receiver.spans.some((s) => s.stage === 'dev' && s.traceId === trace && s.name === 'POST /graphql')).toBe(true);
+    // And the trace starts at the promote mutation's request, through the job. The job's span ends
+    // after the promotion reads SUCCESS, so it may reach the receiver a flush later.
+    const traced = (name: string) => receiver.spans.some((s) => s.stage === 'dev' && s.traceId === trace && s.name === name);
+    await waitFor(async () => {
+      await dev.app.flushTraces();
+      return traced('job promotion') || undefined;
+    });
+    expect(traced('POST /graphql')).toBe(true);
 
-    const metrics = (await scrape(`${dev.url}/metrics`)).text;
+    const metrics = await waitFor(async () => {
+      const text = (await scrape(`${dev.url}/metrics`)).text;
+      return sample(text, 'stagecraft_job_runs_total{kind="promotion",outcome="ok"}') === 1 ? text : undefined;
+    });
     expect(sample(metrics, 'stagecraft_remote_stage_requests_total{stage="qa",call="import",outcome="ok"}')).toBe(1);
     expect(sample(metrics, 'stagecraft_promotions{status="SUCCESS"}')).toBe(1);
     expect(sample(metrics, 'stagecraft_job_runs_total{kind="promotion",outcome="ok"}')).toBe(1);
