@@ -119,6 +119,13 @@ export class Balancer {
     return !!node && node.state.ejectedUntil > this.clock();
   }
 
+  /** Whether some node could take a request now; per request, so it allocates nothing. */
+  anyHealthy(): boolean {
+    const now = this.clock();
+    for (const n of this.nodes) if (n.weight > 0 && this.available(n, now)) return true;
+    return false;
+  }
+
   /** Nodes that could take a request now (weight > 0, not ejected). */
   healthyCount(): number {
     const now = this.clock();

@@ -4,7 +4,7 @@
  * header the Connection header names. The client's Host goes to the upstream unchanged (as
  * APISIX's default `pass_host: pass`), so name-based upstreams see the public host.
  */
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -33,13 +33,6 @@ function addConnectionTokens(into: Set<string>, value: string): Set<string> {
 /** `keep-alive` or `close` alone, the usual value: names no other header, so nothing to drop. */
 const namesNoHeader = (value: string) => value.length <= 10 && /^(?:keep-alive|close)$/i.test(value);
 
-/** Lower-cased names listed in Connection headers (`Connection: close, X-Foo`). */
-function connectionTokens(value: string | string[] | undefined): Set<string> {
-  const tokens = new Set<string>();
-  for (const v of Array.isArray(value) ? value : value ? [value] : []) addConnectionTokens(tokens, v);
-  return tokens;
-}
-
 /** What the proxy needs from a client's request head. */
 export interface RequestHead {
   /** The Host header (the first one), or null. */
@@ -63,7 +56,7 @@ const TRANSFER_ENCODING = 'transfer-encoding';
 const X_FORWARDED_FOR = 'x-forwarded-for';
 
 /**
- * Reads the request head from `rawHeaders` in two passes and never touches `req.headers`, whose
+ * Reads the request head from `rawHeaders` in one pass and never touches `req.headers`, whose
  * first use makes Node build a second, lower-cased copy of every header: per request, that copy
  * was a measurable share of the proxy's own CPU.
  */
@@ -74,39 +67,54 @@ export function readRequestHead(req: IncomingMessage, proto: 'http' | 'https'): 
   let contentLength: string | null = null;
   let chunked = false;
   let forwardedFor: string | null = null;
-  for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i]!.toLowerCase();
-    const value = raw[i + 1]!;
-    if (lower === CONNECTION) drop = namesNoHeader(value) ? drop : addConnectionTokens(drop ?? new Set(), value);
-    else if (lower === HOST) host ??= value;
-    else if (lower === CONTENT_LENGTH) contentLength ??= value;
-    else if (lower === TRANSFER_ENCODING) chunked = true;
-    else if (lower === X_FORWARDED_FOR) forwardedFor = forwardedFor === null ? value : `${forwardedFor}, ${value}`;
-  }
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
+    const value = raw[i + 1]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || FORWARDED.has(lower) || drop?.has(lower)) continue;
-    out.push(name, raw[i + 1]!);
+    if (lower === HOST) host ??= value;
+    else if (lower === CONTENT_LENGTH) contentLength ??= value;
+    else if (lower === X_FORWARDED_FOR) forwardedFor = forwardedFor === null ? value : `${forwardedFor}, ${value}`;
+    else if (lower === TRANSFER_ENCODING) chunked = true;
+    else if (lower === CONNECTION && !namesNoHeader(value)) drop = addConnectionTokens(drop ?? new Set(), value);
+    if (HOP_BY_HOP.has(lower) || FORWARDED.has(lower)) continue;
+    out.push(name, value);
   }
+  const upstreamHeaders = drop ? withoutNamed(out, drop) : out;
   const client = req.socket.remoteAddress;
   if (client) forwardedFor = forwardedFor === null ? client : `${forwardedFor}, ${client}`;
-  if (forwardedFor !== null) out.push(X_FORWARDED_FOR, forwardedFor);
-  if (host) out.push('x-forwarded-host', host);
-  out.push('x-forwarded-proto', proto);
-  return { host, contentLength, chunked, upstreamHeaders: out };
+  if (forwardedFor !== null) upstreamHeaders.push(X_FORWARDED_FOR, forwardedFor);
+  if (host) upstreamHeaders.push('x-forwarded-host', host);
+  upstreamHeaders.push('x-forwarded-proto', proto);
+  return { host, contentLength, chunked, upstreamHeaders };
 }
 
-/** The upstream's response headers minus hop-by-hop ones; Node frames the body itself. */
-export function clientResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const connection = headers.connection;
-  const drop = connection === undefined || (typeof connection === 'string' && namesNoHeader(connection)) ? null : connectionTokens(connection);
-  const out: OutgoingHttpHeaders = {};
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || drop?.has(name)) continue;
-    out[name] = value;
+/**
+ * The upstream's response headers (undici's raw list: name, value, … as bytes) minus hop-by-hop
+ * ones, as the flat `[name, value, …]` list `writeHead` takes: duplicates (Set-Cookie) and the
+ * upstream's spelling survive, and Node frames the body itself.
+ */
+export function clientResponseHeaders(raw: readonly Buffer[]): string[] {
+  const out: string[] = [];
+  let drop: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === CONNECTION) {
+        const value = raw[i + 1]!.toString('latin1');
+        if (!namesNoHeader(value)) drop = addConnectionTokens(drop ?? new Set(), value);
+      }
+      continue;
+    }
+    out.push(name, raw[i + 1]!.toString('latin1'));
   }
+  return drop ? withoutNamed(out, drop) : out;
+}
+
+/** `headers` (a flat list) without the names in `drop` (lower-cased). */
+function withoutNamed(headers: string[], drop: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) if (!drop.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
   return out;
 }

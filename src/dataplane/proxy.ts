@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger.js';
 import { attempt, type AttemptOutcome, type FailureKind } from './attempt.js';
 import type { Clock } from './balancer.js';
-import { NO_BODY, readRequestBody, type RequestBody } from './body.js';
+import { readRequestBody, type RequestBody } from './body.js';
 import type { GatewayConfig, UpstreamNode } from './config.js';
 import { sendError, sendJson } from './errors.js';
 import { readRequestHead } from './headers.js';
@@ -84,10 +84,11 @@ export class GatewayProxy {
     this.tracer = options.tracer ?? null;
     this.unrouted = this.metrics?.seriesFor('none', 'gateway') ?? null;
     this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        this.log.error({ err, method: req.method, path: pathOf(req.url) }, 'gateway request failed unexpectedly');
-        if (!res.writableEnded) sendError(res, 'INTERNAL_ERROR', 'The gateway failed to handle the request.');
-      });
+      try {
+        this.handle(req, res);
+      } catch (err) {
+        this.failed(err, req, res);
+      }
     });
   }
 
@@ -173,7 +174,18 @@ export class GatewayProxy {
     }
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** A bug surfaced while handling a request: logged, and a 500 if nothing was sent yet. */
+  private failed(err: unknown, req: IncomingMessage, res: ServerResponse): void {
+    this.log.error({ err, method: req.method, path: pathOf(req.url) }, 'gateway request failed unexpectedly');
+    if (!res.writableEnded) sendError(res, 'INTERNAL_ERROR', 'The gateway failed to handle the request.');
+  }
+
+  /*
+   * The request path is plain callbacks, no promises or async functions: every request pays for
+   * what runs here, and a promise per step (plus the microtask each await costs) was a
+   * measurable share of the gateway's own CPU per request.
+   */
+  private handle(req: IncomingMessage, res: ServerResponse): void {
     const target = req.url ?? '';
     const path = pathOf(target);
     if (path === HEALTH_PATH) {
@@ -182,47 +194,53 @@ export class GatewayProxy {
     }
     if (path === METRICS_PATH && this.metrics) {
       const metrics = this.metrics;
-      return serveMetrics(req, res, this.metricsToken, () => metrics.render(this.revision, this.upstreamHealth()), metrics.contentType);
+      serveMetrics(req, res, this.metricsToken, () => metrics.render(this.revision, this.upstreamHealth()), metrics.contentType).catch((err: unknown) => this.failed(err, req, res));
+      return;
     }
-    if (!this.metrics && !this.tracer) return this.route(req, res, target, path, null);
-    return this.observed(req, res, target, path);
+    const observation = this.metrics || this.tracer ? this.observe(req, path) : null;
+    // A deleted group has no snapshot either (groupDeleted drops it).
+    const snapshot = this.deletedGroup ? null : this.current;
+    snapshot?.enter();
+    // One listener for everything that ends with the exchange.
+    if (snapshot || observation) {
+      res.on('close', () => {
+        snapshot?.leave();
+        if (observation) this.record(observation, res);
+      });
+    }
+    if (this.deletedGroup) {
+      return sendError(res, 'GROUP_DELETED', `The gateway group ${this.deletedGroup} was deleted on the control plane; this instance serves nothing.`);
+    }
+    if (!snapshot) return sendError(res, 'NOT_CONFIGURED', 'The gateway has not received its configuration yet.');
+    this.route(req, res, snapshot, target, path, observation);
   }
 
   /**
-   * A request measured (and traced): the series is chosen once the route is known, the outcome
-   * recorded when the response closes. Only this path pays for observation.
+   * Starts measuring (and tracing) a request: the series is chosen once the route is known, the
+   * outcome recorded when the response closes. Only observed requests pay for this.
    */
-  private observed(req: IncomingMessage, res: ServerResponse, target: string, path: string): Promise<void> {
-    const started = performance.now();
-    const observation: Observation = { series: this.unrouted, span: null };
+  private observe(req: IncomingMessage, path: string): Observation {
+    const observation: Observation = { started: performance.now(), series: this.unrouted, span: null };
     if (this.tracer) {
       const parent = extractTraceContext(req.headers, ROOT_CONTEXT);
       observation.span = this.tracer.startSpan(`gateway ${req.method ?? 'GET'}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': path } }, parent);
     }
-    res.once('close', () => {
-      const status = res.writableFinished ? res.statusCode : 499;
-      if (observation.series) this.metrics!.observe(observation.series, status, (performance.now() - started) / 1000);
-      if (observation.span) endSpan(observation.span, status >= 500 ? `HTTP ${status}` : 'ok', { 'http.response.status_code': status });
-    });
-    return this.route(req, res, target, path, observation);
+    return observation;
+  }
+
+  private record(observation: Observation, res: ServerResponse): void {
+    const status = res.writableFinished ? res.statusCode : 499;
+    if (observation.series) this.metrics!.observe(observation.series, status, (performance.now() - observation.started) / 1000);
+    if (observation.span) endSpan(observation.span, status >= 500 ? `HTTP ${status}` : 'ok', { 'http.response.status_code': status });
   }
 
   private upstreamHealth(): { upstream: string; healthy: number; total: number }[] {
     const snapshot = this.current;
     if (!snapshot) return [];
-    return [...snapshot.upstreams.values()].map((u) => ({ upstream: labelOf(u), healthy: u.balancer.healthyCount(), total: u.balancer.nodes.length }));
+    return [...snapshot.upstreams.values()].map((u) => ({ upstream: u.label, healthy: u.balancer.healthyCount(), total: u.balancer.nodes.length }));
   }
 
-  private async route(req: IncomingMessage, res: ServerResponse, target: string, path: string, observation: Observation | null): Promise<void> {
-    if (this.deletedGroup) {
-      return sendError(res, 'GROUP_DELETED', `The gateway group ${this.deletedGroup} was deleted on the control plane; this instance serves nothing.`);
-    }
-
-    const snapshot = this.current;
-    if (!snapshot) return sendError(res, 'NOT_CONFIGURED', 'The gateway has not received its configuration yet.');
-    snapshot.enter();
-    res.once('close', () => snapshot.leave());
-
+  private route(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, target: string, path: string, observation: Observation | null): void {
     if (!path.startsWith('/') || DOT_SEGMENT.test(path)) {
       return sendError(res, 'BAD_REQUEST', 'The request path must be absolute and free of . and .. segments.');
     }
@@ -234,80 +252,90 @@ export class GatewayProxy {
     const runtime = snapshot.upstreams.get(match.service.serviceVersionId)!;
     let headers = head.upstreamHeaders;
     if (observation) {
-      if (this.metrics) observation.series = this.metrics.seriesFor(match.pattern, labelOf(runtime));
+      if (this.metrics) observation.series = this.metrics.seriesFor(match.pattern, runtime.label);
       if (observation.span) {
         observation.span.updateName(`gateway ${method} ${match.pattern}`);
-        observation.span.setAttributes({ 'http.route': match.pattern, 'stagecraft.upstream': labelOf(runtime) });
+        observation.span.setAttributes({ 'http.route': match.pattern, 'stagecraft.upstream': runtime.label });
         headers = withTraceHeaders(headers, traceHeaders(trace.setSpan(context.active(), observation.span)));
       }
     }
-    if (runtime.balancer.healthyCount() === 0) {
-      return sendError(res, 'NO_HEALTHY_UPSTREAM', `Service ${labelOf(runtime)} has no healthy node.`);
+    if (!runtime.balancer.anyHealthy()) {
+      return sendError(res, 'NO_HEALTHY_UPSTREAM', `Service ${runtime.label} has no healthy node.`);
     }
 
-    let body: RequestBody;
-    try {
-      const read = readRequestBody(req, head);
-      body = read === NO_BODY ? read : await read;
-    } catch {
-      return void res.destroy(); // the client broke off its upload
-    }
-    if (body !== NO_BODY) {
-      res.once('finish', () => {
-        if (!req.complete) body.discard();
-      });
-    }
-
-    const failed = await this.forward(req, res, snapshot, runtime, target, headers, body);
-    if (!failed) return;
-    if (failed === 'no-node') return sendError(res, 'NO_HEALTHY_UPSTREAM', `Service ${labelOf(runtime)} has no healthy node.`);
-    const [code, message] = errorFor(failed.failure, labelOf(runtime));
-    sendError(res, code, message);
+    const read = readRequestBody(req, head);
+    if (!(read instanceof Promise)) return this.forward(req, res, snapshot, runtime, target, headers, read);
+    read
+      .then(
+      (body) => {
+        res.once('finish', () => {
+          if (!req.complete) body.discard();
+        });
+        this.forward(req, res, snapshot, runtime, target, headers, body);
+      },
+        () => void res.destroy(), // the client broke off its upload
+      )
+      .catch((err: unknown) => this.failed(err, req, res));
   }
 
-  /** Tries nodes until one responds; returns the last failure, 'no-node', or null when answered. */
-  private async forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    snapshot: Snapshot,
-    runtime: UpstreamRuntime,
-    target: string,
-    headers: string[],
-    body: RequestBody,
-  ): Promise<Failed | 'no-node' | null> {
+  /**
+   * Tries nodes until one responds, then leaves the response to the attempt; answers with the
+   * last failure (or NO_HEALTHY_UPSTREAM) when none did.
+   */
+  private forward(req: IncomingMessage, res: ServerResponse, snapshot: Snapshot, runtime: UpstreamRuntime, target: string, headers: string[], body: RequestBody): void {
     const { upstream, balancer } = runtime;
     const method = req.method ?? 'GET';
     const timeoutMs = Number.isFinite(upstream.timeoutMs) && upstream.timeoutMs > 0 ? upstream.timeoutMs : DEFAULT_TIMEOUT_MS;
     const attempts = 1 + Math.max(0, Math.floor(upstream.retries || 0));
-    // Made on the first retry: most requests are answered by the first node they try.
-    let tried: Set<string> | null = null;
-    let last: Failed | null = null;
     // Log entries are objects: build them only when debug logging is on.
     const debug = this.log.isLevelEnabled('debug');
+    let n = 0;
+    let node = '';
+    // Nodes already tried; made on the first retry, since most requests are answered by the first node.
+    let tried: Set<string> | null = null;
+    let last: Failed | null = null;
 
-    for (let n = 0; n < attempts; n++) {
-      if (n > 0 && !body.replayable()) break;
-      const node = balancer.pick(tried ?? NONE_TRIED);
-      if (!node) break;
-      (tried ??= new Set()).add(node.key);
+    const fail = () => {
+      if (!last) return sendError(res, 'NO_HEALTHY_UPSTREAM', `Service ${runtime.label} has no healthy node.`);
+      const [code, message] = errorFor(last.failure, runtime.label);
+      sendError(res, code, message);
+    };
 
-      const outcome = await attempt(snapshot.pool(node.key), { method, path: target, headers, body: body.forAttempt(), timeoutMs }, res);
-      if (outcome.kind === 'response') {
-        balancer.success(node.key);
-        if (debug) this.log.debug({ method, path: pathOf(target), serviceName: runtime.service.name, node: node.key, status: outcome.status, attempts: n + 1 }, 'proxied');
-        return null;
+    const next = (): void => {
+      if (n > 0) {
+        if (!body.replayable()) return fail();
+        (tried ??= new Set()).add(node);
       }
-      if (outcome.kind === 'client-gone') return null;
+      const picked = balancer.pick(tried ?? NONE_TRIED);
+      if (!picked) return fail();
+      node = picked.key;
+      n++;
+      attempt(snapshot.pool(node), { method, path: target, headers, body: body.forAttempt(), timeoutMs }, res, settled);
+    };
 
-      last = outcome;
-      const countsAgainstNode = outcome.failure !== 'invalid' && outcome.failure !== 'bad-response';
-      if (countsAgainstNode && balancer.failure(node.key)) {
-        this.log.warn({ serviceName: runtime.service.name, serviceVersionId: runtime.service.serviceVersionId, node: node.key, ejectMs: upstream.passiveHealth.ejectMs, err: outcome.error }, 'upstream node ejected after consecutive failures');
+    const settled = (outcome: AttemptOutcome): void => {
+      try {
+        if (outcome.kind === 'response') {
+          balancer.success(node);
+          if (debug) this.log.debug({ method, path: pathOf(target), serviceName: runtime.service.name, node, status: outcome.status, attempts: n }, 'proxied');
+          return;
+        }
+        if (outcome.kind === 'client-gone') return;
+
+        last = outcome;
+        const countsAgainstNode = outcome.failure !== 'invalid' && outcome.failure !== 'bad-response';
+        if (countsAgainstNode && balancer.failure(node)) {
+          this.log.warn({ serviceName: runtime.service.name, serviceVersionId: runtime.service.serviceVersionId, node, ejectMs: upstream.passiveHealth.ejectMs, err: outcome.error }, 'upstream node ejected after consecutive failures');
+        }
+        if (debug) this.log.debug({ method, path: pathOf(target), node, failure: outcome.failure, err: outcome.error }, 'upstream attempt failed');
+        if (n >= attempts || !retryable(outcome.failure, method)) return fail();
+        next();
+      } catch (err) {
+        this.failed(err, req, res);
       }
-      if (debug) this.log.debug({ method, path: pathOf(target), node: node.key, failure: outcome.failure, err: outcome.error }, 'upstream attempt failed');
-      if (!retryable(outcome.failure, method)) break;
-    }
-    return last ?? 'no-node';
+    };
+
+    next();
   }
 }
 
@@ -315,6 +343,8 @@ const NONE_TRIED: ReadonlySet<string> = new Set();
 
 /** What an observed request records when its response closes. */
 interface Observation {
+  /** performance.now() when the request arrived. */
+  started: number;
   series: RouteSeries | null;
   span: import('@opentelemetry/api').Span | null;
 }
@@ -331,7 +361,6 @@ function withTraceHeaders(headers: string[], ours: Record<string, string>): stri
   return out;
 }
 
-const labelOf = (runtime: UpstreamRuntime) => `${runtime.service.name} ${runtime.service.version}`;
 
 function retryable(failure: FailureKind, method: string): boolean {
   if (failure === 'connect' || failure === 'connect-timeout') return true;

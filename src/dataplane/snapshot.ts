@@ -17,6 +17,8 @@ export interface UpstreamRuntime {
   service: ServiceConfig;
   upstream: UpstreamConfig;
   balancer: Balancer;
+  /** `name version`, as metrics and error messages name the service. */
+  label: string;
 }
 
 export class Snapshot {
@@ -53,7 +55,7 @@ export class Snapshot {
         return ok;
       });
       const balancer = new Balancer(nodes, upstream.passiveHealth, clock, previous?.upstreams.get(service.serviceVersionId)?.balancer);
-      this.upstreams.set(service.serviceVersionId, { service, upstream, balancer });
+      this.upstreams.set(service.serviceVersionId, { service, upstream, balancer, label: `${service.name} ${service.version}` });
       for (const node of balancer.nodes) this.nodeKeys.add(node.key);
     }
     for (const key of this.nodeKeys) pools.acquire(key);
