@@ -2,10 +2,12 @@
  * A gateway instance's Prometheus metrics, in a registry of its own: requests by route, status
  * class and upstream with latency histograms, upstream node health and the config revision.
  *
- * The proxy's hot path touches only pre-bound children: one RouteSeries per (upstream, route),
- * made on the first request and reused, holding a counter and histogram child per status class.
+ * The proxy's hot path touches only plain numbers: one RouteSeries per (upstream, route), made on
+ * the first request and reused, holds the request count, latency sum and bucket counts per
+ * status class. prom-client's labelled children were measured at several label hashes and
+ * objects per request; here prom-client only formats the series, when they are scraped.
  */
-import { Counter, Gauge, Histogram, Registry, type Counter as CounterType, type Histogram as HistogramType } from 'prom-client';
+import { Gauge, Registry, type Metric, type MetricValueWithName } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
@@ -14,9 +16,25 @@ const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 const MAX_SERIES = 5000;
 const OVERFLOW_KEY = 'other\u0000other';
 
-export interface RouteSeries {
-  readonly counters: CounterType.Internal[];
-  readonly histograms: HistogramType.Internal<'route' | 'upstream' | 'status'>[];
+/** The request counts and latencies of one (upstream, route) pair, by status class. */
+export class RouteSeries {
+  readonly counts = new Float64Array(CLASSES.length);
+  readonly sums = new Float64Array(CLASSES.length);
+  /** Per status class, LATENCY_BUCKETS.length counts (not cumulative: each observation counts once). */
+  readonly buckets = new Float64Array(CLASSES.length * LATENCY_BUCKETS.length);
+
+  constructor(
+    readonly route: string,
+    readonly upstream: string,
+  ) {}
+}
+
+type Labels = 'route' | 'upstream' | 'status' | 'le';
+
+/** A metric family prom-client renders from values we compute at scrape time. */
+function family(registry: Registry, name: string, help: string, type: 'counter' | 'histogram', values: () => MetricValueWithName<Labels>[]): void {
+  const metric = { name, help, type, aggregator: 'sum', get: async () => ({ name, help, type, aggregator: 'sum', values: values() }) };
+  registry.registerMetric(metric as unknown as Metric);
 }
 
 export interface UpstreamHealth {
@@ -29,8 +47,6 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   readonly contentType = this.registry.contentType;
   private readonly series = new Map<string, RouteSeries>();
-  private readonly requests = new Counter({ name: 'stagecraft_gateway_requests_total', help: 'Requests by route (the matched path pattern), upstream (service and version) and status class.', labelNames: ['route', 'upstream', 'status'] as const, registers: [this.registry] });
-  private readonly seconds = new Histogram({ name: 'stagecraft_gateway_request_duration_seconds', help: 'Request latency through the gateway, by route, upstream and status class.', labelNames: ['route', 'upstream', 'status'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
   private readonly nodes = new Gauge({ name: 'stagecraft_gateway_upstream_nodes', help: 'Upstream nodes by upstream and health (healthy: not ejected by passive health).', labelNames: ['upstream', 'state'] as const, registers: [this.registry] });
   private readonly revision = new Gauge({ name: 'stagecraft_gateway_config_revision', help: 'Revision of the configuration in use (-1 before the first).', registers: [this.registry] });
 
@@ -41,18 +57,51 @@ export class GatewayMetrics {
     if (found) return found;
     // The overflow series is made whatever the count, or asking for it would recurse forever.
     if (this.series.size >= MAX_SERIES && key !== OVERFLOW_KEY) return this.seriesFor('other', 'other');
-    found = {
-      counters: CLASSES.map((status) => this.requests.labels({ route, upstream, status })),
-      histograms: CLASSES.map((status) => this.seconds.labels({ route, upstream, status })),
-    };
+    found = new RouteSeries(route, upstream);
     this.series.set(key, found);
     return found;
   }
 
   observe(series: RouteSeries, status: number, seconds: number): void {
     const i = Math.min(4, Math.max(0, Math.floor(status / 100) - 1));
-    series.counters[i]!.inc();
-    series.histograms[i]!.observe(seconds);
+    series.counts[i]!++;
+    series.sums[i]! += seconds;
+    let b = 0;
+    while (b < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[b]!) b++;
+    if (b < LATENCY_BUCKETS.length) series.buckets[i * LATENCY_BUCKETS.length + b]!++;
+  }
+
+  constructor() {
+    family(this.registry, 'stagecraft_gateway_requests_total', 'Requests by route (the matched path pattern), upstream (service and version) and status class.', 'counter', () => {
+      const values: MetricValueWithName<Labels>[] = [];
+      for (const s of this.series.values()) {
+        CLASSES.forEach((status, i) => {
+          if (s.counts[i]) values.push({ labels: { route: s.route, upstream: s.upstream, status }, value: s.counts[i]! });
+        });
+      }
+      return values;
+    });
+    const name = 'stagecraft_gateway_request_duration_seconds';
+    family(this.registry, name, 'Request latency through the gateway, by route, upstream and status class.', 'histogram', () => {
+      const values: MetricValueWithName<Labels>[] = [];
+      for (const s of this.series.values()) {
+        CLASSES.forEach((status, i) => {
+          const count = s.counts[i]!;
+          if (!count) return;
+          // prom-client's own histogram shape: le first, then the series' labels.
+          const labels = { route: s.route, upstream: s.upstream, status };
+          let cumulative = 0;
+          LATENCY_BUCKETS.forEach((le, b) => {
+            cumulative += s.buckets[i * LATENCY_BUCKETS.length + b]!;
+            values.push({ metricName: `${name}_bucket`, labels: { le } as never, sharedLabels: labels, value: cumulative } as MetricValueWithName<Labels>);
+          });
+          values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf' } as never, sharedLabels: labels, value: count } as MetricValueWithName<Labels>);
+          values.push({ metricName: `${name}_sum`, labels, value: s.sums[i]! });
+          values.push({ metricName: `${name}_count`, labels, value: count });
+        });
+      }
+      return values;
+    });
   }
 
   async render(revision: number | null, health: readonly UpstreamHealth[]): Promise<string> {
