@@ -24,7 +24,8 @@ export interface RouteMatch {
   route: RouteConfig;
   /** The configured path pattern that matched. */
   pattern: string;
-  params: Record<string, string>;
+  /** Parameter values, decoded. */
+  readonly params: Record<string, string>;
 }
 
 export interface CompiledRoutes {
@@ -67,19 +68,18 @@ class HostTable {
 
   match(method: string, path: string): RouteMatch | null {
     const exact = firstAccepting(this.exact.get(path), method);
-    if (exact) return result(exact, {});
+    if (exact) return result(exact);
 
     let segments: string[] | undefined;
     for (const entry of this.params) {
       if (!accepts(entry, method)) continue;
       segments ??= path.split('/');
-      const params = matchSegments(entry, segments);
-      if (params) return result(entry, params);
+      if (matchesSegments(entry, segments)) return new ParamMatch(entry, segments);
     }
 
     for (const entry of this.prefixes) {
       if (!accepts(entry, method)) continue;
-      if (path.startsWith(entry.prefix) || path === entry.prefix.slice(0, -1)) return result(entry, {});
+      if (path.startsWith(entry.prefix) || path === entry.prefix.slice(0, -1)) return result(entry);
     }
     return null;
   }
@@ -114,7 +114,7 @@ export function compileRoutes(config: GatewayConfig): CompiledRoutes {
   return {
     problems,
     match(method, path, host) {
-      const table = host ? byHost.get(normaliseHost(host)) : undefined;
+      const table = host && byHost.size ? byHost.get(normaliseHost(host)) : undefined;
       return table?.match(method, path) ?? anyHost.match(method, path);
     },
   };
@@ -159,22 +159,47 @@ function addPath(table: HostTable, base: Entry, pattern: string): string | null 
   return null;
 }
 
-function matchSegments(entry: ParamEntry, segments: string[]): Record<string, string> | null {
-  if (segments.length !== entry.segments.length) return null;
-  const values: string[] = [];
+function matchesSegments(entry: ParamEntry, segments: string[]): boolean {
+  if (segments.length !== entry.segments.length) return false;
   for (let i = 0; i < segments.length; i++) {
     const expected = entry.segments[i];
     const actual = segments[i]!;
     if (expected === null) {
-      if (actual === '') return null; // a parameter needs a non-empty segment
-      values.push(actual);
+      if (actual === '') return false; // a parameter needs a non-empty segment
     } else if (expected !== actual) {
-      return null;
+      return false;
     }
   }
-  const params: Record<string, string> = {};
-  entry.names.forEach((name, i) => (params[name] = decodeSegment(values[i]!)));
-  return params;
+  return true;
+}
+
+/** A match of a parameterised path; the values are decoded only if asked for (the proxy never does). */
+class ParamMatch implements RouteMatch {
+  readonly service: ServiceConfig;
+  readonly route: RouteConfig;
+  readonly pattern: string;
+  private decoded: Record<string, string> | null = null;
+
+  constructor(
+    private readonly entry: ParamEntry,
+    private readonly segments: string[],
+  ) {
+    this.service = entry.service;
+    this.route = entry.route;
+    this.pattern = entry.pattern;
+  }
+
+  get params(): Record<string, string> {
+    if (!this.decoded) {
+      const params: Record<string, string> = {};
+      let n = 0;
+      this.entry.segments.forEach((literal, i) => {
+        if (literal === null) params[this.entry.names[n++]!] = decodeSegment(this.segments[i]!);
+      });
+      this.decoded = params;
+    }
+    return this.decoded;
+  }
 }
 
 /** At the first position where one pattern has a literal and the other a parameter, the literal wins. */
@@ -194,7 +219,9 @@ const accepts = (entry: Entry, method: string) => entry.methods.size === 0 || en
 
 const firstAccepting = (list: Entry[] | undefined, method: string) => list?.find((e) => accepts(e, method));
 
-const result = (entry: Entry, params: Record<string, string>): RouteMatch => ({ service: entry.service, route: entry.route, pattern: entry.pattern, params });
+const NO_PARAMS: Record<string, string> = Object.freeze({});
+
+const result = (entry: Entry): RouteMatch => ({ service: entry.service, route: entry.route, pattern: entry.pattern, params: NO_PARAMS });
 
 function decodeSegment(segment: string): string {
   try {
