@@ -53,8 +53,13 @@ const ADMIN_PASSWORD = 'bench-admin-password';
 const API_NAME = 'Bench Petstore';
 
 /** Load test: the same for every target. */
-/** 16 connections: the latency target (added p50 over direct) is stated at that load. */
-const LOAD = { path: '/pet/1', connections: 16, warmupSeconds: 2, durationSeconds: 12, passes: 3 };
+/**
+ * 16 connections: the issue's latency target (added p50 over direct) is stated at that load.
+ * Six short passes rather than three long ones: load from other work on the machine comes and
+ * goes, and more interleaved passes spread it more evenly over the targets. A 5 s warm-up
+ * each, so the gateway's JIT has settled before it is measured (nginx needs none, but gets it).
+ */
+const LOAD = { path: '/pet/1', connections: 16, warmupSeconds: 5, durationSeconds: 12, passes: 6 };
 /** BENCH_GATEWAY_ROLLOUT=0 measures the data plane only (the rollout part takes minutes). */
 const WITH_ROLLOUT = process.env.BENCH_GATEWAY_ROLLOUT !== '0';
 /** Rollout: 200 instances in 4 processes; 3 sync rounds and 1 direct publish. */
