@@ -13,7 +13,7 @@ Commands:
             run the control plane (GraphQL, GraphiQL, jobs)
   migrate   [--data-dir DIR] [--database-url URL]   apply pending database migrations
   seed      [--data-dir DIR] [--database-url URL]   load the demo catalog (Swagger Petstore and friends)
-  schema                                            print the GraphQL SDL
+  schema    [--subgraph | --possible-types]         print the GraphQL SDL (or the subgraph SDL, possibleTypes)
   gateway   --control-plane URL --group NAME --token TOKEN [--port 9080] [--host 0.0.0.0]
             run a gateway instance of the group (data plane); STAGECRAFT_GATEWAY_TOKEN for the token
 
@@ -97,9 +97,14 @@ ${databaseFlags}
 
 Exit status: 0 loaded or already present, 1 failed, 2 bad command line, 4 as for migrate.
 `,
-  schema: `Usage: stagecraft schema
+  schema: `Usage: stagecraft schema [--subgraph | --possible-types]
 
-Prints the GraphQL schema (SDL) to stdout.
+Prints the GraphQL schema (SDL) to stdout, as kept in schema/schema.graphql (\`npm run schema\`).
+
+  --subgraph           the Apollo Federation 2 subgraph SDL instead (@key entities, _service, _entities),
+                       for composing a supergraph without a token
+  --possible-types     the implementations of each interface as JSON (schema/possible-types.json), for
+                       Apollo Client's possibleTypes
 
 Exit status: 0 printed, 2 bad command line.
 `,

@@ -5,7 +5,7 @@
  */
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler } from 'express';
 import {
@@ -241,6 +241,9 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
       // The default cache-control plugin wraps every field resolver (willResolveField) to compute
       // cache hints nobody reads here: a promise-chain per field in every query.
       ApolloServerPluginCacheControlDisabled(),
+      // A subgraph schema would switch on federated tracing (ftv1): per-field timings and error
+      // texts for any caller that asks for them, and a hook on every field. Not served.
+      ApolloServerPluginInlineTraceDisabled(),
       limitsPlugin,
       databaseOutagePlugin,
       observeOperations<Context>(observer),

@@ -8,6 +8,7 @@ import { Field, Float, ID, InputType, Int, InterfaceType, ObjectType, registerEn
 import { assetTypes, type AssetType } from '../../domain/asset-types.js';
 import type { ListedAsset } from '../../services/asset-rows.js';
 import { ConnectionType } from '../connection.js';
+import { KeyedById } from '../subgraph/key.js';
 
 export const AssetTypeEnum = Object.fromEntries(assetTypes.map((t) => [t, t])) as { [K in AssetType]: K };
 registerEnumType(AssetTypeEnum, { name: 'AssetType' });
@@ -46,6 +47,7 @@ export const graphqlTypeOf: Record<AssetType, string> = {
   URL_ALIASES: 'GenericAsset',
 };
 
+@KeyedById()
 @InterfaceType('Asset', {
   description: 'Anything the catalog holds. Its id is the same on every stage it reaches.',
   // Remote answers (another stage's) carry __typename; ours carry the asset type.
@@ -80,6 +82,7 @@ export class Route {
   @Field() description!: string;
 }
 
+@KeyedById()
 @ObjectType({ implements: AssetInterface, description: 'An API: the service a gateway serves.' })
 export class ApiAsset extends AssetInterface {
   @Field() apiType!: string;
@@ -91,6 +94,7 @@ export class ApiAsset extends AssetInterface {
   @Field(() => ID, { nullable: true }) versionSetId!: string | null;
 }
 
+@KeyedById()
 @ObjectType({ implements: AssetInterface })
 export class PolicyAsset extends AssetInterface {
   @Field() kind!: string;
@@ -98,6 +102,7 @@ export class PolicyAsset extends AssetInterface {
   @Field(() => GraphQLJSONObject) config!: Record<string, unknown>;
 }
 
+@KeyedById()
 @ObjectType({ implements: AssetInterface, description: 'A named value, bound to a stage or unbound (the default).' })
 export class Alias extends AssetInterface {
   @Field(() => String, { nullable: true, description: 'Null when the alias is secure: secure values are never returned.' })
@@ -107,6 +112,7 @@ export class Alias extends AssetInterface {
   @Field({ description: 'SIMPLE, ENDPOINT or AUTHENTICATION.' }) aliasKind!: string;
 }
 
+@KeyedById()
 @ObjectType({ implements: AssetInterface })
 export class ApplicationAsset extends AssetInterface {
   @Field(() => String, { nullable: true }) contactEmail!: string | null;
@@ -114,6 +120,7 @@ export class ApplicationAsset extends AssetInterface {
   @Field(() => [String]) redirectUris!: string[];
 }
 
+@KeyedById()
 @ObjectType({ implements: AssetInterface })
 export class PackageAsset extends AssetInterface {
   @Field() visibility!: string;
@@ -126,6 +133,7 @@ export class RateLimit {
   @Field(() => Int) perSeconds!: number;
 }
 
+@KeyedById()
 @ObjectType({ implements: AssetInterface })
 export class PlanAsset extends AssetInterface {
   @Field(() => RateLimit) rateLimit!: RateLimit;
@@ -133,16 +141,19 @@ export class PlanAsset extends AssetInterface {
   @Field() currency!: string;
 }
 
+@KeyedById()
 @ObjectType({ implements: AssetInterface })
 export class SubscriptionAsset extends AssetInterface {
   @Field() status!: string;
 }
 
+@KeyedById()
 @ObjectType({ implements: AssetInterface, description: 'A team; its groups are the GROUP assets it requires.' })
 export class TeamAsset extends AssetInterface {
   @Field(() => String, { nullable: true }) email!: string | null;
 }
 
+@KeyedById()
 @ObjectType({ implements: AssetInterface, description: 'Asset types without typed fields of their own.' })
 export class GenericAsset extends AssetInterface {}
 

@@ -10,6 +10,7 @@ import type { AuthUser } from '../../services/auth.js';
 import type { GatewayConfigEvent, SyncAction } from '../../services/gateways.js';
 import type { Context } from '../context.js';
 import { CurrentUser, Requires } from '../guard.js';
+import { KeyedById } from '../subgraph/key.js';
 
 @ObjectType()
 class RouteInfo {
@@ -18,6 +19,7 @@ class RouteInfo {
   @Field(() => String, { nullable: true }) host!: string | null;
 }
 
+@KeyedById()
 @ObjectType({ description: 'A gateway group: instances that run the same configuration.' })
 export class GatewayGroup {
   @Field(() => ID) id!: string;
@@ -26,6 +28,7 @@ export class GatewayGroup {
   @Field(() => Int, { description: 'Grows with every configuration change.' }) revision!: number;
 }
 
+@KeyedById()
 @ObjectType({ description: 'A published version of a service (an API) in a gateway group.' })
 export class ServiceVersion {
   @Field(() => ID) id!: string;

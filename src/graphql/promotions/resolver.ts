@@ -12,6 +12,7 @@ import { Rollback } from '../rollbacks/resolver.js';
 import { ConnectionType, toConnection, type Connection } from '../connection.js';
 import type { Context } from '../context.js';
 import { CurrentUser, Requires } from '../guard.js';
+import { KeyedById } from '../subgraph/key.js';
 
 export enum PromotionStatus {
   QUEUED = 'QUEUED',
@@ -53,6 +54,7 @@ export class StageResult {
   @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
 }
 
+@KeyedById()
 @ObjectType()
 export class Promotion {
   @Field(() => ID) id!: string;

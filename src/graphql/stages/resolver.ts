@@ -4,7 +4,9 @@ import { badInput } from '../../errors.js';
 import { productVersion } from '../../version.js';
 import type { Context } from '../context.js';
 import { Requires } from '../guard.js';
+import { KeyedById } from '../subgraph/key.js';
 
+@KeyedById()
 @ObjectType({ description: 'Another Stagecraft instance this one promotes to. Its password is never returned.' })
 export class Stage {
   @Field(() => ID) id!: string;
