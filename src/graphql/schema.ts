@@ -47,8 +47,18 @@ export function createApiSchema(): Promise<GraphQLSchema> {
     validate: false,
     emitSchemaFile: false,
     pubSub: refusingPubSub,
-  }).then(answerRemoteDataFromItself);
+  })
+    .then(answerRemoteDataFromItself)
+    .then(describeRootTypes);
   return builtApi;
+}
+
+/** type-graphql has no decorator for the root types themselves; their descriptions are set here. */
+function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
+  Object.assign(schema.getQueryType()!, { description: 'Reads. Every field but `me` needs a signed-in user.' });
+  Object.assign(schema.getMutationType()!, { description: 'Changes. Each checks the privilege it needs; `login` is open to everyone.' });
+  Object.assign(schema.getSubscriptionType()!, { description: 'Live streams over graphql-ws (graphql-transport-ws) at /graphql.' });
+  return schema;
 }
 
 /** The executable schema /graphql serves: the API, also answering as a Federation 2 subgraph (subgraph/schema.ts). */
