@@ -115,11 +115,11 @@ export class Route {
 @KeyedById()
 @ObjectType({ implements: AssetInterface, description: 'An API: the service a gateway serves.' })
 export class ApiAsset extends AssetInterface {
-  @Field({ description: 'REST, SOAP, GRAPHQL …: the kind of API.' }) apiType!: string;
+  @Field({ description: 'REST, SOAP, GRAPHQL or WEBSOCKET.' }) apiType!: string;
   @Field({ description: 'Path prefix the gateway serves the API under.' }) basePath!: string;
   @Field(() => [Route], { description: 'The operations the API exposes.' }) routes!: Route[];
   @Field(() => [String], { description: 'Free labels for search.' }) tags!: string[];
-  @Field({ description: 'Lifecycle state, e.g. Beta or Production.' }) maturity!: string;
+  @Field({ description: 'Lifecycle state: BETA, STABLE or DEPRECATED.' }) maturity!: string;
   @Field(() => Int, { nullable: true, description: 'Position in its version set: 1, 2, 3 …' }) systemVersion!: number | null;
   @Field(() => ID, { nullable: true, description: 'The version set this API version belongs to (shared by versions 1, 2, 3 …); null for an API without versions.' }) versionSetId!: string | null;
 }
@@ -128,7 +128,7 @@ export class ApiAsset extends AssetInterface {
 @ObjectType({ implements: AssetInterface, description: 'A rule an API applies to its traffic.' })
 export class PolicyAsset extends AssetInterface {
   @Field({ description: 'What the policy does, e.g. rate-limit or cors.' }) kind!: string;
-  @Field({ description: 'When it runs in a request: REQUEST, ROUTING or RESPONSE.' }) phase!: string;
+  @Field({ description: 'When it runs: on the REQUEST, the RESPONSE or an ERROR.' }) phase!: string;
   @Field(() => GraphQLJSONObject, { description: 'The policy’s settings, by kind.' }) config!: Record<string, unknown>;
 }
 
@@ -153,7 +153,7 @@ export class ApplicationAsset extends AssetInterface {
 @KeyedById()
 @ObjectType({ implements: AssetInterface, description: 'A bundle of APIs offered to applications under plans.' })
 export class PackageAsset extends AssetInterface {
-  @Field({ description: 'Who may see the package, e.g. PUBLIC or PRIVATE.' }) visibility!: string;
+  @Field({ description: 'Who may see the package: PUBLIC or PRIVATE.' }) visibility!: string;
   @Field(() => [String], { description: 'Free labels for search.' }) tags!: string[];
 }
 
@@ -174,7 +174,7 @@ export class PlanAsset extends AssetInterface {
 @KeyedById()
 @ObjectType({ implements: AssetInterface, description: 'An application’s subscription to a package under a plan.' })
 export class SubscriptionAsset extends AssetInterface {
-  @Field({ description: 'Where the subscription stands, e.g. ACTIVE or PENDING_APPROVAL.' }) status!: string;
+  @Field({ description: 'ACTIVE, PENDING or SUSPENDED.' }) status!: string;
 }
 
 @KeyedById()

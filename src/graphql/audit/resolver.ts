@@ -9,7 +9,7 @@ export const AUDIT_STREAM = 'audit';
 @ObjectType({ description: 'Something an administrator may want to know happened: users, tokens …' })
 export class AuditEvent {
   @Field(() => ID, { description: 'Position in the audit log; replay after it with afterSequence.' }) sequence!: number;
-  @Field({ description: 'What kind of event, e.g. user.created or token.revoked.' }) type!: string;
+  @Field({ description: 'What kind of event, e.g. USER_CREATED or API_TOKEN_REVOKED.' }) type!: string;
   @Field(() => String, { nullable: true, description: 'Who did it; null for the system.' }) actor!: string | null;
   @Field(() => GraphQLJSONObject, { description: 'What happened, by event type (never secrets).' }) details!: Record<string, unknown>;
   @Field({ description: 'When it happened.' }) at!: Date;
