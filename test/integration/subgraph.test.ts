@@ -14,6 +14,7 @@ import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSchema, printSubgraph } from '../../src/graphql/schema.js'; // first: it loads reflect-metadata
 import { entityTypeNames } from '../../src/graphql/subgraph/entities.js';
+import { promoteAndWait, registerStage } from '../support/promotion.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 interface GatewayContext {
@@ -21,6 +22,8 @@ interface GatewayContext {
 }
 
 let stagecraft: TestServer;
+/** A second instance, stage "qa", for a real promotion and a registered stage. */
+let qa: TestServer;
 let admin: string;
 let viewer: string;
 let petstore: { id: string; name: string };
@@ -94,7 +97,7 @@ async function viaGateway(query: string, token?: string): Promise<{ data?: any; 
 }
 
 beforeAll(async () => {
-  stagecraft = await startTestServer({ env: { STAGECRAFT_SEED: 'true' } });
+  [stagecraft, qa] = await Promise.all([startTestServer({ env: { STAGECRAFT_SEED: 'true' } }), startTestServer({ env: { STAGECRAFT_STAGE: 'qa' } })]);
   admin = await stagecraft.adminToken();
   viewer = await stagecraft.userWithRole('VIEWER');
   const found = await stagecraft.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { id name } } } }', {}, admin);
@@ -107,7 +110,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gatewayServer?.stop();
   await ownersServer?.stop();
-  await stagecraft?.stop();
+  await Promise.all([stagecraft?.stop(), qa?.stop()]);
 });
 
 describe('composed with another subgraph behind @apollo/gateway', () => {
@@ -166,6 +169,10 @@ describe('the subgraph endpoint', () => {
     );
     expect(published.errors).toBeUndefined();
     const version = published.data!.publishService;
+    await registerStage(stagecraft, 'qa', qa);
+    const qaStage = (await stagecraft.gql('{ stages { id name } }', {}, admin)).data!.stages.find((s: { name: string }) => s.name === 'qa');
+    const policy = (await stagecraft.gql('mutation { createAsset(input: { type: POLICY, name: "Entity policy" }) { id } }', {}, admin)).data!.createAsset;
+    const promotion = await promoteAndWait(stagecraft, { name: 'entity promotion', assetIds: [policy.id], targetStages: ['qa'] });
     const missing = '00000000-0000-4000-8000-000000000000';
     const res = await entities(
       [
@@ -178,6 +185,9 @@ describe('the subgraph endpoint', () => {
         { __typename: 'GatewayGroup', id: group.id },
         { __typename: 'ServiceVersion', id: version.id },
         { __typename: 'Promotion', id: missing },
+        { __typename: 'Promotion', id: promotion.id },
+        { __typename: 'Stage', id: qaStage.id },
+        { __typename: 'Stage', id: missing },
       ],
       viewer,
     );
@@ -191,6 +201,9 @@ describe('the subgraph endpoint', () => {
       { __typename: 'Stage', id: 'local', name: 'dev', isLocal: true },
       { __typename: 'GatewayGroup', id: group.id, name: 'default' },
       { __typename: 'ServiceVersion', id: version.id, version: version.version },
+      null,
+      { __typename: 'Promotion', id: promotion.id, name: 'entity promotion' },
+      { __typename: 'Stage', id: qaStage.id, name: 'qa', isLocal: false },
       null,
     ]);
   });
