@@ -124,12 +124,14 @@ async function gatewayCommand(args: string[]): Promise<void> {
 }
 
 async function schemaCommand(args: string[]): Promise<void> {
-  if (args.length) {
-    process.stderr.write(`stagecraft: schema takes no arguments (got "${args[0]}")\n${serverCommandHelp.schema.split('\n')[0]}\n`);
+  const outputs = { '--subgraph': 'printSubgraph', '--possible-types': 'printPossibleTypes' } as const;
+  if (args.length > 1 || (args.length === 1 && !(args[0]! in outputs))) {
+    process.stderr.write(`stagecraft: schema takes no arguments but --subgraph or --possible-types (got "${args.find((a) => !(a in outputs)) ?? args[1]}")\n${serverCommandHelp.schema.split('\n')[0]}\n`);
     process.exit(2);
   }
-  const { printSDL } = await import('./graphql/schema.js');
-  process.stdout.write(await printSDL());
+  const printers = await import('./graphql/schema.js');
+  const print = args.length ? printers[outputs[args[0] as keyof typeof outputs]] : printers.printSDL;
+  process.stdout.write(await print());
 }
 
 type ClientCommand = (args: string[], io: import('./cli/command.js').CliIO) => Promise<number>;

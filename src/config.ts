@@ -38,6 +38,13 @@ export interface Config {
   metricsToken?: string;
   /** OTLP/HTTP traces endpoint from OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT; null: tracing off. */
   otlpTracesUrl: string | null;
+  /**
+   * Browser origins (exact `scheme://host[:port]`) whose pages may call /graphql, the archive
+   * endpoints and open WebSockets: `--cors-origin` / `STAGECRAFT_CORS_ORIGINS`. Empty: none.
+   */
+  corsOrigins: string[];
+  /** Let allowed origins send credentials (cookies, HTTP auth): `STAGECRAFT_CORS_CREDENTIALS`, off by default. */
+  corsCredentials: boolean;
   limits: Limits;
   auth: AuthLimits;
 }
@@ -207,6 +214,39 @@ export function metricsTokenFrom(env: NodeJS.ProcessEnv): string | undefined {
 
 export class ConfigError extends Error {}
 
+/** More origins than any real deployment lists; bounds the header check. */
+const MAX_CORS_ORIGINS = 100;
+
+/**
+ * The CORS allowlist from one or more comma-separated lists. Each entry must be an exact origin
+ * (`https://portal.example.com`, `http://localhost:3000`): no path, no wildcard. `*` and `null`
+ * are refused — `*` would let any site's pages call the API (and connect WebSockets) with a
+ * token they got hold of; `null` is what sandboxed iframes and file:// pages send, so any
+ * site can produce it.
+ */
+export function parseCorsOrigins(lists: readonly string[], source = '--cors-origin / STAGECRAFT_CORS_ORIGINS'): string[] {
+  const origins = new Set<string>();
+  for (const entry of lists.flatMap((list) => list.split(',')).map((e) => e.trim()).filter(Boolean)) {
+    const shown = JSON.stringify(entry.slice(0, 200));
+    if (entry === '*' || entry.includes('*')) throw new ConfigError(`${source}: wildcards are not accepted (got ${shown}); list each origin, e.g. https://portal.example.com`);
+    if (entry.toLowerCase() === 'null') throw new ConfigError(`${source}: "null" is not accepted: sandboxed iframes and file:// pages of any site send it`);
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new ConfigError(`${source} must list origins like https://portal.example.com (got ${shown})`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${source}: only http and https origins (got ${shown})`);
+    // An origin is scheme, host and port only: anything else would never match a browser's Origin header.
+    if (url.origin !== entry.replace(/\/$/, '').toLowerCase()) {
+      throw new ConfigError(`${source}: ${shown} is not an origin (scheme://host[:port], no path, query or credentials); did you mean ${url.origin}?`);
+    }
+    origins.add(url.origin);
+  }
+  if (origins.size > MAX_CORS_ORIGINS) throw new ConfigError(`${source}: at most ${MAX_CORS_ORIGINS} origins (got ${origins.size})`);
+  return [...origins];
+}
+
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -241,6 +281,7 @@ const schema = z.object({
       ctx.addIssue({ code: 'custom', message: err.message });
     }
   }),
+  corsCredentials: bool,
   sessionTtlMs: z.coerce
     .number({ message: 'must be a number' })
     .int('must be an integer')
@@ -262,6 +303,7 @@ const sources: Record<string, string> = {
   logLevel: 'LOG_LEVEL',
   jobLeaseMs: 'STAGECRAFT_JOB_LEASE_MS',
   allowedHosts: 'STAGECRAFT_ALLOWED_HOSTS',
+  corsCredentials: '--cors-credentials / STAGECRAFT_CORS_CREDENTIALS',
   sessionTtlMs: 'STAGECRAFT_SESSION_TTL_MS',
 };
 
@@ -278,6 +320,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
         'database-url': { type: 'string' },
         seed: { type: 'boolean' },
         'no-graphiql': { type: 'boolean' },
+        'cors-origin': { type: 'string', multiple: true },
+        'cors-credentials': { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
@@ -300,6 +344,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     logLevel: env.LOG_LEVEL ?? 'info',
     jobLeaseMs: env.STAGECRAFT_JOB_LEASE_MS ?? '30000',
     allowedHosts: env.STAGECRAFT_ALLOWED_HOSTS ?? '',
+    corsCredentials: flags['cors-credentials'] ? 'true' : (env.STAGECRAFT_CORS_CREDENTIALS ?? 'false'),
     sessionTtlMs: env.STAGECRAFT_SESSION_TTL_MS ?? String(defaultAuthLimits.sessionTtlMs),
   };
   const parsed = schema.safeParse(raw);
@@ -314,6 +359,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ...settings,
     dataDir: path.resolve(parsed.data.dataDir),
     allowedHosts: parseAllowList(parsed.data.allowedHosts).entries.slice(),
+    corsOrigins: parseCorsOrigins(flags['cors-origin'] ?? (env.STAGECRAFT_CORS_ORIGINS ? [env.STAGECRAFT_CORS_ORIGINS] : [])),
     metricsToken: metricsTokenFrom(env),
     otlpTracesUrl: otlpTracesUrl(env),
     limits: loadLimits(env),

@@ -13,7 +13,7 @@ Commands:
             run the control plane (GraphQL, GraphiQL, jobs)
   migrate   [--data-dir DIR] [--database-url URL]   apply pending database migrations
   seed      [--data-dir DIR] [--database-url URL]   load the demo catalog (Swagger Petstore and friends)
-  schema                                            print the GraphQL SDL
+  schema    [--subgraph | --possible-types]         print the GraphQL SDL (or the subgraph SDL, possibleTypes)
   gateway   --control-plane URL --group NAME --token TOKEN [--port 9080] [--host 0.0.0.0]
             run a gateway instance of the group (data plane); STAGECRAFT_GATEWAY_TOKEN for the token
 
@@ -46,7 +46,8 @@ running PostgreSQL).
 
 Environment: PORT, HOST, STAGECRAFT_STAGE, STAGECRAFT_DATA_DIR, DATABASE_URL, STAGECRAFT_ADMIN_PASSWORD,
 STAGECRAFT_SECRET_KEY, STAGECRAFT_GRAPHIQL, STAGECRAFT_ALLOWED_HOSTS, STAGECRAFT_SESSION_TTL_MS,
-STAGECRAFT_JOB_LEASE_MS, STAGECRAFT_MAX_* (README "Limits"), LOG_LEVEL, NODE_ENV; for the pipeline
+STAGECRAFT_JOB_LEASE_MS, STAGECRAFT_CORS_ORIGINS, STAGECRAFT_CORS_CREDENTIALS, STAGECRAFT_MAX_* (README "Limits"),
+LOG_LEVEL, NODE_ENV; for the pipeline
 commands STAGECRAFT_SERVER, STAGECRAFT_TOKEN, STAGECRAFT_ARCHIVE_PASSPHRASE. Flags win over env.
 `;
 
@@ -55,7 +56,7 @@ const databaseFlags = `  --data-dir DIR       the embedded PostgreSQL cluster an
 
 export const serverCommandHelp: Record<'serve' | 'migrate' | 'seed' | 'schema' | 'gateway', string> = {
   serve: `Usage: stagecraft serve [--port 4000] [--host 0.0.0.0] [--stage NAME] [--data-dir DIR] [--database-url URL]
-                       [--seed] [--no-graphiql]
+                       [--seed] [--no-graphiql] [--cors-origin ORIGIN]... [--cors-credentials]
 
 Runs the control plane: GraphQL over HTTP and WebSocket at /graphql, GraphiQL for browsers,
 /healthz and /readyz, the archive endpoints, and the job runner. Applies pending migrations first.
@@ -66,6 +67,9 @@ Runs the control plane: GraphQL over HTTP and WebSocket at /graphql, GraphiQL fo
 ${databaseFlags}
   --seed               load the demo catalog (Swagger Petstore and friends) if it is not there (STAGECRAFT_SEED)
   --no-graphiql        do not serve GraphiQL (STAGECRAFT_GRAPHIQL=false)
+  --cors-origin ORIGIN a browser origin (https://portal.example.com) whose pages may call the API and
+                       open WebSockets; repeat or comma-separate (STAGECRAFT_CORS_ORIGINS). Exact origins only
+  --cors-credentials   let those origins send credentials (STAGECRAFT_CORS_CREDENTIALS, default off)
 
 stdout carries only the JSON log; the banner goes to stderr. On first start the generated
 password of the user "admin" goes to stderr and to DATA_DIR/initial-admin-password (mode 0600);
@@ -93,9 +97,14 @@ ${databaseFlags}
 
 Exit status: 0 loaded or already present, 1 failed, 2 bad command line, 4 as for migrate.
 `,
-  schema: `Usage: stagecraft schema
+  schema: `Usage: stagecraft schema [--subgraph | --possible-types]
 
-Prints the GraphQL schema (SDL) to stdout.
+Prints the GraphQL schema (SDL) to stdout, as kept in schema/schema.graphql (\`npm run schema\`).
+
+  --subgraph           the Apollo Federation 2 subgraph SDL instead (@key entities, _service, _entities),
+                       for composing a supergraph without a token
+  --possible-types     the implementations of each interface as JSON (schema/possible-types.json), for
+                       Apollo Client's possibleTypes
 
 Exit status: 0 printed, 2 bad command line.
 `,

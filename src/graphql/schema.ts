@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { isAbstractType, lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type PubSub } from 'type-graphql';
 import { ApiAssetResolver, AssetResolver, TeamAssetResolver } from './assets/resolver.js';
 import { concreteAssetTypes } from './assets/types.js';
@@ -12,6 +12,7 @@ import { StageResolver } from './stages/resolver.js';
 import { answerRemoteDataFromItself } from './federation/remote-fields.js';
 import { DriftResolver, StageGraphResolver } from './federation/stage-graph.js';
 import { authChecker } from './guard.js';
+import { printSubgraphSDL, toSubgraphSchema } from './subgraph/schema.js';
 import { UserResolver } from './users/resolver.js';
 
 export const resolvers = [UserResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver, ArchiveResolver, StageResolver, PromotionResolver, StageResultResolver, RollbackResolver, StageGraphResolver, DriftResolver, GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResolver] as const;
@@ -30,13 +31,14 @@ const refusingPubSub: PubSub = {
   },
 };
 
+let builtApi: Promise<GraphQLSchema> | undefined;
 let built: Promise<GraphQLSchema> | undefined;
 
-/** The executable schema (built once per process: type-graphql metadata is global). */
-export function createSchema(): Promise<GraphQLSchema> {
+/** The API as type-graphql builds it (once per process: type-graphql metadata is global). */
+export function createApiSchema(): Promise<GraphQLSchema> {
   // No global middleware: one would make every field of every query asynchronous (a promise per
   // field); remote answers are served by a synchronous wrapper installed on the built schema.
-  built ??= buildSchema({
+  builtApi ??= buildSchema({
     resolvers,
     // Implementations of the Asset interface that no field names directly still belong in the schema.
     orphanedTypes: concreteAssetTypes,
@@ -45,11 +47,48 @@ export function createSchema(): Promise<GraphQLSchema> {
     validate: false,
     emitSchemaFile: false,
     pubSub: refusingPubSub,
-  }).then(answerRemoteDataFromItself);
+  })
+    .then(answerRemoteDataFromItself)
+    .then(describeRootTypes);
+  return builtApi;
+}
+
+/** type-graphql has no decorator for the root types themselves; their descriptions are set here. */
+function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
+  Object.assign(schema.getQueryType()!, { description: 'Reads. Every field but `me` needs a signed-in user.' });
+  Object.assign(schema.getMutationType()!, { description: 'Changes. Each checks the privilege it needs; `login` is open to everyone.' });
+  Object.assign(schema.getSubscriptionType()!, { description: 'Live streams over graphql-ws (graphql-transport-ws) at /graphql.' });
+  return schema;
+}
+
+/** The executable schema /graphql serves: the API, also answering as a Federation 2 subgraph (subgraph/schema.ts). */
+export function createSchema(): Promise<GraphQLSchema> {
+  built ??= createApiSchema().then(toSubgraphSchema);
   return built;
 }
 
-/** The SDL kept in schema/schema.graphql, sorted so diffs stay readable. */
+/**
+ * The SDL kept in schema/schema.graphql, sorted so diffs stay readable: the API clients use,
+ * without the Federation plumbing (`_service`, `_entities`, `@key` …) only gateways need.
+ */
 export async function printSDL(): Promise<string> {
-  return printSchema(lexicographicSortSchema(await createSchema())) + '\n';
+  return printSchema(lexicographicSortSchema(await createApiSchema())) + '\n';
+}
+
+/**
+ * The concrete types of each interface and union, as Apollo Client's `possibleTypes` wants them
+ * (schema/possible-types.json): without it, fields selected through `... on ApiAsset` are dropped.
+ */
+export async function printPossibleTypes(): Promise<string> {
+  const schema = await createApiSchema();
+  const possibleTypes: Record<string, string[]> = {};
+  for (const type of Object.values(schema.getTypeMap()).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (isAbstractType(type) && !type.name.startsWith('__')) possibleTypes[type.name] = schema.getPossibleTypes(type).map((t) => t.name).sort();
+  }
+  return JSON.stringify(possibleTypes, null, 2) + '\n';
+}
+
+/** The subgraph SDL a supergraph composes (what `_service { sdl }` answers). */
+export async function printSubgraph(): Promise<string> {
+  return printSubgraphSDL(await createSchema()) + '\n';
 }

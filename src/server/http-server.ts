@@ -5,7 +5,7 @@
  */
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type ErrorRequestHandler } from 'express';
 import {
@@ -38,6 +38,7 @@ import { EventFollower } from '../events/stream-feed.js';
 import { executeEach, FrameDelivery, viewKey } from './shared-frames.js';
 import { graphiqlRouter } from './graphiql/page.js';
 import { archiveRouter } from './archive-routes.js';
+import { corsMiddleware, upgradeOriginAllowed, type CorsPolicy } from './cors.js';
 import { healthRouter } from './health.js';
 import { checkOperation, documentNestingError, limitRules, parseOptions } from './limits.js';
 import { OperationVerdicts, ValidatedDocuments } from './operation-cache.js';
@@ -71,7 +72,14 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
   const wsDocuments = new ValidatedDocuments(schema, [...specifiedRules, ...rules], parseOptions(config.limits));
 
   // --- graphql-ws (graphql-transport-ws) on /graphql ---
-  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: config.limits.bodyBytes });
+  const cors: CorsPolicy = { origins: config.corsOrigins, credentials: config.corsCredentials };
+  const wss = new WebSocketServer({
+    server,
+    path: '/graphql',
+    maxPayload: config.limits.bodyBytes,
+    // Browsers apply no CORS to WebSockets: a page of an origin not on the list is refused here.
+    verifyClient: ({ req }, done) => (upgradeOriginAllowed(cors, req) ? done(true) : done(false, 403, 'Origin not allowed')),
+  });
   const sockets = new SocketSessions(services, log, config.auth);
   observer.metrics.countSocketsWith(() => ({ sockets: sockets.size, subscriptions: sockets.subscriptionCount }));
   // Any replica's credential change (revocation, logout, role change …) re-checks our sockets.
@@ -233,6 +241,9 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
       // The default cache-control plugin wraps every field resolver (willResolveField) to compute
       // cache hints nobody reads here: a promise-chain per field in every query.
       ApolloServerPluginCacheControlDisabled(),
+      // A subgraph schema would switch on federated tracing (ftv1): per-field timings and error
+      // texts for any caller that asks for them, and a hook on every field. Not served.
+      ApolloServerPluginInlineTraceDisabled(),
       limitsPlugin,
       databaseOutagePlugin,
       observeOperations<Context>(observer),
@@ -244,6 +255,8 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
     serveMetrics(req, res, config.metricsToken, () => observer.metrics.render(), observer.metrics.contentType).catch(next);
   });
   app.use(healthRouter(services));
+  // Before the routers: a preflight (OPTIONS) must be answered here, not by Express's default.
+  app.use(['/graphql', '/archive'], corsMiddleware(cors));
   app.use(archiveRouter(services, log, config.limits));
   if (config.graphiql) app.use(graphiqlRouter(config.stage));
   app.use(

@@ -52,7 +52,7 @@ describe('stagecraft --version and --help', () => {
     const bad = run(command, '--no-such-option');
     expect(bad.status).toBe(2);
     expect(bad.stdout).toBe('');
-    expect(bad.stderr).toMatch(command === 'schema' ? /schema takes no arguments \(got "--no-such-option"\)/ : /Unknown option '--no-such-option'/);
+    expect(bad.stderr).toMatch(command === 'schema' ? /schema takes no arguments but --subgraph or --possible-types \(got "--no-such-option"\)/ : /Unknown option '--no-such-option'/);
   });
 
   it.each(PIPELINE)('%s: its help documents the exit statuses (0 ok, 2 bad command line, 3 refused or unreachable)', (command) => {

@@ -46,6 +46,10 @@ const expected: Record<RootKind, Record<string, Need>> = {
     gatewayInstanceTokens: ['MANAGE_GATEWAY_GROUPS'],
     rollback: 'SIGNED_IN',
     importReport: ['EXPORT_IMPORT'],
+    // Federation (src/graphql/subgraph/): the subgraph SDL, like introspection, needs a user;
+    // each _entities reference is also held to the guard of its equivalent query.
+    _service: 'SIGNED_IN',
+    _entities: 'SIGNED_IN',
   },
   Mutation: {
     login: 'PUBLIC',

@@ -1,13 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource, migrate, pendingSchemaChanges } from '../../src/db/data-source.js';
-import { printSDL } from '../../src/graphql/schema.js';
+import { printPossibleTypes, printSDL } from '../../src/graphql/schema.js';
 import { createTestDatabase } from '../support/database.js';
 
 describe('schema/schema.graphql', () => {
   it('matches the SDL the code emits (run `npm run schema` after changing the API)', async () => {
     const committed = await readFile(new URL('../../schema/schema.graphql', import.meta.url), 'utf8');
     expect(committed).toBe(await printSDL());
+  });
+
+  it('comes with schema/possible-types.json, every interface with its implementations (`npm run schema` writes both)', async () => {
+    const committed = await readFile(new URL('../../schema/possible-types.json', import.meta.url), 'utf8');
+    expect(committed).toBe(await printPossibleTypes());
+    expect(JSON.parse(committed).Asset).toContain('ApiAsset');
   });
 });
 

@@ -35,6 +35,7 @@ const scalarSamples: Record<string, () => unknown> = {
   Boolean: () => false,
   DateTimeISO: () => new Date().toISOString(),
   JSONObject: () => ({}),
+  _Any: () => ({ __typename: 'Promotion', id: randomUUID() }),
 };
 
 export interface RootField {

@@ -55,3 +55,42 @@ describe('loadConfig', () => {
     expect(JSON.stringify(redacted)).not.toMatch(/hunter2|pw@/);
   });
 });
+
+describe('CORS allowlist (--cors-origin / STAGECRAFT_CORS_ORIGINS)', () => {
+  it('is empty and without credentials by default', () => {
+    expect(loadConfig([], {})).toMatchObject({ corsOrigins: [], corsCredentials: false });
+  });
+
+  it('takes repeated flags and comma lists, normalised to exact origins; flags win over env', () => {
+    const c = loadConfig(['--cors-origin', 'https://Portal.Example.com/', '--cors-origin', 'http://localhost:3000, http://127.0.0.1:8080', '--cors-credentials'], {
+      STAGECRAFT_CORS_ORIGINS: 'https://ignored.example',
+    });
+    expect(c.corsOrigins).toEqual(['https://portal.example.com', 'http://localhost:3000', 'http://127.0.0.1:8080']);
+    expect(c.corsCredentials).toBe(true);
+    expect(loadConfig([], { STAGECRAFT_CORS_ORIGINS: 'https://a.example,https://b.example', STAGECRAFT_CORS_CREDENTIALS: 'false' })).toMatchObject({
+      corsOrigins: ['https://a.example', 'https://b.example'],
+      corsCredentials: false,
+    });
+  });
+
+  it.each([
+    ['*', 'wildcards are not accepted'],
+    ['https://*.example.com', 'wildcards are not accepted'],
+    ['null', '"null" is not accepted'],
+    ['portal.example.com', 'must list origins like'],
+    ['ftp://portal.example.com', 'only http and https'],
+    ['https://portal.example.com/app', 'is not an origin'],
+    ['https://user:pw@portal.example.com', 'is not an origin'],
+    ['https://portal.example.com?x=1', 'is not an origin'],
+    ['https://portal.example.com:443', 'did you mean https://portal.example.com'],
+    ['https://portal.example.com\u0000', 'is not an origin'],
+  ])('refuses %j', (origin, message) => {
+    expect(() => loadConfig(['--cors-origin', origin], {})).toThrow(ConfigError);
+    expect(() => loadConfig([], { STAGECRAFT_CORS_ORIGINS: origin })).toThrow(message);
+  });
+
+  it('bounds the list', () => {
+    const many = Array.from({ length: 101 }, (_, i) => `https://p${i}.example`).join(',');
+    expect(() => loadConfig([], { STAGECRAFT_CORS_ORIGINS: many })).toThrow('at most 100 origins');
+  });
+});

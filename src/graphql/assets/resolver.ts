@@ -28,15 +28,15 @@ const views = (rows: readonly ListedAsset[]) => rows.map(assetView);
 @Resolver(() => AssetInterface)
 export class AssetResolver {
   @Requires()
-  @Query(() => AssetInterface, { nullable: true })
-  async asset(@Arg('id', () => ID) id: string, @Ctx() { loaders }: Context): Promise<View | null> {
+  @Query(() => AssetInterface, { nullable: true, description: 'One asset of this stage by id; null if there is none.' })
+  async asset(@Arg('id', () => ID, { description: 'The asset’s UUID.' }) id: string, @Ctx() { loaders }: Context): Promise<View | null> {
     const row = await loaders.assetById.load(id);
     return row && assetView(row);
   }
 
   @Requires()
   @Query(() => [AssetInterface], { description: 'The assets with these ids that exist here (used between stages).' })
-  async assetsByIds(@Arg('ids', () => [ID]) ids: string[], @Ctx() { loaders }: Context): Promise<View[]> {
+  async assetsByIds(@Arg('ids', () => [ID], { description: 'The assets’ UUIDs (at most 1000).' }) ids: string[], @Ctx() { loaders }: Context): Promise<View[]> {
     if (ids.length > 1000) throw badInput('at most 1000 ids at a time', { field: 'ids' });
     const rows = await loaders.assetById.loadMany(ids);
     return rows.filter((r): r is ListedAsset => r !== null && !(r instanceof Error)).map(assetView);
@@ -45,9 +45,9 @@ export class AssetResolver {
   @Requires()
   @Query(() => AssetConnection, { description: 'Assets in a stable order (name, then id), filtered and paged.' })
   async assets(
-    @Arg('filter', () => AssetFilterInput, { nullable: true }) filter: AssetFilterInput | null,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('filter', () => AssetFilterInput, { nullable: true, description: 'Which assets.' }) filter: AssetFilterInput | null,
+    @Arg('first', () => Int, { defaultValue: 20, description: 'Page size (at most the page limit, 500 by default).' }) first: number,
+    @Arg('after', () => String, { nullable: true, description: 'Cursor: the page after this edge.' }) after: string | null,
     @Ctx() { services, loaders }: Context,
   ): Promise<Connection<View>> {
     const page = await services.assets.search(filter ?? {}, first, after);
@@ -60,9 +60,9 @@ export class AssetResolver {
     description: 'Everything that travels with these assets, in a valid apply order (dependencies first).',
   })
   async dependencyClosure(
-    @Arg('assetIds', () => [ID]) assetIds: string[],
-    @Arg('optional', () => OptionalDependencies, { defaultValue: OptionalDependencies.NONE }) optional: OptionalDependencies,
-    @Arg('optionalIds', () => [ID], { nullable: true }) optionalIds: string[] | null,
+    @Arg('assetIds', () => [ID], { description: 'The assets selected.' }) assetIds: string[],
+    @Arg('optional', () => OptionalDependencies, { defaultValue: OptionalDependencies.NONE, description: 'Which optional dependencies travel.' }) optional: OptionalDependencies,
+    @Arg('optionalIds', () => [ID], { nullable: true, description: 'The optional dependencies that travel when optional is SELECTED.' }) optionalIds: string[] | null,
     @Ctx() { services }: Context,
   ): Promise<View[]> {
     return views(await services.assets.closure(assetIds, optional, optionalIds ?? []));
@@ -70,21 +70,21 @@ export class AssetResolver {
 
   @Requires()
   @Query(() => Alias, { description: 'The variant of an alias a promotion to this stage uses: bound to it, else unbound.' })
-  async aliasFor(@Arg('name') name: string, @Arg('stage') stage: string, @Ctx() { services }: Context): Promise<View> {
+  async aliasFor(@Arg('name', { description: 'The alias’s name.' }) name: string, @Arg('stage', { description: 'The stage a promotion would go to.' }) stage: string, @Ctx() { services }: Context): Promise<View> {
     return assetView(await services.assets.aliasFor(name, stage));
   }
 
   @Requires('MANAGE_ASSETS')
-  @Mutation(() => AssetInterface)
-  async createAsset(@Arg('input') input: CreateAssetInput, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<View> {
+  @Mutation(() => AssetInterface, { description: 'Creates an asset on this stage.' })
+  async createAsset(@Arg('input', { description: 'The new asset.' }) input: CreateAssetInput, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<View> {
     return assetView(await services.assets.create(user, input));
   }
 
   @Requires('MANAGE_ASSETS')
-  @Mutation(() => AssetInterface)
+  @Mutation(() => AssetInterface, { description: 'Changes an asset’s fields; the rest stays.' })
   async updateAsset(
-    @Arg('id', () => ID) id: string,
-    @Arg('input') input: UpdateAssetInput,
+    @Arg('id', () => ID, { description: 'The asset’s id.' }) id: string,
+    @Arg('input', { description: 'The fields to change.' }) input: UpdateAssetInput,
     @CurrentUser() user: AuthUser,
     @Ctx() { services }: Context,
   ): Promise<View> {
@@ -97,22 +97,22 @@ export class AssetResolver {
 
   @Requires('MANAGE_ASSETS')
   @Mutation(() => Boolean, { description: 'CONFLICT, listing them, while other assets require this one.' })
-  deleteAsset(@Arg('id', () => ID) id: string, @Ctx() { services }: Context): Promise<boolean> {
+  deleteAsset(@Arg('id', () => ID, { description: 'The asset’s id.' }) id: string, @Ctx() { services }: Context): Promise<boolean> {
     return services.assets.delete(id);
   }
 
   @Requires('MANAGE_ASSETS')
   @Mutation(() => ApiAsset, { description: 'A new version of an API, in the same version set, with the same content.' })
   async createApiVersion(
-    @Arg('fromId', () => ID) fromId: string,
-    @Arg('version') version: string,
+    @Arg('fromId', () => ID, { description: 'The API to copy into a new version of its version set.' }) fromId: string,
+    @Arg('version', { description: 'The new version’s name, e.g. 2.0.' }) version: string,
     @CurrentUser() user: AuthUser,
     @Ctx() { services }: Context,
   ): Promise<View> {
     return assetView(await services.assets.createApiVersion(user, fromId, version));
   }
 
-  @FieldResolver(() => AssetDependencies)
+  @FieldResolver(() => AssetDependencies, { description: 'What the asset references: required ones always travel with it, optional ones when selected.' })
   async dependencies(@Root() asset: View, @Ctx() { loaders }: Context): Promise<AssetDependencies> {
     const refs = await loaders.referencesFrom.load(asset.id);
     return {

@@ -8,9 +8,35 @@ import { Field, Float, ID, InputType, Int, InterfaceType, ObjectType, registerEn
 import { assetTypes, type AssetType } from '../../domain/asset-types.js';
 import type { ListedAsset } from '../../services/asset-rows.js';
 import { ConnectionType } from '../connection.js';
+import { KeyedById } from '../subgraph/key.js';
 
 export const AssetTypeEnum = Object.fromEntries(assetTypes.map((t) => [t, t])) as { [K in AssetType]: K };
-registerEnumType(AssetTypeEnum, { name: 'AssetType' });
+registerEnumType(AssetTypeEnum, {
+  name: 'AssetType',
+  description: 'The kinds of asset the catalog holds (webMethods API Gateway’s asset types).',
+  valuesConfig: {
+    ACCESS_PROFILE: { description: 'Who may approve what; required by approval configurations.' },
+    ALIAS: { description: 'A named value (endpoint, credentials …) that differs per stage.' },
+    API: { description: 'An API (the service a gateway serves).' },
+    APPLICATION: { description: 'A consumer application of APIs.' },
+    APPROVAL_CONFIGURATION: { description: 'Which requests need approval, and by whom.' },
+    CUSTOM_DESTINATION: { description: 'An endpoint events and metrics are sent to.' },
+    EMAIL_DESTINATION: { description: 'A mail server notifications are sent through.' },
+    EXTENDED_SETTINGS: { description: 'Admin configuration: extended settings.' },
+    GROUP: { description: 'A group of users; teams require their groups.' },
+    KEYSTORE: { description: 'Private keys and certificates.' },
+    KEYSTORE_CONFIGURATION: { description: 'Which keystore and truststore the gateway uses.' },
+    LOAD_BALANCER: { description: 'Admin configuration: load balancer URLs.' },
+    PACKAGE: { description: 'A bundle of APIs offered under plans.' },
+    PLAN: { description: 'Terms of use of a package: rate limit and price.' },
+    POLICY: { description: 'A rule an API applies to its traffic (rate limit, CORS, authentication …).' },
+    SERVICE_REGISTRY: { description: 'A registry upstream nodes are discovered from.' },
+    SUBSCRIPTION: { description: 'An application’s subscription to a package under a plan.' },
+    TEAM: { description: 'A team that owns assets.' },
+    TRUSTSTORE: { description: 'Trusted certificates.' },
+    URL_ALIASES: { description: 'Admin configuration: URL aliases.' },
+  },
+});
 
 export enum OptionalDependencies {
   ALL = 'ALL',
@@ -20,6 +46,11 @@ export enum OptionalDependencies {
 registerEnumType(OptionalDependencies, {
   name: 'OptionalDependencies',
   description: 'Which optional dependencies travel: all, none, or the ones listed in optionalIds.',
+  valuesConfig: {
+    ALL: { description: 'Every optional dependency travels.' },
+    NONE: { description: 'No optional dependency travels.' },
+    SELECTED: { description: 'Only those listed in optionalIds travel.' },
+  },
 });
 
 /** Which concrete GraphQL type shows an asset of each type. */
@@ -46,103 +77,113 @@ export const graphqlTypeOf: Record<AssetType, string> = {
   URL_ALIASES: 'GenericAsset',
 };
 
+@KeyedById()
 @InterfaceType('Asset', {
   description: 'Anything the catalog holds. Its id is the same on every stage it reaches.',
   // Remote answers (another stage's) carry __typename; ours carry the asset type.
   resolveType: (asset: ListedAsset & { __typename?: string }) => asset.__typename ?? graphqlTypeOf[asset.type],
 })
 export abstract class AssetInterface {
-  @Field(() => ID) id!: string;
-  @Field(() => AssetTypeEnum) type!: AssetType;
-  @Field() name!: string;
-  @Field() description!: string;
+  @Field(() => ID, { description: 'The asset’s UUID, the same on every stage it reaches.' }) id!: string;
+  @Field(() => AssetTypeEnum, { description: 'The asset type.' }) type!: AssetType;
+  @Field({ description: 'The asset’s name (unique per type on a stage).' }) name!: string;
+  @Field({ description: 'Free text.' }) description!: string;
   @Field(() => String, { nullable: true, description: 'Owning team (the name of a TEAM asset).' }) team!: string | null;
   @Field(() => String, { nullable: true, description: 'Version (APIs).' }) version!: string | null;
   @Field(() => GraphQLJSONObject, { description: 'Type-specific settings, defaults filled in. Secure values are never included.' })
   spec!: Record<string, unknown>;
   @Field({ description: 'SHA-256 of the normalised content; equal content, equal checksum, on any stage.' }) checksum!: string;
-  @Field() createdAt!: Date;
-  @Field() updatedAt!: Date;
-  @Field() createdBy!: string;
-  @Field() updatedBy!: string;
+  @Field({ description: 'When the asset was created on this stage.' }) createdAt!: Date;
+  @Field({ description: 'When the asset last changed on this stage.' }) updatedAt!: Date;
+  @Field({ description: 'Who created it on this stage.' }) createdBy!: string;
+  @Field({ description: 'Who changed it last on this stage.' }) updatedBy!: string;
 }
 
-@ObjectType()
+@ObjectType({ description: 'The assets an asset references, required and optional.' })
 export class AssetDependencies {
   @Field(() => [AssetInterface], { description: 'Always travel with the asset.' }) required!: ListedAsset[];
   @Field(() => [AssetInterface], { description: 'Travel when selected.' }) optional!: ListedAsset[];
 }
 
-@ObjectType()
+@ObjectType({ description: 'An operation of an API.' })
 export class Route {
-  @Field() method!: string;
-  @Field() path!: string;
-  @Field() description!: string;
+  @Field({ description: 'HTTP method.' }) method!: string;
+  @Field({ description: 'Path below the API’s base path.' }) path!: string;
+  @Field({ description: 'What the operation does.' }) description!: string;
 }
 
+@KeyedById()
 @ObjectType({ implements: AssetInterface, description: 'An API: the service a gateway serves.' })
 export class ApiAsset extends AssetInterface {
-  @Field() apiType!: string;
-  @Field() basePath!: string;
-  @Field(() => [Route]) routes!: Route[];
-  @Field(() => [String]) tags!: string[];
-  @Field() maturity!: string;
+  @Field({ description: 'REST, SOAP, GRAPHQL or WEBSOCKET.' }) apiType!: string;
+  @Field({ description: 'Path prefix the gateway serves the API under.' }) basePath!: string;
+  @Field(() => [Route], { description: 'The operations the API exposes.' }) routes!: Route[];
+  @Field(() => [String], { description: 'Free labels for search.' }) tags!: string[];
+  @Field({ description: 'Lifecycle state: BETA, STABLE or DEPRECATED.' }) maturity!: string;
   @Field(() => Int, { nullable: true, description: 'Position in its version set: 1, 2, 3 …' }) systemVersion!: number | null;
-  @Field(() => ID, { nullable: true }) versionSetId!: string | null;
+  @Field(() => ID, { nullable: true, description: 'The version set this API version belongs to (shared by versions 1, 2, 3 …); null for an API without versions.' }) versionSetId!: string | null;
 }
 
-@ObjectType({ implements: AssetInterface })
+@KeyedById()
+@ObjectType({ implements: AssetInterface, description: 'A rule an API applies to its traffic.' })
 export class PolicyAsset extends AssetInterface {
-  @Field() kind!: string;
-  @Field() phase!: string;
-  @Field(() => GraphQLJSONObject) config!: Record<string, unknown>;
+  @Field({ description: 'What the policy does, e.g. rate-limit or cors.' }) kind!: string;
+  @Field({ description: 'When it runs: on the REQUEST, the RESPONSE or an ERROR.' }) phase!: string;
+  @Field(() => GraphQLJSONObject, { description: 'The policy’s settings, by kind.' }) config!: Record<string, unknown>;
 }
 
+@KeyedById()
 @ObjectType({ implements: AssetInterface, description: 'A named value, bound to a stage or unbound (the default).' })
 export class Alias extends AssetInterface {
   @Field(() => String, { nullable: true, description: 'Null when the alias is secure: secure values are never returned.' })
   value!: string | null;
   @Field(() => String, { nullable: true, description: 'The stage this variant is for; null = unbound.' }) stage!: string | null;
-  @Field() secure!: boolean;
+  @Field({ description: 'Whether the value is a secret (stored encrypted, never returned).' }) secure!: boolean;
   @Field({ description: 'SIMPLE, ENDPOINT or AUTHENTICATION.' }) aliasKind!: string;
 }
 
-@ObjectType({ implements: AssetInterface })
+@KeyedById()
+@ObjectType({ implements: AssetInterface, description: 'A consumer application of APIs, identified by its keys or client ids.' })
 export class ApplicationAsset extends AssetInterface {
-  @Field(() => String, { nullable: true }) contactEmail!: string | null;
-  @Field(() => [String]) identifiers!: string[];
-  @Field(() => [String]) redirectUris!: string[];
+  @Field(() => String, { nullable: true, description: 'Whom to contact about the application.' }) contactEmail!: string | null;
+  @Field(() => [String], { description: 'API keys, client ids or host names that identify the application’s requests.' }) identifiers!: string[];
+  @Field(() => [String], { description: 'OAuth redirect URIs.' }) redirectUris!: string[];
 }
 
-@ObjectType({ implements: AssetInterface })
+@KeyedById()
+@ObjectType({ implements: AssetInterface, description: 'A bundle of APIs offered to applications under plans.' })
 export class PackageAsset extends AssetInterface {
-  @Field() visibility!: string;
-  @Field(() => [String]) tags!: string[];
+  @Field({ description: 'Who may see the package: PUBLIC or PRIVATE.' }) visibility!: string;
+  @Field(() => [String], { description: 'Free labels for search.' }) tags!: string[];
 }
 
-@ObjectType()
+@ObjectType({ description: 'A number of requests per time window.' })
 export class RateLimit {
-  @Field(() => Int) requests!: number;
-  @Field(() => Int) perSeconds!: number;
+  @Field(() => Int, { description: 'Requests allowed per window.' }) requests!: number;
+  @Field(() => Int, { description: 'The window, in seconds.' }) perSeconds!: number;
 }
 
-@ObjectType({ implements: AssetInterface })
+@KeyedById()
+@ObjectType({ implements: AssetInterface, description: 'Terms of use of a package: a rate limit and a price.' })
 export class PlanAsset extends AssetInterface {
-  @Field(() => RateLimit) rateLimit!: RateLimit;
-  @Field(() => Float) price!: number;
-  @Field() currency!: string;
+  @Field(() => RateLimit, { description: 'How many requests the plan allows.' }) rateLimit!: RateLimit;
+  @Field(() => Float, { description: 'Price per billing period.' }) price!: number;
+  @Field({ description: 'Currency of the price (ISO 4217).' }) currency!: string;
 }
 
-@ObjectType({ implements: AssetInterface })
+@KeyedById()
+@ObjectType({ implements: AssetInterface, description: 'An application’s subscription to a package under a plan.' })
 export class SubscriptionAsset extends AssetInterface {
-  @Field() status!: string;
+  @Field({ description: 'ACTIVE, PENDING or SUSPENDED.' }) status!: string;
 }
 
+@KeyedById()
 @ObjectType({ implements: AssetInterface, description: 'A team; its groups are the GROUP assets it requires.' })
 export class TeamAsset extends AssetInterface {
-  @Field(() => String, { nullable: true }) email!: string | null;
+  @Field(() => String, { nullable: true, description: 'The team’s contact address.' }) email!: string | null;
 }
 
+@KeyedById()
 @ObjectType({ implements: AssetInterface, description: 'Asset types without typed fields of their own.' })
 export class GenericAsset extends AssetInterface {}
 
@@ -176,20 +217,20 @@ export function assetView(asset: ListedAsset): ListedAsset & Record<string, unkn
 
 export const AssetConnection = ConnectionType('Asset', () => AssetInterface);
 
-@InputType('AssetFilter')
+@InputType('AssetFilter', { description: 'Which assets: all conditions must hold.' })
 export class AssetFilterInput {
   @Field(() => String, { nullable: true, description: 'Matches any string attribute; `*` wildcards, `a|b` alternatives.' })
   keyword?: string | null;
-  @Field(() => [AssetTypeEnum], { nullable: true }) types?: AssetType[] | null;
-  @Field(() => [String], { nullable: true }) teams?: string[] | null;
+  @Field(() => [AssetTypeEnum], { nullable: true, description: 'Only assets of these types.' }) types?: AssetType[] | null;
+  @Field(() => [String], { nullable: true, description: 'Only assets of these teams.' }) teams?: string[] | null;
 }
 
-@InputType()
+@InputType({ description: 'A new asset.' })
 export class CreateAssetInput {
-  @Field(() => AssetTypeEnum) type!: AssetType;
-  @Field() name!: string;
-  @Field(() => String, { nullable: true }) description?: string | null;
-  @Field(() => String, { nullable: true }) team?: string | null;
+  @Field(() => AssetTypeEnum, { description: 'The asset type.' }) type!: AssetType;
+  @Field({ description: 'The asset’s name (unique per type).' }) name!: string;
+  @Field(() => String, { nullable: true, description: 'Free text.' }) description?: string | null;
+  @Field(() => String, { nullable: true, description: 'Owning team: the name of a TEAM asset.' }) team?: string | null;
   @Field(() => String, { nullable: true, description: 'Required for APIs.' }) version?: string | null;
   @Field(() => GraphQLJSONObject, { nullable: true, description: 'Validated per type; unknown fields are refused.' })
   spec?: Record<string, unknown> | null;
@@ -197,12 +238,12 @@ export class CreateAssetInput {
   references?: string[] | null;
 }
 
-@InputType()
+@InputType({ description: 'Fields of an asset to change; the others stay.' })
 export class UpdateAssetInput {
-  @Field(() => String, { nullable: true }) name?: string | null;
-  @Field(() => String, { nullable: true }) description?: string | null;
-  @Field(() => String, { nullable: true }) team?: string | null;
-  @Field(() => String, { nullable: true }) version?: string | null;
+  @Field(() => String, { nullable: true, description: 'New name.' }) name?: string | null;
+  @Field(() => String, { nullable: true, description: 'New description.' }) description?: string | null;
+  @Field(() => String, { nullable: true, description: 'New owning team (the name of a TEAM asset).' }) team?: string | null;
+  @Field(() => String, { nullable: true, description: 'New version (APIs).' }) version?: string | null;
   @Field(() => GraphQLJSONObject, { nullable: true, description: 'Replaces the whole spec.' }) spec?: Record<string, unknown> | null;
   @Field(() => [ID], { nullable: true, description: 'Replaces all references.' }) references?: string[] | null;
 }

@@ -8,11 +8,11 @@ export const AUDIT_STREAM = 'audit';
 
 @ObjectType({ description: 'Something an administrator may want to know happened: users, tokens …' })
 export class AuditEvent {
-  @Field(() => ID) sequence!: number;
-  @Field() type!: string;
-  @Field(() => String, { nullable: true }) actor!: string | null;
-  @Field(() => GraphQLJSONObject) details!: Record<string, unknown>;
-  @Field() at!: Date;
+  @Field(() => ID, { description: 'Position in the audit log; replay after it with afterSequence.' }) sequence!: number;
+  @Field({ description: 'What kind of event, e.g. USER_CREATED or API_TOKEN_REVOKED.' }) type!: string;
+  @Field(() => String, { nullable: true, description: 'Who did it; null for the system.' }) actor!: string | null;
+  @Field(() => GraphQLJSONObject, { description: 'What happened, by event type (never secrets).' }) details!: Record<string, unknown>;
+  @Field({ description: 'When it happened.' }) at!: Date;
 }
 
 const toAuditEvent = (e: StoredEvent): AuditEvent => ({
@@ -28,8 +28,8 @@ export class AuditResolver {
   @Requires('MANAGE_USERS')
   @Query(() => [AuditEvent], { description: 'Stored audit events after a sequence number, oldest first.' })
   async auditEvents(
-    @Arg('afterSequence', () => Int, { defaultValue: 0 }) afterSequence: number,
-    @Arg('first', () => Int, { defaultValue: 100 }) first: number,
+    @Arg('afterSequence', () => Int, { defaultValue: 0, description: 'Only events after this sequence number.' }) afterSequence: number,
+    @Arg('first', () => Int, { defaultValue: 100, description: 'How many events.' }) first: number,
     @Ctx() { services }: Context,
   ): Promise<AuditEvent[]> {
     const events = await services.events.readAfter(AUDIT_STREAM, afterSequence, Math.min(Math.max(first, 1), 500));

@@ -26,9 +26,9 @@ export class StageGraphResolver {
   @FieldResolver(() => AssetConnection, { nullable: true, description: 'That stage’s assets (same arguments as Query.assets).' })
   assets(
     @Root() stage: Stage,
-    @Arg('filter', () => AssetFilterInput, { nullable: true }) filter: AssetFilterInput | null,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('filter', () => AssetFilterInput, { nullable: true, description: 'Which assets.' }) filter: AssetFilterInput | null,
+    @Arg('first', () => Int, { defaultValue: 20, description: 'Page size.' }) first: number,
+    @Arg('after', () => String, { nullable: true, description: 'Cursor: the page after this edge.' }) after: string | null,
     @Ctx() ctx: Context,
     @Info() info: GraphQLResolveInfo,
   ) {
@@ -36,16 +36,16 @@ export class StageGraphResolver {
   }
 
   @FieldResolver(() => AssetInterface, { nullable: true, description: 'One asset of that stage.' })
-  asset(@Root() stage: Stage, @Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo) {
+  asset(@Root() stage: Stage, @Arg('id', () => ID, { description: 'The asset’s UUID.' }) id: string, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo) {
     return stage.isLocal ? assets.asset(id, ctx) : resolveRemotely(ctx, stage.name, info);
   }
 
   @FieldResolver(() => PromotionConnection, { nullable: true, description: 'Promotions made from that stage.' })
   promotions(
     @Root() stage: Stage,
-    @Arg('filter', () => PromotionFilter, { nullable: true }) filter: PromotionFilter | null,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('filter', () => PromotionFilter, { nullable: true, description: 'Which promotions.' }) filter: PromotionFilter | null,
+    @Arg('first', () => Int, { defaultValue: 20, description: 'Page size.' }) first: number,
+    @Arg('after', () => String, { nullable: true, description: 'Cursor: the page after this edge.' }) after: string | null,
     @Ctx() ctx: Context,
     @Info() info: GraphQLResolveInfo,
   ) {
@@ -60,9 +60,9 @@ export class StageGraphResolver {
   @FieldResolver(() => RollbackConnection, { nullable: true, description: 'Rollbacks recorded on that stage.' })
   rollbacks(
     @Root() stage: Stage,
-    @Arg('filter', () => RollbackFilter, { nullable: true }) filter: RollbackFilter | null,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('filter', () => RollbackFilter, { nullable: true, description: 'Which rollbacks.' }) filter: RollbackFilter | null,
+    @Arg('first', () => Int, { defaultValue: 20, description: 'Page size.' }) first: number,
+    @Arg('after', () => String, { nullable: true, description: 'Cursor: the page after this edge.' }) after: string | null,
     @Ctx() ctx: Context,
     @Info() info: GraphQLResolveInfo,
   ) {
@@ -76,32 +76,41 @@ export enum DriftStateEnum {
   DRIFTED = 'DRIFTED',
   UNKNOWN = 'UNKNOWN',
 }
-registerEnumType(DriftStateEnum, { name: 'DriftState', description: 'Compared with this stage’s copy; UNKNOWN when the stage could not be asked.' });
+registerEnumType(DriftStateEnum, {
+  name: 'DriftState',
+  description: 'Compared with this stage’s copy; UNKNOWN when the stage could not be asked.',
+  valuesConfig: {
+    DRIFTED: { description: 'On both stages, with different content.' },
+    IN_SYNC: { description: 'On both stages, with the same content.' },
+    MISSING: { description: 'Not on that stage.' },
+    UNKNOWN: { description: 'That stage could not be asked.' },
+  },
+});
 
-@ObjectType()
+@ObjectType({ description: 'The latest promotion that carried an asset.' })
 class LastPromotion {
-  @Field(() => ID) id!: string;
-  @Field() name!: string;
-  @Field() at!: Date;
+  @Field(() => ID, { description: 'The promotion’s id.' }) id!: string;
+  @Field({ description: 'The promotion’s name.' }) name!: string;
+  @Field({ description: 'When it ran.' }) at!: Date;
 }
 
-@ObjectType()
+@ObjectType({ description: 'One asset on one stage, compared with this stage’s copy.' })
 class MatrixCell {
-  @Field() stageName!: string;
-  @Field(() => DriftStateEnum) state!: DriftState;
-  @Field(() => String, { nullable: true }) version!: string | null;
-  @Field(() => String, { nullable: true }) checksum!: string | null;
+  @Field({ description: 'The stage.' }) stageName!: string;
+  @Field(() => DriftStateEnum, { description: 'In sync, drifted, missing or unknown.' }) state!: DriftState;
+  @Field(() => String, { nullable: true, description: 'The version on that stage (APIs).' }) version!: string | null;
+  @Field(() => String, { nullable: true, description: 'The checksum on that stage; null when missing or unknown.' }) checksum!: string | null;
   @Field(() => LastPromotion, { nullable: true, description: 'The last promotion from this stage that sent the asset there.' })
   lastPromotion!: LastPromotion | null;
-  @Field(() => String, { nullable: true }) error!: string | null;
+  @Field(() => String, { nullable: true, description: 'Why the stage could not be asked (state UNKNOWN).' }) error!: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: 'One asset across the stages asked.' })
 class MatrixRow {
-  @Field(() => ID) assetId!: string;
-  @Field() type!: string;
-  @Field() name!: string;
-  @Field(() => [MatrixCell]) cells!: MatrixCell[];
+  @Field(() => ID, { description: 'The asset’s UUID.' }) assetId!: string;
+  @Field({ description: 'The asset type.' }) type!: string;
+  @Field({ description: 'The asset’s name on this stage.' }) name!: string;
+  @Field(() => [MatrixCell], { description: 'One cell per stage asked.' }) cells!: MatrixCell[];
 }
 
 @Resolver()
@@ -112,9 +121,9 @@ export class DriftResolver {
       'For each asset (by id or filter, at most 500) and stage (at most 10): MISSING, IN_SYNC or DRIFTED against this stage. Remote stages need MANAGE_PROMOTIONS.',
   })
   assetMatrix(
-    @Arg('assetIds', () => [ID], { nullable: true }) assetIds: string[] | null,
-    @Arg('filter', () => AssetFilterInput, { nullable: true }) filter: AssetFilterInput | null,
-    @Arg('stages', () => [String]) stages: string[],
+    @Arg('assetIds', () => [ID], { nullable: true, description: 'The assets to compare (or use filter).' }) assetIds: string[] | null,
+    @Arg('filter', () => AssetFilterInput, { nullable: true, description: 'The assets to compare (or use assetIds).' }) filter: AssetFilterInput | null,
+    @Arg('stages', () => [String], { description: 'The stages to compare with.' }) stages: string[],
     @Ctx() ctx: Context,
   ): Promise<MatrixRow[]> {
     return ctx.services.drift.matrix(ctx.user, assetIds, filter, stages, remoteAssetReader(ctx));

@@ -11,47 +11,55 @@ export enum RollbackStatusEnum {
   ROLLED_BACK = 'ROLLED_BACK',
   FAILED = 'FAILED',
 }
-registerEnumType(RollbackStatusEnum, { name: 'RollbackStatus' });
+registerEnumType(RollbackStatusEnum, {
+  name: 'RollbackStatus',
+  description: 'Where a rollback stands.',
+  valuesConfig: {
+    AVAILABLE: { description: 'Can be rolled back.' },
+    FAILED: { description: 'Was tried and failed; nothing changed.' },
+    ROLLED_BACK: { description: 'Done: the stage is as before the promotion.' },
+  },
+});
 
-@ObjectType()
+@ObjectType({ description: 'One asset a rollback restores or removes.' })
 export class RollbackReportEntry {
-  @Field() type!: string;
-  @Field() name!: string;
+  @Field({ description: 'The asset type.' }) type!: string;
+  @Field({ description: 'The asset’s name.' }) name!: string;
   @Field({ description: 'CREATED / REPLACED before a rollback; REMOVED / RESTORED after.' }) status!: string;
 }
 
 @ObjectType({ description: 'Recorded on this (target) stage by an import a promotion made: what it takes to undo it.' })
 export class Rollback {
-  @Field(() => ID) id!: string;
+  @Field(() => ID, { description: 'The rollback’s UUID.' }) id!: string;
   @Field({ description: 'The promotion’s name.' }) name!: string;
-  @Field() description!: string;
-  @Field(() => ID) promotionId!: string;
-  @Field() sourceStage!: string;
-  @Field() promotedBy!: string;
-  @Field() promotionTime!: Date;
-  @Field(() => Date, { nullable: true }) rollbackTime!: Date | null;
-  @Field(() => RollbackStatusEnum) status!: RollbackStatus;
-  @Field(() => [RollbackReportEntry]) report!: RollbackReportEntry[];
+  @Field({ description: 'The promotion’s description.' }) description!: string;
+  @Field(() => ID, { description: 'The promotion whose import this undoes.' }) promotionId!: string;
+  @Field({ description: 'The stage the promotion came from.' }) sourceStage!: string;
+  @Field({ description: 'Who ran the promotion.' }) promotedBy!: string;
+  @Field({ description: 'When the promotion’s import ran here.' }) promotionTime!: Date;
+  @Field(() => Date, { nullable: true, description: 'When it was rolled back; null = not yet.' }) rollbackTime!: Date | null;
+  @Field(() => RollbackStatusEnum, { description: 'Available, rolled back or failed.' }) status!: RollbackStatus;
+  @Field(() => [RollbackReportEntry], { description: 'The assets the rollback restores or removes.' }) report!: RollbackReportEntry[];
 }
 
 export const RollbackConnection = ConnectionType('Rollback', () => Rollback);
 
-@InputType()
+@InputType({ description: 'Which rollbacks: all conditions must hold.' })
 export class RollbackFilter {
-  @Field(() => RollbackStatusEnum, { nullable: true }) status?: RollbackStatus | null;
-  @Field(() => ID, { nullable: true }) promotionId?: string | null;
-  @Field(() => String, { nullable: true }) text?: string | null;
+  @Field(() => RollbackStatusEnum, { nullable: true, description: 'Only rollbacks with this status.' }) status?: RollbackStatus | null;
+  @Field(() => ID, { nullable: true, description: 'Only the rollback of this promotion.' }) promotionId?: string | null;
+  @Field(() => String, { nullable: true, description: 'Text in the name or description.' }) text?: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: 'A step of a running rollback.' })
 export class RollbackProgressEvent {
-  @Field(() => Int) sequence!: number;
-  @Field(() => ID) rollbackId!: string;
+  @Field(() => Int, { description: 'Position in the rollback’s events; resume after it with afterSequence.' }) sequence!: number;
+  @Field(() => ID, { description: 'The rollback.' }) rollbackId!: string;
   @Field({ description: 'STARTED, ASSET, SUCCEEDED or FAILED' }) phase!: string;
-  @Field() message!: string;
-  @Field(() => Int, { nullable: true }) completed!: number | null;
-  @Field(() => Int, { nullable: true }) total!: number | null;
-  @Field() at!: Date;
+  @Field({ description: 'What happened, in words.' }) message!: string;
+  @Field(() => Int, { nullable: true, description: 'Assets done so far.' }) completed!: number | null;
+  @Field(() => Int, { nullable: true, description: 'Assets to do.' }) total!: number | null;
+  @Field({ description: 'When it happened.' }) at!: Date;
 }
 
 
@@ -60,9 +68,9 @@ export class RollbackResolver {
   @Requires()
   @Query(() => RollbackConnection, { description: 'Rollbacks recorded on this stage, alphabetical by name.' })
   async rollbacks(
-    @Arg('filter', () => RollbackFilter, { nullable: true }) filter: RollbackFilter | null,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('filter', () => RollbackFilter, { nullable: true, description: 'Which rollbacks.' }) filter: RollbackFilter | null,
+    @Arg('first', () => Int, { defaultValue: 20, description: 'Page size.' }) first: number,
+    @Arg('after', () => String, { nullable: true, description: 'Cursor: the page after this edge.' }) after: string | null,
     @Ctx() { services }: Context,
   ): Promise<Connection<RollbackEntity>> {
     const page = await services.rollbacks.list(filter ?? {}, first, after);
@@ -70,8 +78,8 @@ export class RollbackResolver {
   }
 
   @Requires()
-  @Query(() => Rollback, { name: 'rollback' })
-  rollbackById(@Arg('id', () => ID) id: string, @Ctx() { services }: Context): Promise<RollbackEntity> {
+  @Query(() => Rollback, { name: 'rollback', description: 'One rollback by id.' })
+  rollbackById(@Arg('id', () => ID, { description: 'The rollback’s UUID.' }) id: string, @Ctx() { services }: Context): Promise<RollbackEntity> {
     return services.rollbacks.get(id);
   }
 
@@ -81,16 +89,16 @@ export class RollbackResolver {
     description: 'Restores the state before the promotion’s import, in one transaction. CONFLICT if later promotions built on it, unless forced.',
   })
   rollback(
-    @Arg('id', () => ID) id: string,
-    @Arg('force', () => Boolean, { defaultValue: false }) force: boolean,
+    @Arg('id', () => ID, { description: 'The rollback’s id.' }) id: string,
+    @Arg('force', () => Boolean, { defaultValue: false, description: 'Roll back even if the assets changed since the promotion.' }) force: boolean,
     @Ctx() { services }: Context,
   ): Promise<RollbackEntity> {
     return services.rollbacks.rollback(id, force);
   }
 
   @Requires('MANAGE_PROMOTIONS')
-  @Mutation(() => Boolean)
-  deleteRollback(@Arg('id', () => ID) id: string, @Ctx() { services }: Context): Promise<boolean> {
+  @Mutation(() => Boolean, { description: 'Deletes a rollback record (the promotion’s import can no longer be undone).' })
+  deleteRollback(@Arg('id', () => ID, { description: 'The rollback’s id.' }) id: string, @Ctx() { services }: Context): Promise<boolean> {
     return services.rollbacks.delete(id);
   }
 
@@ -105,8 +113,8 @@ export class RollbackResolver {
   })
   rollbackProgress(
     @Root() event: StoredEvent,
-    @Arg('rollbackId', () => ID) _rollbackId: string,
-    @Arg('afterSequence', () => Int, { nullable: true, defaultValue: 0 }) _afterSequence: number | null,
+    @Arg('rollbackId', () => ID, { description: 'The rollback.' }) _rollbackId: string,
+    @Arg('afterSequence', () => Int, { nullable: true, defaultValue: 0, description: 'Replay stored events after this one first.' }) _afterSequence: number | null,
   ): RollbackProgressEvent {
     const p = event.payload as { rollbackId: string; phase: string; message: string; completed: number | null; total: number | null };
     return { sequence: event.sequence, rollbackId: p.rollbackId, phase: p.phase, message: p.message, completed: p.completed, total: p.total, at: event.createdAt };

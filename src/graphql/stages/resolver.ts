@@ -4,14 +4,16 @@ import { badInput } from '../../errors.js';
 import { productVersion } from '../../version.js';
 import type { Context } from '../context.js';
 import { Requires } from '../guard.js';
+import { KeyedById } from '../subgraph/key.js';
 
+@KeyedById()
 @ObjectType({ description: 'Another Stagecraft instance this one promotes to. Its password is never returned.' })
 export class Stage {
-  @Field(() => ID) id!: string;
-  @Field() name!: string;
-  @Field() description!: string;
-  @Field() url!: string;
-  @Field() username!: string;
+  @Field(() => ID, { description: 'The stage’s id ("local" for this instance).' }) id!: string;
+  @Field({ description: 'The stage’s name.' }) name!: string;
+  @Field({ description: 'Free text.' }) description!: string;
+  @Field({ description: 'The instance’s base URL; empty for this instance.' }) url!: string;
+  @Field({ description: 'The user Stagecraft signs in as on that instance; empty for this instance.' }) username!: string;
   @Field(() => String, { nullable: true, description: 'PEM certificate(s) trusted for this https stage; null = the system CAs.' })
   caCertificate!: string | null;
   @Field(() => String, { nullable: true, description: 'PEM client certificate presented to this https stage (mutual TLS).' })
@@ -52,10 +54,10 @@ const asStage = (row: StageEntity): Stage => ({
   isLocal: false,
 });
 
-@InputType()
+@InputType({ description: 'A new stage: another Stagecraft instance this one promotes to.' })
 export class CreateStageInput {
-  @Field() name!: string;
-  @Field(() => String, { nullable: true }) description?: string | null;
+  @Field({ description: 'The stage’s name, as that instance calls itself (e.g. qa, prod).' }) name!: string;
+  @Field(() => String, { nullable: true, description: 'Free text.' }) description?: string | null;
   @Field({ description: 'http(s)://host:port; link-local and metadata addresses are refused unless allowed (STAGECRAFT_ALLOWED_HOSTS).' }) url!: string;
   @Field({ description: 'A user of the target instance holding MANAGE_PROMOTIONS.' }) username!: string;
   @Field({ description: 'Write-only: stored encrypted, never returned.' }) password!: string;
@@ -67,31 +69,31 @@ export class CreateStageInput {
   clientKey?: string | null;
 }
 
-@InputType()
+@InputType({ description: 'Fields of a stage to change; the others stay.' })
 export class UpdateStageInput {
-  @Field(() => String, { nullable: true }) name?: string;
-  @Field(() => String, { nullable: true }) description?: string | null;
+  @Field(() => String, { nullable: true, description: 'New name.' }) name?: string;
+  @Field(() => String, { nullable: true, description: 'New description.' }) description?: string | null;
   @Field(() => String, { nullable: true, description: 'Changing it needs password again.' }) url?: string;
   @Field(() => String, { nullable: true, description: 'Changing it needs password again.' }) username?: string;
-  @Field(() => String, { nullable: true }) password?: string;
+  @Field(() => String, { nullable: true, description: 'New password (write-only, stored encrypted).' }) password?: string;
   @Field(() => String, { nullable: true, description: 'null clears it; changing it needs password again.' }) caCertificate?: string | null;
   @Field(() => String, { nullable: true, description: 'null clears it (and the key).' }) clientCertificate?: string | null;
   @Field(() => String, { nullable: true, description: 'Write-only; null clears it.' }) clientKey?: string | null;
 }
 
-@ObjectType()
+@ObjectType({ description: 'Whether a stage can be promoted to: reached, signed in, privileged, compatible.' })
 export class StageTestResult {
-  @Field() ok!: boolean;
-  @Field() message!: string;
-  @Field(() => String, { nullable: true }) remoteStage!: string | null;
-  @Field(() => String, { nullable: true }) productVersion!: string | null;
-  @Field(() => Int, { nullable: true }) latencyMs!: number | null;
+  @Field({ description: 'Whether promotions to it can work.' }) ok!: boolean;
+  @Field({ description: 'What went wrong, or OK.' }) message!: string;
+  @Field(() => String, { nullable: true, description: 'The stage name that instance reports.' }) remoteStage!: string | null;
+  @Field(() => String, { nullable: true, description: 'The stage’s Stagecraft version.' }) productVersion!: string | null;
+  @Field(() => Int, { nullable: true, description: 'How long the round trip took, in milliseconds.' }) latencyMs!: number | null;
 }
 
 @ObjectType({ description: 'This instance: its stage and product version.' })
 export class ServerInfo {
-  @Field() stage!: string;
-  @Field() productVersion!: string;
+  @Field({ description: 'The stage this instance is.' }) stage!: string;
+  @Field({ description: 'Stagecraft’s version on this instance.' }) productVersion!: string;
 }
 
 /** GraphQL null on an optional field means "leave as is" for the non-nullable columns. */
@@ -100,7 +102,7 @@ const defined = <T extends object>(input: T) => Object.fromEntries(Object.entrie
 @Resolver()
 export class StageResolver {
   @Requires()
-  @Query(() => ServerInfo)
+  @Query(() => ServerInfo, { description: 'This instance’s stage and product version.' })
   serverInfo(@Ctx() { services }: Context): ServerInfo {
     return { stage: services.stage, productVersion };
   }
@@ -116,20 +118,20 @@ export class StageResolver {
     description:
       'A registered stage, or this instance by its own stage name: walk into its assets, promotions and rollbacks. Fields of a remote stage are read with its stored credentials and need MANAGE_PROMOTIONS.',
   })
-  async stage(@Arg('name') name: string, @Ctx() { services }: Context): Promise<Stage> {
+  async stage(@Arg('name', { description: 'The stage’s name.' }) name: string, @Ctx() { services }: Context): Promise<Stage> {
     return name === services.stage ? localStage(name) : asStage(await services.stages.get(name));
   }
 
   @Requires('MANAGE_PROMOTIONS')
-  @Mutation(() => Stage)
-  async createStage(@Arg('input') input: CreateStageInput, @Ctx() { services }: Context): Promise<Stage> {
+  @Mutation(() => Stage, { description: 'Registers another Stagecraft instance as a stage to promote to.' })
+  async createStage(@Arg('input', { description: 'The stage, its URL and credentials.' }) input: CreateStageInput, @Ctx() { services }: Context): Promise<Stage> {
     if (input.name === services.stage) throw badInput(`${input.name} is this instance's own stage`, { field: 'name' });
     return asStage(await services.stages.create(input));
   }
 
   @Requires('MANAGE_PROMOTIONS')
-  @Mutation(() => Stage)
-  async updateStage(@Arg('name') name: string, @Arg('input') input: UpdateStageInput, @Ctx() { services }: Context): Promise<Stage> {
+  @Mutation(() => Stage, { description: 'Changes a registered stage; changing its URL or user needs the password again.' })
+  async updateStage(@Arg('name', { description: 'The stage’s name.' }) name: string, @Arg('input', { description: 'The fields to change.' }) input: UpdateStageInput, @Ctx() { services }: Context): Promise<Stage> {
     const { name: newName, url, username, password, ...rest } = input;
     return asStage(
       await services.stages.update(name, defined({ ...rest, name: newName ?? undefined, url: url ?? undefined, username: username ?? undefined, password: password ?? undefined })),
@@ -137,8 +139,8 @@ export class StageResolver {
   }
 
   @Requires('MANAGE_PROMOTIONS')
-  @Mutation(() => Boolean)
-  deleteStage(@Arg('name') name: string, @Ctx() { services }: Context): Promise<boolean> {
+  @Mutation(() => Boolean, { description: 'Removes a registered stage.' })
+  deleteStage(@Arg('name', { description: 'The stage’s name.' }) name: string, @Ctx() { services }: Context): Promise<boolean> {
     return services.stages.delete(name);
   }
 
@@ -147,8 +149,8 @@ export class StageResolver {
     description: 'Reaches a saved stage (by name) or unsaved input, signs in, checks MANAGE_PROMOTIONS and the product version.',
   })
   async testStage(
-    @Arg('name', () => String, { nullable: true }) name: string | null,
-    @Arg('input', () => CreateStageInput, { nullable: true }) input: CreateStageInput | null,
+    @Arg('name', () => String, { nullable: true, description: 'A saved stage’s name.' }) name: string | null,
+    @Arg('input', () => CreateStageInput, { nullable: true, description: 'An unsaved stage to test instead.' }) input: CreateStageInput | null,
     @Ctx() { services }: Context,
   ): Promise<StageTestResult> {
     if (name) return services.stages.test(await services.stages.remote(name));

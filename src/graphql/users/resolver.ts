@@ -23,7 +23,7 @@ export class UserResolver {
   }
 
   @Requires('MANAGE_USERS')
-  @Query(() => [User])
+  @Query(() => [User], { description: 'Every user.' })
   async users(@Ctx() { services }: Context): Promise<User[]> {
     return (await services.users.list()).map(toUser);
   }
@@ -39,8 +39,8 @@ export class UserResolver {
     description: 'Signs in. Repeated failures per username and per client address are answered TOO_MANY_REQUESTS (extensions.retryAfterSeconds) for a growing while.',
   })
   async login(
-    @Arg('username') username: string,
-    @Arg('password') password: string,
+    @Arg('username', { description: 'The user’s name.' }) username: string,
+    @Arg('password', { description: 'The user’s password.' }) password: string,
     @Ctx() { services, clientAddress }: Context,
   ): Promise<AuthPayload> {
     const { token, user } = await services.auth.login(username, password, clientAddress);
@@ -59,8 +59,8 @@ export class UserResolver {
     description: 'Changes the signed-in user’s password; ends their other sessions (API tokens stay). Throttled like login.',
   })
   async changePassword(
-    @Arg('currentPassword') currentPassword: string,
-    @Arg('newPassword') newPassword: string,
+    @Arg('currentPassword', { description: 'The password now.' }) currentPassword: string,
+    @Arg('newPassword', { description: 'The new password (at least 8 characters).' }) newPassword: string,
     @CurrentUser() user: AuthUser,
     @Ctx() { services, token, clientAddress }: Context,
   ): Promise<boolean> {
@@ -69,37 +69,37 @@ export class UserResolver {
   }
 
   @Requires()
-  @Mutation(() => CreatedApiToken)
-  async createApiToken(@Arg('input') input: CreateApiTokenInput, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<CreatedApiToken> {
+  @Mutation(() => CreatedApiToken, { description: 'Creates an API token for the signed-in user (for pipelines); the secret is shown once.' })
+  async createApiToken(@Arg('input', { description: 'The token’s name and lifetime.' }) input: CreateApiTokenInput, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<CreatedApiToken> {
     const issued = await services.auth.createApiToken(user, input.name, input.expiresInDays);
     return { id: issued.id, token: issued.token, name: input.name.trim(), expiresAt: issued.expiresAt };
   }
 
   @Requires()
-  @Mutation(() => ApiToken)
-  revokeApiToken(@Arg('id', () => ID) id: string, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<ApiToken> {
+  @Mutation(() => ApiToken, { description: 'Revokes one of the signed-in user’s API tokens (any user’s with MANAGE_USERS).' })
+  revokeApiToken(@Arg('id', () => ID, { description: 'The token’s id.' }) id: string, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<ApiToken> {
     return services.auth.revokeApiToken(user, id);
   }
 
   @Requires('MANAGE_USERS')
-  @Mutation(() => User)
-  async createUser(@Arg('input') input: CreateUserInput, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<User> {
+  @Mutation(() => User, { description: 'Creates a user.' })
+  async createUser(@Arg('input', { description: 'The new user.' }) input: CreateUserInput, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<User> {
     return toUser(await services.users.create(user, input));
   }
 
   @Requires('MANAGE_USERS')
-  @Mutation(() => User)
+  @Mutation(() => User, { description: 'Changes a user’s name, role or password.' })
   async updateUser(
-    @Arg('id', () => ID) id: string,
-    @Arg('input') input: UpdateUserInput,
+    @Arg('id', () => ID, { description: 'The user’s id.' }) id: string,
+    @Arg('input', { description: 'The fields to change.' }) input: UpdateUserInput,
     @CurrentUser() user: AuthUser, @Ctx() { services, token }: Context,
   ): Promise<User> {
     return toUser(await services.users.update(user, id, input, token));
   }
 
   @Requires('MANAGE_USERS')
-  @Mutation(() => Boolean)
-  deleteUser(@Arg('id', () => ID) id: string, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<boolean> {
+  @Mutation(() => Boolean, { description: 'Deletes a user and ends their sessions and tokens.' })
+  deleteUser(@Arg('id', () => ID, { description: 'The user’s id.' }) id: string, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<boolean> {
     return services.users.delete(user, id);
   }
 }
