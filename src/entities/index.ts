@@ -1,3 +1,4 @@
+import { AccessProfileEntity, UserGroupEntity, UserGroupMemberEntity, UserGroupProfileEntity } from './access-profile.js';
 import { AccessTokenEntity } from './access-token.js';
 import { AssetReferenceEntity } from './asset-reference.js';
 import { AssetEntity } from './asset.js';
@@ -11,7 +12,7 @@ import { RollbackEntity } from './rollback.js';
 import { StageEntity } from './stage.js';
 import { UserEntity } from './user.js';
 
-export { AccessTokenEntity, AssetEntity, AssetReferenceEntity, EventEntity, ImportReportEntity, JobEntity, LoginAttemptEntity, PromotionEntity, PromotionStageEntity, RollbackEntity, StageEntity, UserEntity };
+export { AccessProfileEntity, AccessTokenEntity, UserGroupEntity, UserGroupMemberEntity, UserGroupProfileEntity, AssetEntity, AssetReferenceEntity, EventEntity, ImportReportEntity, JobEntity, LoginAttemptEntity, PromotionEntity, PromotionStageEntity, RollbackEntity, StageEntity, UserEntity };
 
 /** Every entity, for the data source and the schema drift check. */
-export const entities = [UserEntity, AccessTokenEntity, EventEntity, AssetEntity, AssetReferenceEntity, ImportReportEntity, StageEntity, PromotionEntity, PromotionStageEntity, JobEntity, RollbackEntity, GatewayGroupEntity, GatewayTokenEntity, GatewayTokenTombstoneEntity, GatewayInstanceEntity, ServiceVersionEntity, GroupServiceEntity, ServiceRegistryEntity, LoginAttemptEntity];
+export const entities = [UserEntity, AccessTokenEntity, EventEntity, AssetEntity, AssetReferenceEntity, ImportReportEntity, StageEntity, PromotionEntity, PromotionStageEntity, JobEntity, RollbackEntity, GatewayGroupEntity, GatewayTokenEntity, GatewayTokenTombstoneEntity, GatewayInstanceEntity, ServiceVersionEntity, GroupServiceEntity, ServiceRegistryEntity, LoginAttemptEntity, AccessProfileEntity, UserGroupEntity, UserGroupMemberEntity, UserGroupProfileEntity];

@@ -8,6 +8,7 @@ import { assetTypes } from '../domain/asset-types.js';
 import { ArchiveExporter } from './archive/export.js';
 import { ArchiveImporter } from './archive/import.js';
 import { ImportReports } from './archive/reports.js';
+import { AccessService } from './access.js';
 import { AssetService } from './assets.js';
 import { AuthService } from './auth.js';
 import { LoginThrottle } from './login-throttle.js';
@@ -27,6 +28,8 @@ export interface Services {
   secrets: SecretBox;
   auth: AuthService;
   users: UserService;
+  /** Access profiles and user groups. */
+  access: AccessService;
   assets: AssetService;
   exporter: ArchiveExporter;
   importer: ArchiveImporter;
@@ -66,6 +69,7 @@ export function createServices(
     outbound,
     auth,
     users: new UserService(db, hasher, auth),
+    access: new AccessService(db),
     assets,
     exporter,
     stages,

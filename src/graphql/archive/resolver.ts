@@ -44,7 +44,7 @@ const ImportReportConnection = ConnectionType('ImportReport', () => ImportReport
 
 @Resolver()
 export class ArchiveResolver {
-  @Requires('EXPORT_IMPORT')
+  @Requires('IMPORT_ASSETS')
   @Query(() => ImportReportConnection, { description: 'Stored import reports, newest first.' })
   async importReports(
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
@@ -55,7 +55,7 @@ export class ArchiveResolver {
     return toConnection(page.nodes, page.totalCount, page.hasNextPage, (r) => r.id);
   }
 
-  @Requires('EXPORT_IMPORT')
+  @Requires('IMPORT_ASSETS')
   @Query(() => ImportReport)
   importReport(@Arg('id', () => ID) id: string, @Ctx() { services }: Context): Promise<ImportReportEntity> {
     return services.importReports.get(id);
