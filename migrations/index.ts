@@ -10,6 +10,7 @@ import { GatewaySyncAndTokens1764460000000 } from './1764460000000-gateway-sync-
 import { StageTls1764650000000 } from './1764650000000-stage-tls.js';
 import { GatewayTokenTombstones1764700000000 } from './1764700000000-gateway-token-tombstones.js';
 import { AccessProfiles1764800000000 } from './1764800000000-access-profiles.js';
+import { NameSlugs1764810000000 } from './1764810000000-name-slugs.js';
 
 /** Every migration, in order. Listed explicitly so the same code runs from src and from dist. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   StageTls1764650000000,
   GatewayTokenTombstones1764700000000,
   AccessProfiles1764800000000,
+  NameSlugs1764810000000,
 ];
