@@ -3,6 +3,7 @@
  * dependency closure. Each write runs in one transaction and validates everything before it
  * writes anything, so bad input leaves the catalog untouched.
  */
+import { decodeSecrets, encodeSecrets, hasSecureFields, joinSecrets, splitSecrets } from '../domain/secure-fields.js';
 import { randomUUID, scrypt } from 'node:crypto';
 import { promisify } from 'node:util';
 import { In, type DataSource, type EntityManager, type Repository } from 'typeorm';
@@ -319,7 +320,7 @@ export class AssetService {
 
   /** The spec as a client would send it back, with the secure value opened (for re-validation). */
   private specWithSecret(asset: AssetEntity): Spec {
-    return asset.sealedSecret ? { ...asset.spec, value: this.secrets.open(asset.sealedSecret, `asset:${asset.id}`) } : asset.spec;
+    return asset.sealedSecret ? joinSecrets(asset.spec, decodeSecrets(this.secrets.open(asset.sealedSecret, `asset:${asset.id}`))) : asset.spec;
   }
 
   /** Validates input into a row, or throws BAD_USER_INPUT naming the field. Writes nothing. */
@@ -352,19 +353,20 @@ export class AssetService {
       throw err;
     }
 
-    // A secure alias value is sealed and kept out of the spec. Re-saving without a value keeps it.
+    // Secure values are sealed and kept out of the spec. Re-saving without a value keeps it.
     let sealedSecret: string | null = null;
     let secretDigest: string | null = null;
-    if (input.type === 'ALIAS' && spec.secure) {
-      const value = spec.value as string;
-      if (value) {
-        sealedSecret = this.secrets.seal(value, `asset:${id}`);
-        secretDigest = await secureValueDigest(value, id);
-      } else if (current?.sealedSecret) {
-        sealedSecret = current.sealedSecret;
-        secretDigest = current.secretDigest;
+    if (hasSecureFields(input.type, spec)) {
+      const stored = current?.sealedSecret ? decodeSecrets(this.secrets.open(current.sealedSecret, `asset:${id}`)) : null;
+      const split = splitSecrets(input.type, spec, stored);
+      spec = split.spec;
+      if (split.secrets) {
+        const plain = encodeSecrets(split.secrets);
+        // Unchanged secrets keep their sealed form and digest (no slow digest per re-save).
+        const same = current?.sealedSecret && stored && encodeSecrets(stored) === plain;
+        sealedSecret = same ? current.sealedSecret : this.secrets.seal(plain, `asset:${id}`);
+        secretDigest = same ? current.secretDigest : await secureValueDigest(plain, id);
       }
-      spec = { ...spec, value: '' };
     }
 
     const referenceIds = [...new Set((input.references ?? []).map((r) => requireId('references', r)))];

@@ -5,12 +5,12 @@
  */
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, ID, InputType, Int, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
-import { assetTypes, type AssetType } from '../../domain/asset-types.js';
+import { aliasKinds, assetTypes, type AssetType } from '../../domain/asset-types.js';
 import type { ListedAsset } from '../../services/asset-rows.js';
 import { ConnectionType } from '../connection.js';
 
 export const AssetTypeEnum = Object.fromEntries(assetTypes.map((t) => [t, t])) as { [K in AssetType]: K };
-registerEnumType(AssetTypeEnum, { name: 'AssetType' });
+registerEnumType(AssetTypeEnum, { name: 'AssetType', description: 'What an asset is; its spec, dependencies and secure fields are declared per type (src/domain/asset-types.ts).' });
 
 export enum OptionalDependencies {
   ALL = 'ALL',
@@ -22,8 +22,8 @@ registerEnumType(OptionalDependencies, {
   description: 'Which optional dependencies travel: all, none, or the ones listed in optionalIds.',
 });
 
-/** Which concrete GraphQL type shows an asset of each type. */
-export const graphqlTypeOf: Record<AssetType, string> = {
+/** Types whose spec has fields worth typing in GraphQL; every other type shows as GenericAsset (spec as JSON). */
+const typedAssets: Partial<Record<AssetType, string>> = {
   API: 'ApiAsset',
   POLICY: 'PolicyAsset',
   ALIAS: 'Alias',
@@ -32,19 +32,10 @@ export const graphqlTypeOf: Record<AssetType, string> = {
   PLAN: 'PlanAsset',
   SUBSCRIPTION: 'SubscriptionAsset',
   TEAM: 'TeamAsset',
-  GROUP: 'GenericAsset',
-  APPROVAL_CONFIGURATION: 'GenericAsset',
-  ACCESS_PROFILE: 'GenericAsset',
-  KEYSTORE: 'GenericAsset',
-  TRUSTSTORE: 'GenericAsset',
-  KEYSTORE_CONFIGURATION: 'GenericAsset',
-  EMAIL_DESTINATION: 'GenericAsset',
-  SERVICE_REGISTRY: 'GenericAsset',
-  CUSTOM_DESTINATION: 'GenericAsset',
-  EXTENDED_SETTINGS: 'GenericAsset',
-  LOAD_BALANCER: 'GenericAsset',
-  URL_ALIASES: 'GenericAsset',
 };
+
+/** Which concrete GraphQL type shows an asset of each type. */
+export const graphqlTypeOf = Object.fromEntries(assetTypes.map((t) => [t, typedAssets[t] ?? 'GenericAsset'])) as Record<AssetType, string>;
 
 @InterfaceType('Asset', {
   description: 'Anything the catalog holds. Its id is the same on every stage it reaches.',
@@ -104,7 +95,9 @@ export class Alias extends AssetInterface {
   value!: string | null;
   @Field(() => String, { nullable: true, description: 'The stage this variant is for; null = unbound.' }) stage!: string | null;
   @Field() secure!: boolean;
-  @Field({ description: 'SIMPLE, ENDPOINT or AUTHENTICATION.' }) aliasKind!: string;
+  @Field({ description: `The alias kind: ${aliasKinds.join(', ')}.` }) aliasKind!: string;
+  @Field(() => GraphQLJSONObject, { nullable: true, description: 'The kind’s structured attributes (secure ones never included); null when the alias holds a value only.' })
+  attributes!: Record<string, unknown> | null;
 }
 
 @ObjectType({ implements: AssetInterface })
@@ -166,7 +159,7 @@ export function assetView(asset: ListedAsset): ListedAsset & Record<string, unkn
   if (asset.type === 'ALIAS') {
     const { kind, ...spec } = asset.spec;
     const value = asset.spec.secure ? null : asset.spec.value;
-    Object.assign(view, spec, { value, aliasKind: kind }, asset, { spec: { ...asset.spec, value } });
+    Object.assign(view, spec, { value, aliasKind: kind, attributes: asset.spec.attributes ?? null }, asset, { spec: { ...asset.spec, value } });
   } else {
     Object.assign(view, asset.spec, asset);
   }
