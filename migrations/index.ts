@@ -11,6 +11,7 @@ import { StageTls1764650000000 } from './1764650000000-stage-tls.js';
 import { GatewayTokenTombstones1764700000000 } from './1764700000000-gateway-token-tombstones.js';
 import { AccessProfiles1764800000000 } from './1764800000000-access-profiles.js';
 import { NameSlugs1764810000000 } from './1764810000000-name-slugs.js';
+import { ImportBackups1764820000000 } from './1764820000000-import-backups.js';
 
 /** Every migration, in order. Listed explicitly so the same code runs from src and from dist. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   GatewayTokenTombstones1764700000000,
   AccessProfiles1764800000000,
   NameSlugs1764810000000,
+  ImportBackups1764820000000,
 ];

@@ -48,6 +48,7 @@ const expected: Record<RootKind, Record<string, Need>> = {
     gatewayInstanceTokens: ['MANAGE_GATEWAY_GROUPS'],
     rollback: 'SIGNED_IN',
     importReport: ['IMPORT_ASSETS'],
+    importBackups: ['IMPORT_ASSETS'],
   },
   Mutation: {
     login: 'PUBLIC',
@@ -64,6 +65,7 @@ const expected: Record<RootKind, Record<string, Need>> = {
     createUserGroup: ['MANAGE_USERS'],
     updateUserGroup: ['MANAGE_USERS'],
     deleteUserGroup: ['MANAGE_USERS'],
+    restoreImportBackup: ['IMPORT_ASSETS'],
     createAsset: ['MANAGE_ASSETS'],
     updateAsset: ['MANAGE_ASSETS'],
     deleteAsset: ['MANAGE_ASSETS'],

@@ -18,6 +18,7 @@ import { groupBy } from '../../db/group-by.js';
 import { AssetReferenceEntity } from '../../entities/asset-reference.js';
 import { AssetEntity } from '../../entities/asset.js';
 import { RollbackEntity, type PreImage } from '../../entities/rollback.js';
+import type { ImportBackups } from '../import-backups.js';
 import { ImportReportEntity, type AssetImportResult, type ImportStatus, type TypeSummary } from '../../entities/import-report.js';
 import { AppError, badInput } from '../../errors.js';
 import type { SecretBox } from '../../secrets.js';
@@ -188,6 +189,7 @@ export class ArchiveImporter {
   constructor(
     private readonly db: DataSource,
     private readonly assets: AssetService,
+    private readonly backups?: ImportBackups,
   ) {}
 
   /**
@@ -339,6 +341,7 @@ export class ArchiveImporter {
     const saved = await tx.getRepository(ImportReportEntity).save(report);
     // Nothing written (everything UNCHANGED or refused): nothing to roll back, so no rollback.
     if (options.promotion && preImages.length) await this.recordRollback(tx, options.promotion, manifest.sourceStage, saved.id, preImages);
+    await this.backups?.keep(tx, saved.id, actor.username, preImages);
     return saved;
   }
 
