@@ -162,6 +162,8 @@ export class AssetService {
     private readonly db: DataSource,
     private readonly secrets: SecretBox,
     private readonly keywordBounds: KeywordBounds = defaultKeywordBounds,
+    /** enableTeamWork: an asset's team (its TEAM asset, with the groups it requires) is an optional dependency of it. */
+    private readonly teamWork = false,
   ) {}
 
   async get(id: string, manager: EntityManager = this.db.manager): Promise<AssetEntity> {
@@ -304,18 +306,41 @@ export class AssetService {
     return query;
   }
 
-  /** Ids and references of everything reachable, breadth-first, one round trip per level. */
+  /**
+   * Ids and references of everything reachable, breadth-first, one round trip per level. With
+   * enableTeamWork, an asset owned by a team also points (OPTIONAL) at that team's TEAM asset,
+   * which requires its groups: the team travels when optional dependencies are chosen.
+   */
   private async loadGraph(roots: readonly string[], manager: EntityManager): Promise<Map<string, GraphNode>> {
     const graph = new Map<string, GraphNode>();
     let frontier = [...new Set(roots)];
+    // Ids asked for once are not asked again (one deleted meanwhile is simply not found).
+    const asked = new Set<string>();
     while (frontier.length) {
-      const found: { id: string }[] = await manager.getRepository(AssetEntity).find({ select: { id: true }, where: { id: In(frontier) } });
+      for (const id of frontier) asked.add(id);
+      const found: { id: string; type: AssetType; team: string | null }[] = await manager
+        .getRepository(AssetEntity)
+        .find({ select: { id: true, type: true, team: true }, where: { id: In(frontier) } });
       const refs = found.length ? await manager.getRepository(AssetReferenceEntity).findBy({ fromId: In(found.map((a) => a.id)) }) : [];
       const byFrom = groupBy(refs, (r) => r.fromId);
-      for (const { id } of found) graph.set(id, { id, references: (byFrom.get(id) ?? []).map((r) => ({ to: r.toId, kind: r.kind })) });
-      frontier = [...new Set(refs.map((r) => r.toId))].filter((id) => !graph.has(id));
+      const teamIds = this.teamWork ? await this.teamAssetIds(manager, found) : new Map<string, string>();
+      for (const { id, type, team } of found) {
+        const references = (byFrom.get(id) ?? []).map((r) => ({ to: r.toId, kind: r.kind }));
+        const teamId = type !== 'TEAM' && team ? teamIds.get(team) : undefined;
+        if (teamId && !references.some((r) => r.to === teamId)) references.push({ to: teamId, kind: 'OPTIONAL' });
+        graph.set(id, { id, references });
+      }
+      frontier = [...new Set(found.flatMap(({ id }) => graph.get(id)!.references.map((r) => r.to)))].filter((id) => !asked.has(id));
     }
     return graph;
+  }
+
+  /** The TEAM assets of the teams named by `assets`, by team name (one query). */
+  private async teamAssetIds(manager: EntityManager, assets: readonly { team: string | null }[]): Promise<Map<string, string>> {
+    const names = [...new Set(assets.map((a) => a.team).filter((t): t is string => !!t))];
+    if (!names.length) return new Map();
+    const teams = await manager.getRepository(AssetEntity).find({ select: { id: true, name: true }, where: { type: 'TEAM', name: In(names) } });
+    return new Map(teams.map((t) => [t.name, t.id]));
   }
 
   /** The spec as a client would send it back, with the secure value opened (for re-validation). */

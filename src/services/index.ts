@@ -69,7 +69,7 @@ export function createServices(
   const hasher = new PasswordHasher({ concurrency: authLimits.passwordHashConcurrency, queue: authLimits.passwordHashQueue });
   const auth = new AuthService(db, hasher, new LoginThrottle(db, authLimits), authLimits.sessionTtlMs);
   const limits = options.limits ?? defaultLimits;
-  const assets = new AssetService(db, secrets, { maxChars: limits.maxKeywordChars, maxAlternatives: limits.maxKeywordAlternatives, maxWildcards: limits.maxKeywordWildcards });
+  const assets = new AssetService(db, secrets, { maxChars: limits.maxKeywordChars, maxAlternatives: limits.maxKeywordAlternatives, maxWildcards: limits.maxKeywordWildcards }, options.features?.teamWork ?? false);
   const exporter = new ArchiveExporter(db, assets, secrets, stage);
   const importBackups = new ImportBackups(db, options.features?.importBackup ?? false);
   const stages = new StageService(db, secrets, outbound);
