@@ -74,7 +74,7 @@ export class ArchiveResolver {
 
   @Requires('IMPORT_ASSETS')
   @Mutation(() => ImportBackup, { description: 'Puts a backed-up version back in place of the current one, which is kept as a backup in turn (one transaction).' })
-  restoreImportBackup(@Arg('id', () => ID) id: string, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<ImportBackupEntity> {
+  restoreImportBackup(@Arg('id', () => ID, { description: 'The backup’s id (from importBackups).' }) id: string, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<ImportBackupEntity> {
     return services.importBackups.restore(user, id);
   }
 

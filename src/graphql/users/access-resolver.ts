@@ -30,15 +30,15 @@ export class AccessResolver {
 
   @Requires('MANAGE_USERS')
   @Mutation(() => AccessProfile, { description: 'Creates an access profile. Names are unique (CONFLICT).' })
-  async createAccessProfile(@Arg('input') input: CreateAccessProfileInput, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<AccessProfile> {
+  async createAccessProfile(@Arg('input', { description: 'The new profile.' }) input: CreateAccessProfileInput, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<AccessProfile> {
     return toProfile(await services.access.createProfile(user, input));
   }
 
   @Requires('MANAGE_USERS')
   @Mutation(() => AccessProfile, { description: 'Changes an access profile (not a built-in one: CONFLICT). Open sockets of users who lose a privilege are closed.' })
   async updateAccessProfile(
-    @Arg('id', () => ID) id: string,
-    @Arg('input') input: UpdateAccessProfileInput,
+    @Arg('id', () => ID, { description: 'The access profile’s id.' }) id: string,
+    @Arg('input', { description: 'What changes.' }) input: UpdateAccessProfileInput,
     @CurrentUser() user: AuthUser,
     @Ctx() { services }: Context,
   ): Promise<AccessProfile> {
@@ -47,21 +47,21 @@ export class AccessResolver {
 
   @Requires('MANAGE_USERS')
   @Mutation(() => Boolean, { description: 'Deletes an access profile no group holds (CONFLICT otherwise; built-in ones never).' })
-  deleteAccessProfile(@Arg('id', () => ID) id: string, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<boolean> {
+  deleteAccessProfile(@Arg('id', () => ID, { description: 'The access profile’s id.' }) id: string, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<boolean> {
     return services.access.deleteProfile(user, id);
   }
 
   @Requires('MANAGE_USERS')
   @Mutation(() => UserGroup, { description: 'Creates a group of users holding access profiles.' })
-  async createUserGroup(@Arg('input') input: CreateUserGroupInput, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<UserGroup> {
+  async createUserGroup(@Arg('input', { description: 'The new group.' }) input: CreateUserGroupInput, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<UserGroup> {
     return toGroup(services, await services.access.createGroup(user, input));
   }
 
   @Requires('MANAGE_USERS')
   @Mutation(() => UserGroup, { description: 'Changes a group: its name, profiles or members. Open sockets of users who lose a privilege are closed.' })
   async updateUserGroup(
-    @Arg('id', () => ID) id: string,
-    @Arg('input') input: UpdateUserGroupInput,
+    @Arg('id', () => ID, { description: 'The group’s id.' }) id: string,
+    @Arg('input', { description: 'What changes.' }) input: UpdateUserGroupInput,
     @CurrentUser() user: AuthUser,
     @Ctx() { services }: Context,
   ): Promise<UserGroup> {
@@ -70,7 +70,7 @@ export class AccessResolver {
 
   @Requires('MANAGE_USERS')
   @Mutation(() => Boolean, { description: 'Deletes a group; its members lose what it granted.' })
-  deleteUserGroup(@Arg('id', () => ID) id: string, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<boolean> {
+  deleteUserGroup(@Arg('id', () => ID, { description: 'The group’s id.' }) id: string, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<boolean> {
     return services.access.deleteGroup(user, id);
   }
 }
