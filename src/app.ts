@@ -113,6 +113,7 @@ export async function openServices(
     services: createServices(db.dataSource, events, secrets, config.stage, log, {
       authLimits: config.auth,
       limits: config.limits,
+      features: { importBackup: config.enableImportBackup, teamWork: config.enableTeamWork },
       outbound: new OutboundPolicy(parseAllowList(config.allowedHosts.join(','))),
     }),
     async close() {

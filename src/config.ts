@@ -23,6 +23,10 @@ export interface Config {
   /** Base64 AES-256 key(s) from env instead of the key file (secret). */
   secretKey?: string;
   seed: boolean;
+  /** webMethods' enableImportBackup: an import that overwrites an API keeps the replaced version (listable, restorable). */
+  enableImportBackup: boolean;
+  /** webMethods' enableTeamWork: a team's TEAM asset (with its groups and their users) travels as an optional dependency of the team's assets. */
+  enableTeamWork: boolean;
   graphiql: boolean;
   /** Development mode: stack traces, field suggestions and open introspection. */
   development: boolean;
@@ -269,6 +273,8 @@ const schema = z.object({
   adminPassword: z.string().min(8, 'must be at least 8 characters').optional(),
   secretKey: z.string().optional(),
   seed: bool,
+  enableImportBackup: bool,
+  enableTeamWork: bool,
   graphiql: bool,
   development: z.boolean(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -299,6 +305,8 @@ const sources: Record<string, string> = {
   adminPassword: 'STAGECRAFT_ADMIN_PASSWORD',
   secretKey: 'STAGECRAFT_SECRET_KEY',
   seed: '--seed / STAGECRAFT_SEED',
+  enableImportBackup: 'STAGECRAFT_ENABLE_IMPORT_BACKUP',
+  enableTeamWork: 'STAGECRAFT_ENABLE_TEAM_WORK',
   graphiql: '--no-graphiql / STAGECRAFT_GRAPHIQL',
   logLevel: 'LOG_LEVEL',
   jobLeaseMs: 'STAGECRAFT_JOB_LEASE_MS',
@@ -339,6 +347,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     adminPassword: emptyToUndefined(env.STAGECRAFT_ADMIN_PASSWORD),
     secretKey: emptyToUndefined(env.STAGECRAFT_SECRET_KEY),
     seed: flags.seed ? 'true' : (env.STAGECRAFT_SEED ?? 'false'),
+    enableImportBackup: env.STAGECRAFT_ENABLE_IMPORT_BACKUP ?? 'false',
+    enableTeamWork: env.STAGECRAFT_ENABLE_TEAM_WORK ?? 'false',
     graphiql: flags['no-graphiql'] ? 'false' : (env.STAGECRAFT_GRAPHIQL ?? 'true'),
     development: env.NODE_ENV === 'development',
     logLevel: env.LOG_LEVEL ?? 'info',

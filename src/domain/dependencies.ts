@@ -2,23 +2,16 @@
  * Which asset may reference which, and whether the reference is required or optional
  * (webMethods' table, DESIGN §2). Kept as data, in one place: everything else asks this table.
  */
-import type { AssetType } from './asset-types.js';
+import { assetCatalog, assetTypes, type AssetType } from './asset-types.js';
 
 export type ReferenceKind = 'REQUIRED' | 'OPTIONAL';
 
-export const dependencyTable: Partial<Record<AssetType, { required: readonly AssetType[]; optional: readonly AssetType[] }>> = {
-  API: { required: ['POLICY', 'ALIAS'], optional: ['APPLICATION'] },
-  APPLICATION: { required: [], optional: ['API'] },
-  PACKAGE: { required: ['API', 'PLAN', 'POLICY'], optional: ['SUBSCRIPTION'] },
-  PLAN: { required: ['POLICY'], optional: [] },
-  SUBSCRIPTION: { required: ['PACKAGE', 'PLAN'], optional: ['APPLICATION'] },
-  TEAM: { required: ['GROUP'], optional: [] },
-  APPROVAL_CONFIGURATION: { required: ['ACCESS_PROFILE'], optional: [] },
-  KEYSTORE_CONFIGURATION: { required: ['KEYSTORE', 'TRUSTSTORE'], optional: [] },
-  EMAIL_DESTINATION: { required: ['TRUSTSTORE'], optional: [] },
-  SERVICE_REGISTRY: { required: ['KEYSTORE', 'TRUSTSTORE'], optional: [] },
-  CUSTOM_DESTINATION: { required: ['KEYSTORE', 'TRUSTSTORE', 'ALIAS'], optional: [] },
-};
+/** The table, read off the catalog: the types that reference anything. */
+export const dependencyTable: Partial<Record<AssetType, { required: readonly AssetType[]; optional: readonly AssetType[] }>> = Object.fromEntries(
+  assetTypes
+    .filter((t) => assetCatalog[t].required?.length || assetCatalog[t].optional?.length)
+    .map((t) => [t, { required: assetCatalog[t].required ?? [], optional: assetCatalog[t].optional ?? [] }]),
+);
 
 /** The kind of a reference from one type to another, or null when the table does not allow it. */
 export function referenceKind(from: AssetType, to: AssetType): ReferenceKind | null {

@@ -15,14 +15,19 @@ export interface PromotionClaim {
   promotedBy: string;
 }
 
-/** The privilege that makes a caller's promotion claim worth recording. */
-export const PROMOTION_CLAIM_PRIVILEGE: Privilege = 'MANAGE_PROMOTIONS';
+/**
+ * The privileges that make a caller's promotion claim worth recording, and that let a caller
+ * import a promotion at all: the seed's stage user holds "Manage promotions" or "Manage assets".
+ */
+export const PROMOTION_PRIVILEGES: readonly Privilege[] = ['MANAGE_PROMOTIONS', 'MANAGE_ASSETS'];
+
+export const mayReceivePromotion = (caller: { privileges: readonly Privilege[] }) => PROMOTION_PRIVILEGES.some((p) => caller.privileges.includes(p));
 
 /** A claimed user name: the characters of user names, so " via " cannot be smuggled in. */
 export const CLAIMED_USER = /^[A-Za-z0-9._@-]{1,64}$/;
 
 export function attributePromotion(claim: PromotionClaim | null, caller: { username: string; privileges: readonly Privilege[] }): PromotionClaim | null {
   if (!claim) return null;
-  const believed = caller.privileges.includes(PROMOTION_CLAIM_PRIVILEGE) && CLAIMED_USER.test(claim.promotedBy);
+  const believed = mayReceivePromotion(caller) && CLAIMED_USER.test(claim.promotedBy);
   return { ...claim, promotedBy: believed ? `${claim.promotedBy} via ${caller.username}` : caller.username };
 }

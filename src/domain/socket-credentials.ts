@@ -26,6 +26,9 @@ export function socketVerdict(opened: SocketHolder | null, now: SocketHolder | n
   if (!tokenSent) return { keep: true }; // anonymous: nothing to revoke
   if (!now || !opened || now.id !== opened.id) return { keep: false, reason: 'credential revoked or expired' };
   const lost = opened.privileges.filter((p) => !now.privileges.includes(p));
-  if (lost.length) return { keep: false, reason: `privileges reduced (lost ${lost.join(', ')})` };
+  // EXPORT_IMPORT is the old name of a pair: when a part of it is named, it is said already
+  // (and a close reason has room for 123 bytes only).
+  const named = lost.some((p) => p === 'EXPORT_ASSETS' || p === 'IMPORT_ASSETS') ? lost.filter((p) => p !== 'EXPORT_IMPORT') : lost;
+  if (lost.length) return { keep: false, reason: `privileges reduced (lost ${named.join(', ')})` };
   return { keep: true };
 }

@@ -7,8 +7,13 @@ export class GatewayGroupEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
+  /** The display name, as typed ("Production Group"). */
   @Column({ type: 'varchar', length: 100, unique: true })
   name!: string;
+
+  /** The name's URL/key form ("production-group"); lookups by name accept it too. */
+  @Column({ type: 'varchar', length: 100, unique: true })
+  slug!: string;
 
   @Column({ type: 'text', default: '' })
   description!: string;
@@ -176,6 +181,7 @@ export class GroupServiceEntity {
 /** A service registry the group's gateways look upstream nodes up in. */
 @Entity('service_registries')
 @Unique('uq_service_registries_name', ['groupId', 'name'])
+@Unique('uq_service_registries_slug', ['groupId', 'slug'])
 export class ServiceRegistryEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -187,8 +193,13 @@ export class ServiceRegistryEntity {
   @JoinColumn({ name: 'group_id' })
   group!: Relation<GatewayGroupEntity>;
 
+  /** The display name, as typed ("Registry for Test"). */
   @Column({ type: 'varchar', length: 100 })
   name!: string;
+
+  /** The name's URL/key form, unique in the group; upstreams may name the registry by either. */
+  @Column({ type: 'varchar', length: 100 })
+  slug!: string;
 
   @Column({ type: 'varchar', length: 12 })
   type!: 'DNS' | 'NACOS' | 'KUBERNETES';

@@ -13,9 +13,10 @@ import { answerRemoteDataFromItself } from './federation/remote-fields.js';
 import { DriftResolver, StageGraphResolver } from './federation/stage-graph.js';
 import { authChecker } from './guard.js';
 import { printSubgraphSDL, toSubgraphSchema } from './subgraph/schema.js';
+import { AccessResolver } from './users/access-resolver.js';
 import { UserResolver } from './users/resolver.js';
 
-export const resolvers = [UserResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver, ArchiveResolver, StageResolver, PromotionResolver, StageResultResolver, RollbackResolver, StageGraphResolver, DriftResolver, GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResolver] as const;
+export const resolvers = [UserResolver, AccessResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver, ArchiveResolver, StageResolver, PromotionResolver, StageResultResolver, RollbackResolver, StageGraphResolver, DriftResolver, GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResolver] as const;
 
 /**
  * Every subscription here has its own `subscribe` (the event log, which works across replicas);

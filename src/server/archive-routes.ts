@@ -1,7 +1,9 @@
 /**
  * Archive endpoints: `POST /archive/export` (JSON selection → application/zip, streamed),
  * `POST /archive/import` (application/zip → JSON report) and the stored reports as JSON or CSV.
- * Same bearer tokens and error codes as GraphQL; all need EXPORT_IMPORT.
+ * Same bearer tokens and error codes as GraphQL. Export needs EXPORT_ASSETS; import and the
+ * reports need IMPORT_ASSETS, except that a promotion's import (X-Stagecraft-Promotion) is also
+ * taken from the stage user holding MANAGE_PROMOTIONS or MANAGE_ASSETS, as the seed says.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { pipeline } from 'node:stream/promises';
@@ -9,7 +11,7 @@ import { z } from 'zod';
 import { isUuid, parseId } from '../db/ids.js';
 import { assetTypes, isAssetType, type AssetType } from '../domain/asset-types.js';
 import type { Privilege } from '../domain/privileges.js';
-import { attributePromotion } from '../domain/promotion-claim.js';
+import { attributePromotion, PROMOTION_PRIVILEGES } from '../domain/promotion-claim.js';
 import { AppError, badInput } from '../errors.js';
 import { assertPrivileges } from '../graphql/guard.js';
 import type { Logger } from '../logger.js';
@@ -27,14 +29,18 @@ import { spoolToFile, type SpooledUpload } from './upload-spool.js';
 
 type Handler = (req: Request, res: Response, user: AuthUser) => Promise<void>;
 
-/** Authenticates the bearer token and checks the privilege, before any body is read. */
-function requires(services: Services, privilege: Privilege) {
+/**
+ * Authenticates the bearer token and checks the privilege, before any body is read. `alternatives`
+ * (for this request) are privileges any one of which also admits the caller.
+ */
+function requires(services: Services, privilege: Privilege, alternatives: (req: Request) => readonly Privilege[] = () => []) {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const token = bearerToken(req.headers.authorization);
       const user = token ? await services.auth.authenticate(token) : null;
       noteRequestUser(req, user?.username);
-      assertPrivileges(user, [privilege]);
+      const alternative = alternatives(req).find((p) => user?.privileges.includes(p));
+      assertPrivileges(user, [alternative ?? privilege]);
       res.locals.user = user;
       next();
     } catch (err) {
@@ -117,7 +123,7 @@ export function archiveRouter(services: Services, log: Logger, limits: Limits = 
 
   router.post(
     '/archive/export',
-    requires(services, 'EXPORT_IMPORT'),
+    requires(services, 'EXPORT_ASSETS'),
     express.json({ limit: '1mb' }),
     handle(async (req, res) => {
       const body = exportBody.safeParse(req.body ?? {});
@@ -139,7 +145,7 @@ export function archiveRouter(services: Services, log: Logger, limits: Limits = 
 
   router.post(
     '/archive/import',
-    requires(services, 'EXPORT_IMPORT'),
+    requires(services, 'IMPORT_ASSETS', (req) => (req.headers['x-stagecraft-promotion'] === undefined ? [] : PROMOTION_PRIVILEGES)),
     handle(async (req, res, user) => {
       if (!req.is('application/zip') && !req.is('application/octet-stream')) {
         req.resume();
@@ -172,7 +178,7 @@ export function archiveRouter(services: Services, log: Logger, limits: Limits = 
 
   router.get(
     '/archive/import-reports/:file',
-    requires(services, 'EXPORT_IMPORT'),
+    requires(services, 'IMPORT_ASSETS'),
     handle(async (req, res) => {
       const match = /^([^.]*)(?:\.(json|csv))?$/.exec(String(req.params.file));
       const report = await services.importReports.get(parseId('import report', match?.[1] ?? ''));

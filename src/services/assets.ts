@@ -3,6 +3,7 @@
  * dependency closure. Each write runs in one transaction and validates everything before it
  * writes anything, so bad input leaves the catalog untouched.
  */
+import { decodeSecrets, encodeSecrets, hasSecureFields, joinSecrets, splitSecrets } from '../domain/secure-fields.js';
 import { randomUUID, scrypt } from 'node:crypto';
 import { promisify } from 'node:util';
 import { In, type DataSource, type EntityManager, type Repository } from 'typeorm';
@@ -161,6 +162,8 @@ export class AssetService {
     private readonly db: DataSource,
     private readonly secrets: SecretBox,
     private readonly keywordBounds: KeywordBounds = defaultKeywordBounds,
+    /** enableTeamWork: an asset's team (its TEAM asset, with the groups it requires) is an optional dependency of it. */
+    private readonly teamWork = false,
   ) {}
 
   async get(id: string, manager: EntityManager = this.db.manager): Promise<AssetEntity> {
@@ -303,23 +306,46 @@ export class AssetService {
     return query;
   }
 
-  /** Ids and references of everything reachable, breadth-first, one round trip per level. */
+  /**
+   * Ids and references of everything reachable, breadth-first, one round trip per level. With
+   * enableTeamWork, an asset owned by a team also points (OPTIONAL) at that team's TEAM asset,
+   * which requires its groups: the team travels when optional dependencies are chosen.
+   */
   private async loadGraph(roots: readonly string[], manager: EntityManager): Promise<Map<string, GraphNode>> {
     const graph = new Map<string, GraphNode>();
     let frontier = [...new Set(roots)];
+    // Ids asked for once are not asked again (one deleted meanwhile is simply not found).
+    const asked = new Set<string>();
     while (frontier.length) {
-      const found: { id: string }[] = await manager.getRepository(AssetEntity).find({ select: { id: true }, where: { id: In(frontier) } });
+      for (const id of frontier) asked.add(id);
+      const found: { id: string; type: AssetType; team: string | null }[] = await manager
+        .getRepository(AssetEntity)
+        .find({ select: { id: true, type: true, team: true }, where: { id: In(frontier) } });
       const refs = found.length ? await manager.getRepository(AssetReferenceEntity).findBy({ fromId: In(found.map((a) => a.id)) }) : [];
       const byFrom = groupBy(refs, (r) => r.fromId);
-      for (const { id } of found) graph.set(id, { id, references: (byFrom.get(id) ?? []).map((r) => ({ to: r.toId, kind: r.kind })) });
-      frontier = [...new Set(refs.map((r) => r.toId))].filter((id) => !graph.has(id));
+      const teamIds = this.teamWork ? await this.teamAssetIds(manager, found) : new Map<string, string>();
+      for (const { id, type, team } of found) {
+        const references = (byFrom.get(id) ?? []).map((r) => ({ to: r.toId, kind: r.kind }));
+        const teamId = type !== 'TEAM' && team ? teamIds.get(team) : undefined;
+        if (teamId && !references.some((r) => r.to === teamId)) references.push({ to: teamId, kind: 'OPTIONAL' });
+        graph.set(id, { id, references });
+      }
+      frontier = [...new Set(found.flatMap(({ id }) => graph.get(id)!.references.map((r) => r.to)))].filter((id) => !asked.has(id));
     }
     return graph;
   }
 
+  /** The TEAM assets of the teams named by `assets`, by team name (one query). */
+  private async teamAssetIds(manager: EntityManager, assets: readonly { team: string | null }[]): Promise<Map<string, string>> {
+    const names = [...new Set(assets.map((a) => a.team).filter((t): t is string => !!t))];
+    if (!names.length) return new Map();
+    const teams = await manager.getRepository(AssetEntity).find({ select: { id: true, name: true }, where: { type: 'TEAM', name: In(names) } });
+    return new Map(teams.map((t) => [t.name, t.id]));
+  }
+
   /** The spec as a client would send it back, with the secure value opened (for re-validation). */
   private specWithSecret(asset: AssetEntity): Spec {
-    return asset.sealedSecret ? { ...asset.spec, value: this.secrets.open(asset.sealedSecret, `asset:${asset.id}`) } : asset.spec;
+    return asset.sealedSecret ? joinSecrets(asset.spec, decodeSecrets(this.secrets.open(asset.sealedSecret, `asset:${asset.id}`))) : asset.spec;
   }
 
   /** Validates input into a row, or throws BAD_USER_INPUT naming the field. Writes nothing. */
@@ -352,19 +378,20 @@ export class AssetService {
       throw err;
     }
 
-    // A secure alias value is sealed and kept out of the spec. Re-saving without a value keeps it.
+    // Secure values are sealed and kept out of the spec. Re-saving without a value keeps it.
     let sealedSecret: string | null = null;
     let secretDigest: string | null = null;
-    if (input.type === 'ALIAS' && spec.secure) {
-      const value = spec.value as string;
-      if (value) {
-        sealedSecret = this.secrets.seal(value, `asset:${id}`);
-        secretDigest = await secureValueDigest(value, id);
-      } else if (current?.sealedSecret) {
-        sealedSecret = current.sealedSecret;
-        secretDigest = current.secretDigest;
+    if (hasSecureFields(input.type, spec)) {
+      const stored = current?.sealedSecret ? decodeSecrets(this.secrets.open(current.sealedSecret, `asset:${id}`)) : null;
+      const split = splitSecrets(input.type, spec, stored);
+      spec = split.spec;
+      if (split.secrets) {
+        const plain = encodeSecrets(split.secrets);
+        // Unchanged secrets keep their sealed form and digest (no slow digest per re-save).
+        const same = current?.sealedSecret && stored && encodeSecrets(stored) === plain;
+        sealedSecret = same ? current.sealedSecret : this.secrets.seal(plain, `asset:${id}`);
+        secretDigest = same ? current.secretDigest : await secureValueDigest(plain, id);
       }
-      spec = { ...spec, value: '' };
     }
 
     const referenceIds = [...new Set((input.references ?? []).map((r) => requireId('references', r)))];

@@ -4,11 +4,12 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { In, IsNull, type DataSource, type EntityManager } from 'typeorm';
-import { privilegesOf, type Privilege, type Role } from '../domain/privileges.js';
+import { grantsToPrivileges, privilegesOfUser, type Privilege, type Role } from '../domain/privileges.js';
 import { AccessTokenEntity, type TokenKind } from '../entities/access-token.js';
 import { UserEntity } from '../entities/user.js';
 import { AppError, badInput, notFound } from '../errors.js';
 import { appendEvent } from '../events/event-log.js';
+import { GROUP_GRANTS_SQL } from './access.js';
 import { announceCredentialChange } from './credential-changes.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './password-hasher.js';
@@ -22,11 +23,12 @@ export interface AuthUser {
   privileges: readonly Privilege[];
 }
 
-export const toAuthUser = (u: UserEntity): AuthUser => ({
+/** The signed-in user; `granted` is what their groups' profiles grant (see AccessService). */
+export const toAuthUser = (u: UserEntity, granted: readonly string[] = []): AuthUser => ({
   id: u.id,
   username: u.username,
   role: u.role,
-  privileges: privilegesOf[u.role],
+  privileges: privilegesOfUser(u.role, grantsToPrivileges(granted)),
 });
 
 export const digestToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -115,17 +117,20 @@ export class AuthService {
     const result = new Map<string, Credential>();
     if (!tokens.length) return result;
     const byDigest = new Map(tokens.map((t) => [digest(t), t]));
-    const rows = await this.db
+    // One statement: the token, its user, and what the user's groups grant.
+    const { entities: rows, raw } = await this.db
       .getRepository(AccessTokenEntity)
       .createQueryBuilder('t')
-      .innerJoinAndSelect('t.user', 'u') // one statement; findOne with relations would take two
+      .innerJoinAndSelect('t.user', 'u')
+      .addSelect(GROUP_GRANTS_SQL, 'grants')
       .where('t.token_hash IN (:...hashes) AND t.revoked_at IS NULL', { hashes: [...byDigest.keys()] })
-      .getMany();
+      .getRawAndEntities<{ t_id: string; grants: string[] }>();
+    const grantsOf = new Map(raw.map((r) => [r.t_id, r.grants]));
     const now = Date.now();
     const stale: string[] = [];
     for (const row of rows) {
       if (!isLive(row, now)) continue;
-      result.set(byDigest.get(row.tokenHash)!, { user: toAuthUser(row.user), expiresAt: row.expiresAt });
+      result.set(byDigest.get(row.tokenHash)!, { user: toAuthUser(row.user, grantsOf.get(row.id) ?? []), expiresAt: row.expiresAt });
       if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) stale.push(row.id);
     }
     if (stale.length) await this.db.getRepository(AccessTokenEntity).update({ id: In(stale) }, { lastUsedAt: new Date(now) });

@@ -4,6 +4,7 @@
  * to another group. Every change bumps the group's revision and is announced on the stream
  * `gateway:<group>`, which the `gatewayConfig` subscription turns into fresh snapshots.
  */
+import { displayNameProblem, slugOf } from '../domain/names.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { isUuid, parseId } from '../db/ids.js';
 import { Repeater } from '@repeaterjs/repeater';
@@ -44,8 +45,14 @@ export const ROLLOUT_TIMEOUT_MS = 120_000;
 /** Every replica re-checks the credentials of its open sockets when this channel is notified. */
 export const AUTH_CHANNEL = 'stagecraft_auth';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$/;
 const VERSION = /^\d+\.\d+\.\d+$/;
+/** A display name as typed (trimmed), or BAD_USER_INPUT naming `name`. */
+function checkDisplayName(value: string | null | undefined): string {
+  const name = value?.trim() ?? '';
+  const problem = displayNameProblem(name);
+  if (problem) throw badInput(`name ${problem}`, { field: 'name' });
+  return name;
+}
 const digest = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export interface UpstreamInput {
@@ -157,19 +164,19 @@ export class GatewayService {
     return this.db.getRepository(GatewayGroupEntity).find({ order: { name: 'ASC' } });
   }
 
+  /** A group by its name or its slug. */
   async group(name: string, manager: EntityManager = this.db.manager): Promise<GatewayGroupEntity> {
-    const group = await manager.getRepository(GatewayGroupEntity).findOneBy({ name });
+    const group = await manager.getRepository(GatewayGroupEntity).findOne({ where: [{ name }, { slug: name }] });
     if (!group) throw notFound('gateway group', name);
     return group;
   }
 
   async createGroup(input: { name: string; description?: string | null }): Promise<GatewayGroupEntity> {
-    const name = input.name?.trim() ?? '';
-    if (!GROUP_NAME.test(name)) throw badInput('name must be 1 to 100 letters, digits, spaces, dots, dashes or underscores', { field: 'name' });
+    const name = checkDisplayName(input.name);
     try {
-      return await this.db.getRepository(GatewayGroupEntity).save({ name, description: input.description ?? '' });
+      return await this.db.getRepository(GatewayGroupEntity).save({ name, slug: slugOf(name, 'group'), description: input.description ?? '' });
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`gateway group ${name} already exists`, { field: 'name' });
+      if (isUniqueViolation(err)) throw conflict(`gateway group ${name} (or one whose slug is ${slugOf(name, 'group')}) already exists`, { field: 'name' });
       throw err;
     }
   }
@@ -177,12 +184,11 @@ export class GatewayService {
   async updateGroup(name: string, changes: { name?: string | null; description?: string | null }): Promise<GatewayGroupEntity> {
     const group = await this.group(name);
     if (name === 'default' && changes.name && changes.name !== 'default') throw conflict('the default group cannot be renamed');
-    const newName = changes.name?.trim() || group.name;
-    if (!GROUP_NAME.test(newName)) throw badInput('name must be 1 to 100 letters, digits, spaces, dots, dashes or underscores', { field: 'name' });
+    const newName = changes.name?.trim() ? checkDisplayName(changes.name) : group.name;
     try {
-      await this.db.getRepository(GatewayGroupEntity).update({ id: group.id }, { name: newName, description: changes.description ?? group.description });
+      await this.db.getRepository(GatewayGroupEntity).update({ id: group.id }, { name: newName, slug: slugOf(newName, 'group'), description: changes.description ?? group.description });
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`gateway group ${newName} already exists`, { field: 'name' });
+      if (isUniqueViolation(err)) throw conflict(`gateway group ${newName} (or one whose slug is ${slugOf(newName, 'group')}) already exists`, { field: 'name' });
       throw err;
     }
     return this.group(newName);
@@ -539,7 +545,8 @@ export class GatewayService {
 
   async createRegistry(input: RegistryInput): Promise<ServiceRegistryEntity> {
     const group = await this.group(input.gatewayGroup);
-    if (!/^[a-z0-9][a-z0-9-]{0,99}$/.test(input.name)) throw badInput('name must be lower-case letters, digits and dashes', { field: 'name' });
+    const name = checkDisplayName(input.name);
+    const slug = slugOf(name, 'registry');
     if (input.type === 'DNS' ? !/^[^:/\s]+:\d{1,5}$/.test(input.address) : !/^https?:\/\/[^\s]+$/.test(input.address)) {
       throw badInput(input.type === 'DNS' ? 'address must be the resolver as host:port' : 'address must be an http(s) URL', { field: 'address' });
     }
@@ -551,24 +558,25 @@ export class GatewayService {
       return await this.db.transaction(async (tx) => {
         const row = await tx.getRepository(ServiceRegistryEntity).save({
           groupId: group.id,
-          name: input.name,
+          name,
+          slug,
           type: input.type,
           address: input.address,
-          sealedToken: input.token ? this.secrets.seal(input.token, `registry:${group.id}:${input.name}`) : null,
+          sealedToken: input.token ? this.secrets.seal(input.token, `registry:${group.id}:${name}`) : null,
           refreshMs,
         });
         await this.bump(tx, group);
         return row;
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`registry ${input.name} already exists in ${group.name}`, { field: 'name' });
+      if (isUniqueViolation(err)) throw conflict(`registry ${name} (or one whose slug is ${slug}) already exists in ${group.name}`, { field: 'name' });
       throw err;
     }
   }
 
   registries(groupName?: string | null): Promise<ServiceRegistryEntity[]> {
     return this.db.getRepository(ServiceRegistryEntity).find({
-      where: groupName ? { group: { name: groupName } } : {},
+      where: groupName ? [{ group: { name: groupName } }, { group: { slug: groupName } }] : {},
       relations: { group: true },
       order: { name: 'ASC' },
     });
@@ -655,7 +663,7 @@ export class GatewayService {
   }
 
   private async lockGroup(tx: EntityManager, name: string): Promise<GatewayGroupEntity> {
-    const group = await tx.getRepository(GatewayGroupEntity).findOne({ where: { name }, lock: { mode: 'pessimistic_write' } });
+    const group = await tx.getRepository(GatewayGroupEntity).findOne({ where: [{ name }, { slug: name }], lock: { mode: 'pessimistic_write' } });
     if (!group) throw notFound('gateway group', name);
     return group;
   }
@@ -698,9 +706,10 @@ export class GatewayService {
       return { nodes, discovery: null, timeoutMs, retries };
     }
     const d = input.discovery!;
-    const registry = await tx.getRepository(ServiceRegistryEntity).findOneBy({ groupId: group.id, name: d.registry });
+    const registry = await tx.getRepository(ServiceRegistryEntity).findOne({ where: [{ groupId: group.id, name: d.registry }, { groupId: group.id, slug: d.registry }] });
     if (!registry) throw badInput(`no service registry ${d.registry} in group ${group.name}`, { field: 'upstream.discovery.registry' });
     if (!d.serviceName?.trim()) throw badInput('discovery needs a serviceName', { field: 'upstream.discovery.serviceName' });
-    return { nodes: null, discovery: { registry: d.registry, namespace: d.namespace ?? null, serviceName: d.serviceName.trim() }, timeoutMs, retries };
+    // Stored under its display name, whichever form the caller used.
+    return { nodes: null, discovery: { registry: registry.name, namespace: d.namespace ?? null, serviceName: d.serviceName.trim() }, timeoutMs, retries };
   }
 }

@@ -8,6 +8,7 @@ import { isForeignKeyViolation, isUniqueViolation } from '../db/errors.js';
 import { parseId } from '../db/ids.js';
 import { AssetReferenceEntity } from '../entities/asset-reference.js';
 import { AssetEntity } from '../entities/asset.js';
+import { restorePreImage } from './pre-images.js';
 import { RollbackEntity, type PreImage, type RollbackReportEntry, type RollbackStatus } from '../entities/rollback.js';
 import { assetProgress } from '../domain/progress-batches.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
@@ -101,8 +102,6 @@ export class RollbackService {
   private async restore(tx: EntityManager, rollback: RollbackEntity, force: boolean): Promise<RollbackReportEntry[]> {
     const assets = tx.getRepository(AssetEntity);
     const refs = tx.getRepository(AssetReferenceEntity);
-    const metadata = tx.connection.getMetadata(AssetEntity);
-    const columns = metadata.columns.map((c) => ({ property: c.propertyName, column: c.databaseName }));
     const created = rollback.preImages.filter((p) => p.row === null).map((p) => p.assetId);
     if (created.length && !force) {
       // Something outside this rollback came to require an asset it would delete.
@@ -119,30 +118,13 @@ export class RollbackService {
         await assets.delete({ id: image.assetId });
         report.push({ type: image.type, name: image.name, status: 'REMOVED', comment: 'created by the promotion' });
       } else {
-        await this.upsertRow(tx, image, columns);
-        await refs.delete({ fromId: image.assetId });
-        if (image.references.length) await refs.insert(image.references.map((r) => ({ fromId: image.assetId, toId: r.toId, kind: r.kind as 'REQUIRED' | 'OPTIONAL' })));
+        await restorePreImage(tx, image);
         report.push({ type: image.type, name: image.name, status: 'RESTORED', comment: 'earlier content restored' });
       }
     }
     // Batched like a promotion's: the report holds the per-asset detail.
     for (const step of assetProgress(report)) await this.progress(tx, rollback.id, 'ASSET', step.message, step.completed, step.total);
     return report.reverse();
-  }
-
-  /** Writes the stored row back exactly, every column, whether the asset still exists or not. */
-  private async upsertRow(tx: EntityManager, image: PreImage, columns: { property: string; column: string }[]): Promise<void> {
-    const row = image.row!;
-    const values = columns.map((c) => {
-      const v = row[c.property];
-      return v !== null && typeof v === 'object' && !(v instanceof Date) ? JSON.stringify(v) : v;
-    });
-    const names = columns.map((c) => `"${c.column}"`);
-    await tx.query(
-      `INSERT INTO assets (${names.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})
-       ON CONFLICT (id) DO UPDATE SET ${names.filter((n) => n !== '"id"').map((n) => `${n} = EXCLUDED.${n}`).join(', ')}`,
-      values,
-    );
   }
 
   private progress(manager: EntityManager, id: string, phase: string, message: string, completed: number | null = null, total: number | null = null) {

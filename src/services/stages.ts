@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import type { DataSource } from 'typeorm';
 import type { Privilege } from '../domain/privileges.js';
 import { checkStageTls, type StageTls } from '../domain/stage-tls.js';
+import { mayReceivePromotion } from '../domain/promotion-claim.js';
 import { compareVersions } from '../domain/versions.js';
 import { StageEntity } from '../entities/stage.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
@@ -238,8 +239,8 @@ export class StageService {
       const info = await target.info();
       const latencyMs = Math.round(performance.now() - started);
       const base = { remoteStage: info.stage, productVersion: info.productVersion, latencyMs };
-      if (!info.privileges.includes('MANAGE_PROMOTIONS')) {
-        return { ok: false, message: `signed in, but the user lacks MANAGE_PROMOTIONS on stage ${target.name}`, ...base };
+      if (!mayReceivePromotion({ privileges: info.privileges as Privilege[] })) {
+        return { ok: false, message: `signed in, but the user lacks MANAGE_PROMOTIONS or MANAGE_ASSETS on stage ${target.name}`, ...base };
       }
       if (compareVersions(info.productVersion, productVersion) < 0) {
         return { ok: false, message: `stage ${target.name} runs Stagecraft ${info.productVersion}, older than this ${productVersion}`, ...base };

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assetTypes, type AssetType } from '../../src/domain/asset-types.js';
+import { aliasKinds, assetTypes, type AliasKind, type AssetType } from '../../src/domain/asset-types.js';
 import { referenceKind } from '../../src/domain/dependencies.js';
 import type { AuthUser } from '../../src/services/auth.js';
 import { exportArchive, importArchive, manifestOf, unzip } from '../support/archive.js';
@@ -100,10 +100,53 @@ const specOf: Record<AssetType, fc.Arbitrary<Record<string, unknown>>> = {
   EXTENDED_SETTINGS: partial({ settings }),
   LOAD_BALANCER: partial({ urls: fc.array(url, { maxLength: 3 }) }),
   URL_ALIASES: partial({ aliases: fc.dictionary(text(8), text(), { maxKeys: 3, noNullPrototype: true }) }),
+  THREAT_PROTECTION_GLOBAL_DOS: partial({ enabled: fc.boolean(), maxRequestsPerSecond: fc.integer({ min: 1, max: 1_000_000 }), blockIntervalSeconds: fc.integer({ min: 1, max: 86_400 }), trustedIps: words, errorMessage: text() }),
+  THREAT_PROTECTION_DOS_BY_IP: partial({ enabled: fc.boolean(), maxRequestsPerIp: fc.integer({ min: 1, max: 1000 }), intervalSeconds: fc.integer({ min: 1, max: 60 }), trustedIps: words, deniedIps: words }),
+  THREAT_PROTECTION_RULE: partial({
+    enabled: fc.boolean(),
+    priority: fc.integer({ min: 0, max: 10_000 }),
+    filters: fc.array(partial({ setting: text() }).map((f) => ({ kind: 'REGEX', ...f })), { maxLength: 2 }),
+    action: fc.constantFrom('DENY', 'ALERT', 'DENY_AND_ALERT'),
+  }),
+  THREAT_PROTECTION_MOBILE: partial({ enabled: fc.boolean(), devices: fc.array(partial({ minVersion: version }).map((d) => ({ platform: 'IOS', ...d })), { maxLength: 2 }), blockedApps: words }),
+  THREAT_PROTECTION_ALERT_SETTINGS: partial({ destinations: fc.uniqueArray(fc.constantFrom('API_GATEWAY', 'API_PORTAL', 'ELASTICSEARCH', 'EMAIL', 'CUSTOM')), frequency: fc.constantFrom('EVERY_TIME', 'ONCE'), emailRecipients: fc.array(email, { maxLength: 2 }) }),
+  GLOBAL_POLICY: partial({ enabled: fc.boolean(), scope: partial({ apiTypes: fc.uniqueArray(fc.constantFrom('REST', 'SOAP')), tags: words }) }),
+  POLICY_TEMPLATE: partial({ apiType: fc.constantFrom('REST', 'SOAP', 'GRAPHQL', 'WEBSOCKET') }),
+  API_FAULT: partial({ sendNativeFault: fc.boolean(), contentType: text(), template: text(40) }),
+  CUSTOM_CONTENT_TYPES: partial({ mappings: fc.dictionary(text(8), fc.constantFrom('JSON', 'XML', 'TEXT', 'BINARY'), { maxKeys: 3, noNullPrototype: true }) }),
+  CALLBACK_PROCESSOR_SETTINGS: partial({ enabled: fc.boolean(), timeoutSeconds: fc.integer({ min: 1, max: 600 }), retries: fc.integer({ min: 0, max: 20 }) }),
+  // Secure fields (sealed; they travel with the passphrase) given, empty or left out.
+  SAML_ISSUER: partial({ issuerName: text(), keystoreAlias: text(), keyAlias: text(), keyPassword: text(16) }),
+  CUSTOM_ASSERTION: partial({ namespace: text(), assertion: text(40) }),
+  KERBEROS: partial({ realm: text(), kdc: text(), principal: text(), keytab: text(16), password: text(16) }),
+  JWT_OAUTH_OPENID: partial({ issuer: text(), audience: text(), tokenLifetimeSeconds: fc.integer({ min: 1, max: 86_400 }), signingAlgorithm: fc.constantFrom('HS256', 'RS256', 'ES256'), signingSecret: text(16) }),
+  AUTHORIZATION_SERVER_PROVIDER: partial({ kind: fc.constantFrom('OAUTH2', 'OPENID', 'OKTA'), issuer: fc.option(url, { nil: '' }), tokenUrl: fc.option(url, { nil: '' }), clientId: text(), clientSecret: text(16), scopes: words }),
+  API_GATEWAY_DESTINATION: partial({ events: words, performanceIntervalMinutes: fc.integer({ min: 1, max: 1440 }) }),
+  API_PORTAL_DESTINATION: partial({ url: fc.option(url, { nil: '' }), username: text(), password: text(16), events: words }),
+  ELASTICSEARCH_DESTINATION: partial({ hosts: fc.array(url, { maxLength: 2 }), indexPrefix: text(), username: text(), password: text(16), events: words }),
+  EMAIL_TEMPLATE: partial({ event: text(), subject: text(), body: text(40), contentType: fc.constantFrom('TEXT', 'HTML') }),
+  APPLICATION_REGISTRATION: partial({ provider: text(), clientId: text(), clientSecret: text(16), redirectUris: fc.array(url, { maxLength: 2 }), scopes: words }),
 };
 
+/** Attributes per alias kind, secure ones included (sealed like a secure value). */
+const aliasAttributes: Record<AliasKind, fc.Arbitrary<Record<string, unknown>>> = {
+  SIMPLE: fc.constant({}),
+  ENDPOINT: partial({ connectionTimeoutSeconds: fc.integer({ min: 1, max: 600 }), keystoreAlias: text() }),
+  AUTHENTICATION: partial({ type: fc.constantFrom('BASIC', 'OAUTH2'), username: text(), password: text(16) }),
+  HTTP_TRANSPORT_SECURITY: partial({ authType: fc.constantFrom('BASIC', 'NTLM', 'ANONYMOUS'), username: text(), password: text(16), keystoreAlias: text(), keyAlias: text() }),
+  SOAP_MESSAGE_SECURITY: partial({ username: text(), password: text(16), signingKeyAlias: text(), timestampSeconds: fc.integer({ min: 1, max: 3600 }) }),
+  AUTHORIZATION_SERVER: partial({ issuer: fc.option(url, { nil: '' }), tokenEndpoint: fc.option(url, { nil: '' }), clientId: text(), clientSecret: text(16) }),
+  AWS_CONFIGURATION: partial({ region: text(), accessKeyId: text(), secretAccessKey: text(16) }),
+  SERVICE_REGISTRY: partial({ registry: text(), serviceName: text(), namespace: text() }),
+  INTEGRATION_SERVER: partial({ url: fc.option(url, { nil: '' }), username: text(), password: text(16) }),
+  TRANSFORMATION: partial({ language: fc.constantFrom('XSLT', 'JSONATA', 'XPATH'), document: text(40) }),
+};
+const kindWithAttributes = fc.constantFrom<AliasKind>(...aliasKinds).chain((kind) => fc.record({ kind: fc.constant(kind), attributes: aliasAttributes[kind] }, { noNullPrototype: true }));
+
 const alias = fc.oneof(
-  { weight: 2, arbitrary: partial({ value: text(), stage: fc.option(stageName), kind: fc.constantFrom('SIMPLE', 'ENDPOINT', 'AUTHENTICATION') }) },
+  { weight: 2, arbitrary: partial({ value: text(), stage: fc.option(stageName), kind: fc.constantFrom(...aliasKinds) }) },
+  // every kind with its structured attributes, secure or not
+  { weight: 2, arbitrary: fc.tuple(partial({ value: text(), secure: fc.boolean(), stage: fc.option(stageName) }), kindWithAttributes).map(([a, k]) => ({ ...a, ...k })) },
   // secure, with a value (it travels sealed with the passphrase) or without one
   { weight: 3, arbitrary: fc.record({ secure: fc.constant(true), value: fc.oneof(text(16, 1), fc.constant('')), stage: fc.option(stageName) }, { noNullPrototype: true }) },
 );
@@ -198,7 +241,7 @@ const catalog = fc.array(draft, { minLength: 2, maxLength: 10 }).map((drafts) =>
 
 interface Created {
   ids: string[];
-  /** Secure values by alias id, as given on the source. */
+  /** The opened sealed secret by asset id, as the source stores it (every asset with a secure value given). */
   secrets: Map<string, string>;
 }
 
@@ -219,7 +262,6 @@ async function createOnSource(run: number, plan: readonly Planned[]): Promise<Cr
     });
     firstIds.push(asset.id);
     ids.push(asset.id);
-    if (d.type === 'ALIAS' && d.spec.secure && d.spec.value) secrets.set(asset.id, d.spec.value as string);
     for (const v of d.versions.slice(1)) ids.push((await assets.createApiVersion(actor, asset.id, v)).id);
   }
   for (const [i, d] of plan.entries()) {
@@ -227,7 +269,41 @@ async function createOnSource(run: number, plan: readonly Planned[]): Promise<Cr
       await assets.update(actor, firstIds[i]!, { references: [...d.references, ...d.laterReferences].map((j) => firstIds[j]!) });
     }
   }
+  const sealed: { id: string; sealed_secret: string }[] = await source.app.services.db.query('SELECT id, sealed_secret FROM assets WHERE id = ANY($1::uuid[]) AND sealed_secret IS NOT NULL', [ids]);
+  for (const row of sealed) secrets.set(row.id, source.app.services.secrets.open(row.sealed_secret, `asset:${row.id}`));
+  // The secure values given are what the source sealed (and none is left in a stored spec).
+  const specs: { spec: unknown }[] = await source.app.services.db.query('SELECT spec FROM assets WHERE id = ANY($1::uuid[])', [ids]);
+  for (const [i, d] of plan.entries()) {
+    for (const given of secureValuesGiven(d)) {
+      expect([...secrets.values()].some((s) => s.includes(JSON.stringify(given).slice(1, -1)) || s === given), `secure value of asset ${i} (${d.type}) sealed`).toBe(true);
+      expect(JSON.stringify(specs), `secure value of asset ${i} (${d.type}) left in a spec`).not.toContain(JSON.stringify(given));
+    }
+  }
   return { ids, secrets };
+}
+
+/** The non-empty secure values a draft gives (independent of the code under test: the field names are the catalog's contract). */
+const SECURE_FIELDS: Partial<Record<AssetType, string[]>> = {
+  SAML_ISSUER: ['keyPassword'],
+  KERBEROS: ['keytab', 'password'],
+  JWT_OAUTH_OPENID: ['signingSecret'],
+  AUTHORIZATION_SERVER_PROVIDER: ['clientSecret'],
+  API_PORTAL_DESTINATION: ['password'],
+  ELASTICSEARCH_DESTINATION: ['password'],
+  APPLICATION_REGISTRATION: ['clientSecret'],
+};
+const SECURE_ATTRIBUTES = ['password', 'clientSecret', 'secretAccessKey'];
+function secureValuesGiven(d: Pick<Planned, 'type' | 'spec'>): string[] {
+  const values: unknown[] = [];
+  if (d.type === 'ALIAS') {
+    if (d.spec.secure) values.push(d.spec.value);
+    const attributes = (d.spec.attributes ?? {}) as Record<string, unknown>;
+    if (!['SIMPLE', 'ENDPOINT', 'SERVICE_REGISTRY', 'TRANSFORMATION'].includes(String(d.spec.kind))) for (const a of SECURE_ATTRIBUTES) values.push(attributes[a]);
+  } else {
+    for (const f of SECURE_FIELDS[d.type] ?? []) values.push(d.spec[f]);
+  }
+  // Short values may occur anywhere by chance; the check is about real secrets.
+  return values.filter((v): v is string => typeof v === 'string' && v.length >= 6);
 }
 
 /** Every document of an archive by id, without the sealed secure value (sealed afresh on each export). */
@@ -266,6 +342,7 @@ async function roundTrip(run: number, plan: readonly Planned[]): Promise<void> {
   expect(await documentsOf(back)).toEqual(exportedDocs);
   for (const [id, value] of secrets) {
     const [row] = await target.app.services.db.query('SELECT sealed_secret FROM assets WHERE id = $1', [id]);
+    expect(row?.sealed_secret, `secure values of ${id} on the target`).toBeTruthy();
     expect(target.app.services.secrets.open(row.sealed_secret, `asset:${id}`)).toBe(value);
   }
 
@@ -293,7 +370,7 @@ describe('archive round trip', () => {
         stats.optional += refs.filter((k) => k === 'OPTIONAL').length;
         stats.later += plan.reduce((n, d) => n + d.laterReferences.length, 0);
         stats.versions += plan.reduce((n, d) => n + Math.max(0, d.versions.length - 1), 0);
-        stats.secure += plan.filter((d) => d.type === 'ALIAS' && d.spec.secure && d.spec.value).length;
+        stats.secure += plan.filter((d) => secureValuesGiven(d).length > 0).length;
         for (const d of plan) stats.types.add(d.type);
         await roundTrip(index, plan);
       }),
@@ -307,6 +384,16 @@ describe('archive round trip', () => {
     expect(stats.later).toBeGreaterThan(0);
     expect(stats.versions).toBeGreaterThan(0);
     expect(stats.secure).toBeGreaterThan(0);
+  });
+
+  it('a catalog holding every asset type and every alias kind (secure values given) comes out identical', async () => {
+    const sample = <T>(arb: fc.Arbitrary<T>, seed: number) => fc.sample(arb, { numRuns: 1, seed })[0]!;
+    const plan: Planned[] = [
+      ...assetTypes.filter((t) => t !== 'ALIAS').map((type, i) => ({ type, spec: sample(specOf[type], 100 + i), versions: type === 'API' ? ['1.0'] : [] })),
+      ...aliasKinds.map((kind, i) => ({ type: 'ALIAS' as AssetType, spec: { value: `value-of-${kind}`, secure: i % 2 === 0, kind, attributes: sample(aliasAttributes[kind], 200 + i) }, versions: [] })),
+    ].map((p, i) => ({ ...p, nameSuffix: `every ${i}`, description: undefined, team: null, references: [], laterReferences: [] }));
+    await roundTrip(2_000_000, plan);
+    expect(new Set(plan.map((p) => p.type))).toEqual(new Set(assetTypes));
   });
 
   /**

@@ -275,7 +275,7 @@ describe('import refuses unsafe or invalid archives and writes nothing', () => {
   });
 });
 
-describe('archive endpoints need EXPORT_IMPORT', () => {
+describe('archive endpoints need EXPORT_ASSETS / IMPORT_ASSETS (privileges.test.ts covers custom profiles)', () => {
   it('refuses anonymous callers and viewers with the GraphQL codes', async () => {
     const viewer = await target.userWithRole('VIEWER');
     const archive = await exportArchive(source, sourceToken, { assetIds: [petstoreId] });

@@ -20,7 +20,7 @@ describe('login and me', () => {
     expect(res.data!.login.user).toEqual({
       username: 'admin',
       role: 'SUPER_ADMIN',
-      privileges: ['MANAGE_ASSETS', 'MANAGE_PROMOTIONS', 'EXPORT_IMPORT', 'MANAGE_GATEWAY_GROUPS', 'MANAGE_USERS'],
+      privileges: ['MANAGE_ASSETS', 'MANAGE_PROMOTIONS', 'EXPORT_IMPORT', 'EXPORT_ASSETS', 'IMPORT_ASSETS', 'MANAGE_GATEWAY_GROUPS', 'MANAGE_USERS'],
     });
     const me = await server.gql('{ me { username role } }', {}, res.data!.login.token);
     expect(me.data!.me).toEqual({ username: 'admin', role: 'SUPER_ADMIN' });

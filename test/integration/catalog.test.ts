@@ -177,6 +177,31 @@ describe('aliases', () => {
     expect((await sql('SELECT checksum FROM assets WHERE id = $1', [alias.id]))[0].checksum).not.toBe(before);
     expect(server.logs.some((l) => JSON.stringify(l).includes(secret))).toBe(false);
   });
+
+  it('seal the secure fields of other types and alias kinds alike, and search never finds them', async () => {
+    const secret = 'kerberos-keytab-secret-42';
+    const kerberos = await create({ type: 'KERBEROS', name: 'Corp Kerberos', spec: { realm: 'CORP.EXAMPLE', password: secret } });
+    expect(kerberos.spec).toMatchObject({ realm: 'CORP.EXAMPLE', password: '', keytab: '' });
+    const aws = await create({ type: 'ALIAS', name: 'aws-prod', spec: { kind: 'AWS_CONFIGURATION', attributes: { region: 'eu-west-1', secretAccessKey: secret } } });
+    const read = await server.gql('query($id: ID!) { asset(id: $id) { spec ... on Alias { aliasKind attributes } } }', { id: aws.id }, admin);
+    expect(read.data!.asset).toMatchObject({ aliasKind: 'AWS_CONFIGURATION', attributes: { region: 'eu-west-1', secretAccessKey: '' } });
+    const rows = await sql('SELECT * FROM assets WHERE id = ANY($1::uuid[])', [[kerberos.id, aws.id]]);
+    expect(JSON.stringify(rows)).not.toContain(secret);
+    for (const row of rows) expect(server.app.services.secrets.open(row.sealed_secret, `asset:${row.id}`)).toContain(secret);
+    // found by what may be shown, never by the secret
+    const found = async (keyword: string) => (await server.gql('query($k: String) { assets(filter: { keyword: $k }) { edges { node { name } } } }', { k: keyword }, admin)).data!.assets.edges.map((e: any) => e.node.name);
+    expect(await found('CORP.EXAMPLE')).toEqual(['Corp Kerberos']);
+    expect(await found(secret)).toEqual([]);
+    // re-saving without the password keeps it
+    await server.gql('mutation($id: ID!) { updateAsset(id: $id, input: { spec: { realm: "CORP.EXAMPLE", kdc: "kdc.corp" } }) { id } }', { id: kerberos.id }, admin);
+    const [kept] = await sql('SELECT sealed_secret FROM assets WHERE id = $1', [kerberos.id]);
+    expect(server.app.services.secrets.open(kept.sealed_secret, `asset:${kerberos.id}`)).toContain(secret);
+    // unknown fields of the new kinds are refused naming the path, writing nothing
+    const count = await assetCount();
+    const bad = await server.gql(CREATE, { input: { type: 'ALIAS', name: 'aws-bad', spec: { kind: 'AWS_CONFIGURATION', attributes: { secretKey: 'x' } } } }, admin);
+    expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'spec.attributes.secretKey' });
+    expect(await assetCount()).toBe(count);
+  });
 });
 
 describe('API versions', () => {

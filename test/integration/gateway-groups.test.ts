@@ -150,3 +150,32 @@ describe('services', () => {
     expect(unknown.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });
+
+describe('names as users type them', () => {
+  it('a registry called "Registry for Test" and a group "Équipe Prod" keep their names; slugs serve lookups and upstreams', async () => {
+    const group = await cp.gql('mutation { createGatewayGroup(input: { name: "  Équipe Prod " }) { name slug } }', {}, admin);
+    expect(group.data!.createGatewayGroup).toEqual({ name: 'Équipe Prod', slug: 'equipe-prod' });
+    expect((await cp.gql('{ gatewayGroup(name: "equipe-prod") { name } }', {}, admin)).data!.gatewayGroup).toEqual({ name: 'Équipe Prod' });
+    // Another name with the same slug clashes: slugs are keys.
+    expect((await cp.gql('mutation { createGatewayGroup(input: { name: "equipe prod" }) { name } }', {}, admin)).errors?.[0]?.extensions?.code).toBe('CONFLICT');
+
+    const registry = await cp.gql('mutation { createServiceRegistry(input: { gatewayGroup: "equipe-prod", name: "Registry for Test", type: "NACOS", address: "http://127.0.0.1:8848" }) { name slug gatewayGroup } }', {}, admin);
+    expect(registry.data!.createServiceRegistry).toEqual({ name: 'Registry for Test', slug: 'registry-for-test', gatewayGroup: 'equipe-prod' });
+    // An upstream may name it by its slug; it is stored under the display name.
+    const published = await cp.gql(PUBLISH, { i: { assetId: petstoreId, gatewayGroup: 'Équipe Prod', upstream: { discovery: { registry: 'registry-for-test', serviceName: 'petstore' } } } }, admin);
+    expect(published.errors).toBeUndefined();
+    const config = await cp.gql('{ gatewayGroup(name: "Équipe Prod") { services { runningVersion { upstream } } } }', {}, admin);
+    expect(config.data!.gatewayGroup.services[0].runningVersion.upstream.discovery.registry).toBe('Registry for Test');
+  });
+
+  it('refuses empty, padded-only, control-laden, NUL-laden and huge names with BAD_USER_INPUT, creating nothing', async () => {
+    const before = (await cp.gql('{ gatewayGroups { name } serviceRegistries { name } }', {}, admin)).data;
+    for (const name of ['', '   ', 'tab\tname', 'line\nbreak', 'nul\u0000name', 'x'.repeat(101), 'bell\u0007']) {
+      const g = await cp.gql('mutation($n: String!) { createGatewayGroup(input: { name: $n }) { name } }', { n: name }, admin);
+      expect(g.errors?.[0]?.extensions?.code, JSON.stringify(name)).toBe('BAD_USER_INPUT');
+      const r = await cp.gql('mutation($n: String!) { createServiceRegistry(input: { gatewayGroup: "default", name: $n, type: "NACOS", address: "http://127.0.0.1:8848" }) { name } }', { n: name }, admin);
+      expect(r.errors?.[0]?.extensions?.code, JSON.stringify(name)).toBe('BAD_USER_INPUT');
+    }
+    expect((await cp.gql('{ gatewayGroups { name } serviceRegistries { name } }', {}, admin)).data).toEqual(before);
+  });
+});

@@ -7,7 +7,7 @@
  */
 import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { privilegesOf, roles, type Privilege, type Role } from '../../src/domain/privileges.js';
+import { privilegesOf, roles, type Privilege } from '../../src/domain/privileges.js';
 import type { GuardExtension } from '../../src/graphql/guard.js';
 import { createSchema } from '../../src/graphql/schema.js';
 import { buildOperation, classify, classifyOverWebSocket, guardOf, ROOT_KINDS, rootFields, type Outcome, type RootField, type RootKind, type Verdict } from '../support/schema-walk.js';
@@ -29,7 +29,9 @@ const expected: Record<RootKind, Record<string, Need>> = {
     assets: 'SIGNED_IN',
     dependencyClosure: 'SIGNED_IN',
     aliasFor: 'SIGNED_IN',
-    importReports: ['EXPORT_IMPORT'],
+    importReports: ['IMPORT_ASSETS'],
+    accessProfiles: ['MANAGE_USERS'],
+    userGroups: ['MANAGE_USERS'],
     assetsByIds: 'SIGNED_IN',
     serverInfo: 'SIGNED_IN',
     stages: 'SIGNED_IN',
@@ -45,7 +47,8 @@ const expected: Record<RootKind, Record<string, Need>> = {
     serviceRegistries: 'SIGNED_IN',
     gatewayInstanceTokens: ['MANAGE_GATEWAY_GROUPS'],
     rollback: 'SIGNED_IN',
-    importReport: ['EXPORT_IMPORT'],
+    importReport: ['IMPORT_ASSETS'],
+    importBackups: ['IMPORT_ASSETS'],
     // Federation (src/graphql/subgraph/): the subgraph SDL, like introspection, needs a user;
     // each _entities reference is also held to the guard of its equivalent query.
     _service: 'SIGNED_IN',
@@ -60,6 +63,13 @@ const expected: Record<RootKind, Record<string, Need>> = {
     createUser: ['MANAGE_USERS'],
     updateUser: ['MANAGE_USERS'],
     deleteUser: ['MANAGE_USERS'],
+    createAccessProfile: ['MANAGE_USERS'],
+    updateAccessProfile: ['MANAGE_USERS'],
+    deleteAccessProfile: ['MANAGE_USERS'],
+    createUserGroup: ['MANAGE_USERS'],
+    updateUserGroup: ['MANAGE_USERS'],
+    deleteUserGroup: ['MANAGE_USERS'],
+    restoreImportBackup: ['IMPORT_ASSETS'],
     createAsset: ['MANAGE_ASSETS'],
     updateAsset: ['MANAGE_ASSETS'],
     deleteAsset: ['MANAGE_ASSETS'],
@@ -109,8 +119,21 @@ const argumentOverrides: Record<string, Record<string, unknown>> = {
   'Query.assetMatrix': { stages: ['dev'] },
 };
 
-const CALLERS = ['anonymous', 'VIEWER', 'API_PROVIDER', 'SUPER_ADMIN'] as const;
+/**
+ * Custom access profiles, held through groups by users whose role is VIEWER (which grants
+ * nothing): what each caller holds is written out by hand, not computed by the code under test.
+ * RELEASE holds two groups (their union counts); PORTER's profile names the old EXPORT_IMPORT.
+ */
+const customCallers = {
+  RELEASE: { groups: [{ profile: 'Release managers', privileges: ['MANAGE_PROMOTIONS'] }, { profile: 'Exporters', privileges: ['EXPORT_ASSETS'] }], holds: ['MANAGE_PROMOTIONS', 'EXPORT_ASSETS'] },
+  USER_ADMIN: { groups: [{ profile: 'User admins', privileges: ['MANAGE_USERS', 'IMPORT_ASSETS'] }], holds: ['MANAGE_USERS', 'IMPORT_ASSETS'] },
+  PORTER: { groups: [{ profile: 'Gateway porters', privileges: ['EXPORT_IMPORT', 'MANAGE_GATEWAY_GROUPS'] }], holds: ['EXPORT_IMPORT', 'EXPORT_ASSETS', 'IMPORT_ASSETS', 'MANAGE_GATEWAY_GROUPS'] },
+} satisfies Record<string, { groups: { profile: string; privileges: Privilege[] }[]; holds: Privilege[] }>;
+type CustomCaller = keyof typeof customCallers;
+
+const CALLERS = ['anonymous', 'VIEWER', 'API_PROVIDER', 'SUPER_ADMIN', ...(Object.keys(customCallers) as CustomCaller[])] as const;
 type Caller = (typeof CALLERS)[number];
+const isCustom = (caller: Caller): caller is CustomCaller => caller in customCallers;
 
 /** The table's notation as the guard extension it stands for (privileges sorted for comparison). */
 function needAsGuard(need: Need): GuardExtension {
@@ -137,7 +160,7 @@ function expectedVerdict(need: Need, caller: Caller): Verdict {
   if (need === 'PUBLIC') return 'ALLOWED';
   if (caller === 'anonymous') return 'UNAUTHENTICATED';
   if (need === 'SIGNED_IN') return 'ALLOWED';
-  const held = privilegesOf[caller];
+  const held: readonly Privilege[] = isCustom(caller) ? customCallers[caller].holds : privilegesOf[caller];
   return need.every((p) => held.includes(p)) ? 'ALLOWED' : 'FORBIDDEN';
 }
 
@@ -172,11 +195,13 @@ function renderMatrix(cells: Cell[], title: string): string {
 let schema: GraphQLSchema;
 let server: TestServer;
 const MATRIX_PASSWORD = 'matrix-password-123';
-const usernameOf = (role: Role) => `matrix-${role.toLowerCase().replace(/_/g, '-')}`;
+const usernameOf = (caller: Exclude<Caller, 'anonymous'>) => `matrix-${caller.toLowerCase().replace(/_/g, '-')}`;
 
 beforeAll(async () => {
   schema = await createSchema();
-  server = await startTestServer();
+  // Every signed-in caller runs changePassword with a made-up current password (a failed sign-in
+  // from this address): seven callers would trip the per-address lockout the matrix is not about.
+  server = await startTestServer({ configure: (c) => void (c.auth.loginFailuresPerAddress = 100) });
   const admin = await server.adminToken();
   for (const role of roles) {
     const res = await server.gql(
@@ -185,6 +210,20 @@ beforeAll(async () => {
       admin,
     );
     if (res.errors) throw new Error(`createUser ${role} failed: ${JSON.stringify(res.errors)}`);
+  }
+  for (const [caller, { groups }] of Object.entries(customCallers) as [CustomCaller, (typeof customCallers)[CustomCaller]][]) {
+    const user = await server.gql('mutation($input: CreateUserInput!) { createUser(input: $input) { id } }', { input: { username: usernameOf(caller), password: MATRIX_PASSWORD, role: 'VIEWER' } }, admin);
+    if (user.errors) throw new Error(`createUser ${caller} failed: ${JSON.stringify(user.errors)}`);
+    for (const { profile, privileges } of groups) {
+      const created = await server.gql('mutation($i: CreateAccessProfileInput!) { createAccessProfile(input: $i) { id } }', { i: { name: profile, privileges } }, admin);
+      if (created.errors) throw new Error(`createAccessProfile ${profile} failed: ${JSON.stringify(created.errors)}`);
+      const group = await server.gql(
+        'mutation($i: CreateUserGroupInput!) { createUserGroup(input: $i) { id } }',
+        { i: { name: `${profile} group`, profileIds: [created.data!.createAccessProfile.id], memberIds: [user.data!.createUser.id] } },
+        admin,
+      );
+      if (group.errors) throw new Error(`createUserGroup ${profile} failed: ${JSON.stringify(group.errors)}`);
+    }
   }
 });
 afterAll(() => server?.stop());
@@ -271,9 +310,10 @@ describe('live privilege matrix', () => {
 
     // The dummy IDs hit nobody: every user is still there, and the matrix users can still sign in.
     const users = await server.gql<{ users: { username: string }[] }>('{ users { username } }', {}, await server.login());
-    expect(users.data?.users.map((u) => u.username)).toEqual(expect.arrayContaining(['admin', ...roles.map(usernameOf)]));
-    for (const role of roles) await expect(server.login(usernameOf(role), MATRIX_PASSWORD)).resolves.toMatch(/^scs_/);
-  });
+    const signedIn = CALLERS.filter((c): c is Exclude<Caller, 'anonymous'> => c !== 'anonymous');
+    expect(users.data?.users.map((u) => u.username)).toEqual(expect.arrayContaining(['admin', ...signedIn.map(usernameOf)]));
+    for (const caller of signedIn) await expect(server.login(usernameOf(caller), MATRIX_PASSWORD)).resolves.toMatch(/^scs_/);
+  }, 300_000); // 7 callers × every root field, on a machine shared with other work
 
   it('subscriptions over graphql-ws: each caller gets exactly what the table allows', async () => {
     const roots = rootFields(schema).filter((r) => r.kind === 'Subscription');
@@ -285,3 +325,103 @@ describe('live privilege matrix', () => {
     expect(cells.filter(isMismatch), renderMatrix(cells, 'graphql-ws privilege matrix')).toEqual([]);
   });
 });
+
+describe('custom access profiles', () => {
+  it('each custom caller holds exactly the union of its groups’ profiles (me.privileges)', async () => {
+    for (const caller of Object.keys(customCallers) as CustomCaller[]) {
+      const me = await server.gql<{ me: { role: string; privileges: string[] } }>('{ me { role privileges } }', {}, await tokenFor(caller));
+      expect(me.data?.me, caller).toEqual({ role: 'VIEWER', privileges: expect.arrayContaining(customCallers[caller].holds) });
+      expect(me.data?.me.privileges, caller).toHaveLength(customCallers[caller].holds.length);
+    }
+  });
+
+  /** What the archive endpoints answer a caller: the status only (a body they may read is not the point). */
+  async function archiveStatuses(caller: Caller): Promise<Record<string, number>> {
+    const token = await tokenFor(caller);
+    const auth: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
+    // An empty selection: past the guard, the export answers 400 (nothing to export).
+    const exportRes = await fetch(`${server.url}/archive/export`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ assetIds: [] }) });
+    await exportRes.arrayBuffer();
+    // A body that is not a ZIP: past the guard, the import answers 400; before it, 401 or 403.
+    const importAs = async (headers: Record<string, string>) => {
+      const res = await fetch(`${server.url}/archive/import`, { method: 'POST', headers: { ...auth, ...headers, 'Content-Type': 'text/plain' }, body: 'not a zip' });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    const promotion = Buffer.from(JSON.stringify({ id: '00000000-0000-4000-8000-000000000001', name: 'p', description: '', promotedBy: 'dev-user' })).toString('base64url');
+    const report = await fetch(`${server.url}/archive/import-reports/00000000-0000-4000-8000-000000000001.json`, { headers: auth });
+    await report.arrayBuffer();
+    return { export: exportRes.status, import: await importAs({}), promotionImport: await importAs({ 'X-Stagecraft-Promotion': promotion }), report: report.status };
+  }
+
+  it('the archive endpoints: export needs EXPORT_ASSETS, import and reports IMPORT_ASSETS, a promotion’s import MANAGE_PROMOTIONS or MANAGE_ASSETS too', async () => {
+    const expectedStatuses: Record<Caller, Record<string, number>> = {
+      anonymous: { export: 401, import: 401, promotionImport: 401, report: 401 },
+      VIEWER: { export: 403, import: 403, promotionImport: 403, report: 403 },
+      API_PROVIDER: { export: 400, import: 400, promotionImport: 400, report: 404 },
+      SUPER_ADMIN: { export: 400, import: 400, promotionImport: 400, report: 404 },
+      RELEASE: { export: 400, import: 403, promotionImport: 400, report: 403 },
+      USER_ADMIN: { export: 403, import: 400, promotionImport: 400, report: 404 },
+      PORTER: { export: 400, import: 400, promotionImport: 400, report: 404 },
+    };
+    const got: Record<string, Record<string, number>> = {};
+    for (const caller of CALLERS) got[caller] = await archiveStatuses(caller);
+    expect(got).toEqual(expectedStatuses);
+  });
+
+  it('refuses bad profiles and groups with BAD_USER_INPUT, built-in profiles with CONFLICT, and writes nothing', async () => {
+    const admin = await tokenFor('SUPER_ADMIN');
+    const before = await server.gql<{ accessProfiles: unknown[]; userGroups: unknown[] }>('{ accessProfiles { id name privileges } userGroups { id name } }', {}, admin);
+    const create = (i: Record<string, unknown>) => server.gql('mutation($i: CreateAccessProfileInput!) { createAccessProfile(input: $i) { id } }', { i }, admin);
+    for (const [input, field] of [
+      [{ name: '', privileges: [] }, 'name'],
+      [{ name: '   ', privileges: [] }, 'name'],
+      [{ name: 'x'.repeat(101), privileges: [] }, 'name'],
+      [{ name: 'bad\u0000name', privileges: [] }, 'name'],
+      [{ name: 'line\nbreak', privileges: [] }, 'name'],
+      [{ name: 'agents', privileges: ['GATEWAY_AGENT'] }, 'privileges'],
+      [{ name: 'long', description: 'd'.repeat(1001), privileges: [] }, 'description'],
+    ] as const) {
+      const res = await create(input);
+      expect(res.errors?.[0]?.extensions?.code, JSON.stringify(input).slice(0, 80)).toBe('BAD_USER_INPUT');
+      if (res.errors?.[0]?.extensions?.field) expect(res.errors[0].extensions.field).toBe(field);
+    }
+    const group = (i: Record<string, unknown>) => server.gql('mutation($i: CreateUserGroupInput!) { createUserGroup(input: $i) { id } }', { i }, admin);
+    expect((await group({ name: 'ghosts', memberIds: ['00000000-0000-4000-8000-000000000009'] })).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await group({ name: 'ghosts', profileIds: ['not-an-id'] })).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await group({ name: 'crowd', memberIds: Array.from({ length: 1001 }, () => '00000000-0000-4000-8000-000000000009') })).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+
+    const profiles = before.data!.accessProfiles as { id: string; name: string }[];
+    const viewer = profiles.find((p) => p.name === 'VIEWER')!;
+    const edit = await server.gql('mutation($id: ID!) { updateAccessProfile(id: $id, input: { privileges: [MANAGE_USERS] }) { id } }', { id: viewer.id }, admin);
+    expect(edit.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    expect((await server.gql('mutation($id: ID!) { deleteAccessProfile(id: $id) }', { id: viewer.id }, admin)).errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    // A profile a group holds is not deleted.
+    const held = profiles.find((p) => p.name === 'User admins')!;
+    expect((await server.gql('mutation($id: ID!) { deleteAccessProfile(id: $id) }', { id: held.id }, admin)).errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    // Names clash as typed (trimmed): CONFLICT.
+    expect((await create({ name: '  User admins ', privileges: [] })).errors?.[0]?.extensions?.code).toBe('CONFLICT');
+
+    const after = await server.gql('{ accessProfiles { id name privileges } userGroups { id name } }', {}, admin);
+    expect(after.data).toEqual(before.data);
+  });
+
+  it('names as users type them: spaces are kept, built-in profiles come first', async () => {
+    const admin = await tokenFor('SUPER_ADMIN');
+    const created = await server.gql<{ createAccessProfile: { name: string; privileges: string[]; builtIn: boolean } }>(
+      'mutation { createAccessProfile(input: { name: "  Registry for Test editors ", privileges: [MANAGE_ASSETS, EXPORT_IMPORT] }) { name privileges builtIn } }',
+      {},
+      admin,
+    );
+    expect(created.data?.createAccessProfile).toEqual({ name: 'Registry for Test editors', privileges: ['EXPORT_IMPORT', 'EXPORT_ASSETS', 'IMPORT_ASSETS', 'MANAGE_ASSETS'].sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b)), builtIn: false });
+    const list = await server.gql<{ accessProfiles: { name: string; builtIn: boolean }[] }>('{ accessProfiles { name builtIn } }', {}, admin);
+    expect(list.data!.accessProfiles.slice(0, 3)).toEqual([
+      { name: 'API_PROVIDER', builtIn: true },
+      { name: 'SUPER_ADMIN', builtIn: true },
+      { name: 'VIEWER', builtIn: true },
+    ]);
+  });
+});
+
+/** The canonical order of privileges (the GraphQL enum's). */
+const ORDER = ['MANAGE_ASSETS', 'MANAGE_PROMOTIONS', 'EXPORT_IMPORT', 'EXPORT_ASSETS', 'IMPORT_ASSETS', 'MANAGE_GATEWAY_GROUPS', 'MANAGE_USERS'];

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { chooseAlias } from '../../src/domain/aliases.js';
 import { assetTypes, normaliseSpec, SpecError } from '../../src/domain/asset-types.js';
 import { assetChecksum, canonicalJson } from '../../src/domain/checksum.js';
+import { decodeSecrets, encodeSecrets, joinSecrets, splitSecrets } from '../../src/domain/secure-fields.js';
 import { dependencyClosure, dependencyTable, referenceKind, type GraphNode } from '../../src/domain/dependencies.js';
 import { collectStrings, matchesKeyword, parseKeyword } from '../../src/domain/search.js';
 
@@ -25,6 +26,14 @@ describe('specs', () => {
     expect(fail('API', { basePath: 3 }).field).toBe('spec.basePath');
     expect(fail('API', { routes: [{ method: 'GET', path: 'no-slash' }] }).field).toBe('spec.routes.0.path');
     expect(fail('ALIAS', { secure: 'yes' }).message).toMatch(/^spec\.secure: /);
+    // the added types and alias kinds are as strict, naming the path
+    expect(fail('KERBEROS', { realm: 'R', keytabs: 'x' }).field).toBe('spec.keytabs');
+    expect(fail('THREAT_PROTECTION_RULE', { filters: [{ kind: 'REGEX', extra: 1 }] }).field).toBe('spec.filters.0.extra');
+    expect(fail('ELASTICSEARCH_DESTINATION', { hosts: ['javascript:alert(1)'] }).field).toBe('spec.hosts.0');
+    expect(fail('ALIAS', { kind: 'AWS_CONFIGURATION', attributes: { region: 'eu', secretKey: 'x' } }).field).toBe('spec.attributes.secretKey');
+    expect(fail('ALIAS', { kind: 'HTTP_TRANSPORT_SECURITY', attributes: { authType: 'TELEPATHY' } }).field).toBe('spec.attributes.authType');
+    expect(fail('ALIAS', { kind: 'WORMHOLE' }).field).toBe('spec.kind');
+    expect(fail('JWT_OAUTH_OPENID', { signingSecret: 'a\u0000b' }).field).toBe('spec');
     expect(fail('PLAN', { rateLimit: { requests: -1 } }).field).toBe('spec.rateLimit.requests');
   });
 });
@@ -41,11 +50,19 @@ describe('dependency table', () => {
     expect(referenceKind('APPLICATION', 'POLICY')).toBeNull();
   });
 
-  it('is the DESIGN table, row for row', () => {
+  it('is the DESIGN table, row for row, with the rows of the types added since', () => {
     expect(Object.keys(dependencyTable).sort()).toEqual(
-      ['API', 'APPLICATION', 'PACKAGE', 'PLAN', 'SUBSCRIPTION', 'TEAM', 'APPROVAL_CONFIGURATION', 'KEYSTORE_CONFIGURATION', 'EMAIL_DESTINATION', 'SERVICE_REGISTRY', 'CUSTOM_DESTINATION'].sort(),
+      [
+        'API', 'APPLICATION', 'PACKAGE', 'PLAN', 'SUBSCRIPTION', 'TEAM', 'APPROVAL_CONFIGURATION', 'KEYSTORE_CONFIGURATION', 'EMAIL_DESTINATION', 'SERVICE_REGISTRY', 'CUSTOM_DESTINATION',
+        'GLOBAL_POLICY', 'POLICY_TEMPLATE', 'EMAIL_TEMPLATE',
+      ].sort(),
     );
     expect(dependencyTable.CUSTOM_DESTINATION).toEqual({ required: ['KEYSTORE', 'TRUSTSTORE', 'ALIAS'], optional: [] });
+    // Application registrations: an optional dependency of APIs and applications.
+    expect(dependencyTable.API).toEqual({ required: ['POLICY', 'ALIAS'], optional: ['APPLICATION', 'APPLICATION_REGISTRATION'] });
+    expect(dependencyTable.APPLICATION).toEqual({ required: [], optional: ['API', 'APPLICATION_REGISTRATION'] });
+    expect(dependencyTable.GLOBAL_POLICY).toEqual({ required: ['POLICY'], optional: [] });
+    expect(dependencyTable.EMAIL_TEMPLATE).toEqual({ required: ['EMAIL_DESTINATION'], optional: [] });
   });
 });
 
@@ -185,5 +202,31 @@ describe('versions', () => {
     expect(Object.fromEntries(linkVersions([3], [{ id: 'v4', systemVersion: 4 }], false))).toEqual({ v4: 'main' });
     // a set that starts at 2 on the target is still one chain
     expect(Object.fromEntries(linkVersions([], [2, 3].map((n) => ({ id: `v${n}`, systemVersion: n })), false))).toEqual({ v2: 'main', v3: 'main' });
+  });
+});
+
+describe('secure fields', () => {
+  it('leave the spec blanked, keep stored values for fields left empty, and come back whole', () => {
+    const spec = normaliseSpec('KERBEROS', { realm: 'EXAMPLE.COM', password: 'p4ss', keytab: '' });
+    const { spec: stored, secrets } = splitSecrets('KERBEROS', spec, { keytab: 'old-keytab', password: 'old' });
+    expect(stored).toMatchObject({ realm: 'EXAMPLE.COM', password: '', keytab: '' });
+    expect(secrets).toEqual({ password: 'p4ss', keytab: 'old-keytab' });
+    expect(decodeSecrets(encodeSecrets(secrets!))).toEqual(secrets);
+    expect(joinSecrets(stored, secrets!)).toEqual({ ...spec, keytab: 'old-keytab' });
+  });
+
+  it('seal a secure alias value as itself (stored values stay valid) and attributes of any kind', () => {
+    const plain = splitSecrets('ALIAS', normaliseSpec('ALIAS', { secure: true, value: 'v' }), null);
+    expect(encodeSecrets(plain.secrets!)).toBe('v');
+    expect(decodeSecrets('v')).toEqual({ value: 'v' });
+    const aws = splitSecrets('ALIAS', normaliseSpec('ALIAS', { kind: 'AWS_CONFIGURATION', attributes: { region: 'eu-west-1', secretAccessKey: 'AKIA-secret' } }), null);
+    expect(aws.spec.attributes).toMatchObject({ region: 'eu-west-1', secretAccessKey: '' });
+    expect(aws.secrets).toEqual({ 'attributes.secretAccessKey': 'AKIA-secret' });
+    // a secure alias whose value looks like the structured form is still its own value
+    expect(decodeSecrets(encodeSecrets({ value: '{"a":1}' }))).toEqual({ value: '{"a":1}' });
+  });
+
+  it('every type has a strict spec that takes {} (all fields defaulted)', () => {
+    for (const type of assetTypes) expect(() => normaliseSpec(type, {}), type).not.toThrow();
   });
 });

@@ -1,9 +1,13 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Arg, Ctx, Field, ID, Int, ObjectType, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import type { AssetType } from '../../domain/asset-types.js';
+import type { ImportBackupEntity } from '../../entities/import-backup.js';
 import type { ImportReportEntity } from '../../entities/import-report.js';
+import type { AuthUser } from '../../services/auth.js';
+import { AssetTypeEnum } from '../assets/types.js';
 import { ConnectionType, toConnection, type Connection } from '../connection.js';
 import type { Context } from '../context.js';
-import { Requires } from '../guard.js';
+import { CurrentUser, Requires } from '../guard.js';
 import { PlanAction } from '../promotions/resolver.js';
 import type { AssetAction } from '../../domain/promotion-decision.js';
 
@@ -42,9 +46,39 @@ export class ImportReport {
 
 const ImportReportConnection = ConnectionType('ImportReport', () => ImportReport);
 
+@ObjectType({ description: 'A version of an API that an import replaced, kept because enableImportBackup is on (STAGECRAFT_ENABLE_IMPORT_BACKUP).' })
+class ImportBackup {
+  @Field(() => ID, { description: 'The backup’s id (restoreImportBackup takes it).' }) id!: string;
+  @Field(() => ID, { description: 'The asset it is a version of.' }) assetId!: string;
+  @Field(() => AssetTypeEnum, { description: 'The asset’s type.' }) type!: AssetType;
+  @Field({ description: 'The asset’s name then.' }) name!: string;
+  @Field(() => String, { nullable: true, description: 'The asset’s version then.' }) version!: string | null;
+  @Field(() => ID, { description: 'The import (report) that replaced it.' }) importReportId!: string;
+  @Field({ description: 'When it was replaced.' }) createdAt!: Date;
+  @Field({ description: 'Who ran the import (or the restore) that replaced it.' }) createdBy!: string;
+  @Field(() => Date, { nullable: true, description: 'When it was last put back; null if never.' }) restoredAt!: Date | null;
+  @Field(() => String, { nullable: true, description: 'Who put it back.' }) restoredBy!: string | null;
+}
+
 @Resolver()
 export class ArchiveResolver {
-  @Requires('EXPORT_IMPORT')
+  @Requires('IMPORT_ASSETS')
+  @Query(() => [ImportBackup], { description: 'Versions of APIs that imports replaced (enableImportBackup), newest first; of one asset when assetId is given.' })
+  importBackups(
+    @Arg('assetId', () => ID, { nullable: true, description: 'Only this asset’s backups.' }) assetId: string | null,
+    @Arg('first', () => Int, { defaultValue: 50, description: 'At most this many (1–500).' }) first: number,
+    @Ctx() { services }: Context,
+  ): Promise<ImportBackupEntity[]> {
+    return services.importBackups.list(assetId, first);
+  }
+
+  @Requires('IMPORT_ASSETS')
+  @Mutation(() => ImportBackup, { description: 'Puts a backed-up version back in place of the current one, which is kept as a backup in turn (one transaction).' })
+  restoreImportBackup(@Arg('id', () => ID, { description: 'The backup’s id (from importBackups).' }) id: string, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<ImportBackupEntity> {
+    return services.importBackups.restore(user, id);
+  }
+
+  @Requires('IMPORT_ASSETS')
   @Query(() => ImportReportConnection, { description: 'Stored import reports, newest first.' })
   async importReports(
     @Arg('first', () => Int, { defaultValue: 20, description: 'Page size.' }) first: number,
@@ -55,7 +89,7 @@ export class ArchiveResolver {
     return toConnection(page.nodes, page.totalCount, page.hasNextPage, (r) => r.id);
   }
 
-  @Requires('EXPORT_IMPORT')
+  @Requires('IMPORT_ASSETS')
   @Query(() => ImportReport, { description: 'One stored archive import report.' })
   importReport(@Arg('id', () => ID, { description: 'The report’s id.' }) id: string, @Ctx() { services }: Context): Promise<ImportReportEntity> {
     return services.importReports.get(id);

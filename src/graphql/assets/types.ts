@@ -5,7 +5,7 @@
  */
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, ID, InputType, Int, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
-import { assetTypes, type AssetType } from '../../domain/asset-types.js';
+import { aliasKinds, assetTypes, type AssetType } from '../../domain/asset-types.js';
 import type { ListedAsset } from '../../services/asset-rows.js';
 import { ConnectionType } from '../connection.js';
 import { KeyedById } from '../subgraph/key.js';
@@ -13,7 +13,7 @@ import { KeyedById } from '../subgraph/key.js';
 export const AssetTypeEnum = Object.fromEntries(assetTypes.map((t) => [t, t])) as { [K in AssetType]: K };
 registerEnumType(AssetTypeEnum, {
   name: 'AssetType',
-  description: 'The kinds of asset the catalog holds (webMethods API Gateway’s asset types).',
+  description: 'What an asset is; its spec, dependencies and secure fields are declared per type (src/domain/asset-types.ts).',
   valuesConfig: {
     ACCESS_PROFILE: { description: 'Who may approve what; required by approval configurations.' },
     ALIAS: { description: 'A named value (endpoint, credentials …) that differs per stage.' },
@@ -35,6 +35,26 @@ registerEnumType(AssetTypeEnum, {
     TEAM: { description: 'A team that owns assets.' },
     TRUSTSTORE: { description: 'Trusted certificates.' },
     URL_ALIASES: { description: 'Admin configuration: URL aliases.' },
+    THREAT_PROTECTION_GLOBAL_DOS: { description: 'Threat protection: global denial-of-service limits.' },
+    THREAT_PROTECTION_DOS_BY_IP: { description: 'Threat protection: denial-of-service limits per client IP.' },
+    THREAT_PROTECTION_RULE: { description: 'Threat protection: a rule that blocks matching requests.' },
+    THREAT_PROTECTION_MOBILE: { description: 'Threat protection: mobile devices and apps allowed or blocked.' },
+    THREAT_PROTECTION_ALERT_SETTINGS: { description: 'Threat protection: where and how alerts are sent.' },
+    GLOBAL_POLICY: { description: 'A policy applied to every API that matches its filter.' },
+    POLICY_TEMPLATE: { description: 'A reusable set of policies for new APIs.' },
+    API_FAULT: { description: 'Administration: the fault returned to clients when a request fails.' },
+    CUSTOM_CONTENT_TYPES: { description: 'Administration: custom content types and how they are treated.' },
+    CALLBACK_PROCESSOR_SETTINGS: { description: 'Administration: callback processor settings.' },
+    SAML_ISSUER: { description: 'Security: a trusted SAML issuer.' },
+    CUSTOM_ASSERTION: { description: 'Security: a custom WS-Security assertion.' },
+    KERBEROS: { description: 'Security: Kerberos settings.' },
+    JWT_OAUTH_OPENID: { description: 'Security: JWT, OAuth and OpenID configuration.' },
+    AUTHORIZATION_SERVER_PROVIDER: { description: 'Security: an authorization server (OAuth2 / OpenID provider).' },
+    API_GATEWAY_DESTINATION: { description: 'Destination: the gateway’s own event and metrics store.' },
+    API_PORTAL_DESTINATION: { description: 'Destination: an API Portal events are published to.' },
+    ELASTICSEARCH_DESTINATION: { description: 'Destination: an Elasticsearch cluster events are sent to.' },
+    EMAIL_TEMPLATE: { description: 'A template for notification e-mails; requires an e-mail destination.' },
+    APPLICATION_REGISTRATION: { description: 'An application registered with an authorization server; optional for APIs and applications.' },
   },
 });
 
@@ -53,8 +73,8 @@ registerEnumType(OptionalDependencies, {
   },
 });
 
-/** Which concrete GraphQL type shows an asset of each type. */
-export const graphqlTypeOf: Record<AssetType, string> = {
+/** Types whose spec has fields worth typing in GraphQL; every other type shows as GenericAsset (spec as JSON). */
+const typedAssets: Partial<Record<AssetType, string>> = {
   API: 'ApiAsset',
   POLICY: 'PolicyAsset',
   ALIAS: 'Alias',
@@ -63,19 +83,10 @@ export const graphqlTypeOf: Record<AssetType, string> = {
   PLAN: 'PlanAsset',
   SUBSCRIPTION: 'SubscriptionAsset',
   TEAM: 'TeamAsset',
-  GROUP: 'GenericAsset',
-  APPROVAL_CONFIGURATION: 'GenericAsset',
-  ACCESS_PROFILE: 'GenericAsset',
-  KEYSTORE: 'GenericAsset',
-  TRUSTSTORE: 'GenericAsset',
-  KEYSTORE_CONFIGURATION: 'GenericAsset',
-  EMAIL_DESTINATION: 'GenericAsset',
-  SERVICE_REGISTRY: 'GenericAsset',
-  CUSTOM_DESTINATION: 'GenericAsset',
-  EXTENDED_SETTINGS: 'GenericAsset',
-  LOAD_BALANCER: 'GenericAsset',
-  URL_ALIASES: 'GenericAsset',
 };
+
+/** Which concrete GraphQL type shows an asset of each type. */
+export const graphqlTypeOf = Object.fromEntries(assetTypes.map((t) => [t, typedAssets[t] ?? 'GenericAsset'])) as Record<AssetType, string>;
 
 @KeyedById()
 @InterfaceType('Asset', {
@@ -139,7 +150,9 @@ export class Alias extends AssetInterface {
   value!: string | null;
   @Field(() => String, { nullable: true, description: 'The stage this variant is for; null = unbound.' }) stage!: string | null;
   @Field({ description: 'Whether the value is a secret (stored encrypted, never returned).' }) secure!: boolean;
-  @Field({ description: 'SIMPLE, ENDPOINT or AUTHENTICATION.' }) aliasKind!: string;
+  @Field({ description: `The alias kind: ${aliasKinds.join(', ')}.` }) aliasKind!: string;
+  @Field(() => GraphQLJSONObject, { nullable: true, description: 'The kind’s structured attributes (secure ones never included); null when the alias holds a value only.' })
+  attributes!: Record<string, unknown> | null;
 }
 
 @KeyedById()
@@ -207,7 +220,7 @@ export function assetView(asset: ListedAsset): ListedAsset & Record<string, unkn
   if (asset.type === 'ALIAS') {
     const { kind, ...spec } = asset.spec;
     const value = asset.spec.secure ? null : asset.spec.value;
-    Object.assign(view, spec, { value, aliasKind: kind }, asset, { spec: { ...asset.spec, value } });
+    Object.assign(view, spec, { value, aliasKind: kind, attributes: asset.spec.attributes ?? null }, asset, { spec: { ...asset.spec, value } });
   } else {
     Object.assign(view, asset.spec, asset);
   }

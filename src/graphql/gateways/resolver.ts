@@ -23,7 +23,8 @@ class RouteInfo {
 @ObjectType({ description: 'A gateway group: instances that run the same configuration.' })
 export class GatewayGroup {
   @Field(() => ID, { description: 'The group’s id.' }) id!: string;
-  @Field({ description: 'The group’s name.' }) name!: string;
+  @Field({ description: 'The name as typed; spaces allowed.' }) name!: string;
+  @Field({ description: 'The name’s URL/key form (lower-case, digits, dashes); gatewayGroup(name) accepts it too.' }) slug!: string;
   @Field({ description: 'Free text.' }) description!: string;
   @Field(() => Int, { description: 'Grows with every configuration change.' }) revision!: number;
 }
@@ -106,7 +107,8 @@ class SyncProgressEvent {
 @ObjectType({ description: 'Where a gateway group’s instances discover upstream nodes.' })
 class ServiceRegistry {
   @Field(() => ID, { description: 'The registry’s id.' }) id!: string;
-  @Field({ description: 'The registry’s name.' }) name!: string;
+  @Field({ description: 'The name as typed, e.g. "Registry for Test".' }) name!: string;
+  @Field({ description: 'The name’s URL/key form, unique in its group; an upstream may name the registry by either.' }) slug!: string;
   @Field({ description: 'DNS, NACOS or KUBERNETES' }) type!: string;
   @Field({ description: 'Where the registry answers.' }) address!: string;
   @Field(() => Int, { description: 'How often instances re-read it, in milliseconds.' }) refreshMs!: number;
@@ -202,6 +204,7 @@ export class GatewayGroupResolver {
     return (await services.gateways.registries(group)).map((r: ServiceRegistryEntity & { group?: GatewayGroupEntity }) => ({
       id: r.id,
       name: r.name,
+      slug: r.slug,
       type: r.type,
       address: r.address,
       refreshMs: r.refreshMs,
@@ -286,7 +289,7 @@ export class GatewayGroupResolver {
   async createServiceRegistry(@Arg('input', { description: 'The new registry.' }) input: CreateServiceRegistryInput, @Ctx() { services }: Context): Promise<ServiceRegistry> {
     if (!['DNS', 'NACOS', 'KUBERNETES'].includes(input.type)) throw new AppError('BAD_USER_INPUT', 'type must be DNS, NACOS or KUBERNETES', { field: 'type' });
     const row = await services.gateways.createRegistry({ ...input, type: input.type as 'DNS' | 'NACOS' | 'KUBERNETES' });
-    return { id: row.id, name: row.name, type: row.type, address: row.address, refreshMs: row.refreshMs, gatewayGroup: input.gatewayGroup };
+    return { id: row.id, name: row.name, slug: row.slug, type: row.type, address: row.address, refreshMs: row.refreshMs, gatewayGroup: input.gatewayGroup };
   }
 
   @Requires('GATEWAY_AGENT')

@@ -1,31 +1,30 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
-import { privilegesOf } from '../../domain/privileges.js';
 import type { UserEntity } from '../../entities/user.js';
 import type { Context } from '../context.js';
 import { CurrentUser, Public, Requires } from '../guard.js';
 import type { AuthUser } from '../../services/auth.js';
 import { ApiToken, AuthPayload, CreateApiTokenInput, CreatedApiToken, CreateUserInput, UpdateUserInput, User } from './types.js';
 
-const toUser = (u: UserEntity): User => ({
-  id: u.id,
-  username: u.username,
-  role: u.role,
-  privileges: [...privilegesOf[u.role]],
-  createdAt: u.createdAt,
-});
+/** Users as GraphQL shows them, with what their groups grant (one statement for all of them). */
+export async function toUsers(services: Context['services'], users: readonly UserEntity[]): Promise<User[]> {
+  const privileges = await services.access.privilegesOfUsers(users);
+  return users.map((u) => ({ id: u.id, username: u.username, role: u.role, privileges: privileges.get(u.id) ?? [], createdAt: u.createdAt }));
+}
+
+const toUser = async (services: Context['services'], u: UserEntity): Promise<User> => (await toUsers(services, [u]))[0]!;
 
 @Resolver()
 export class UserResolver {
   @Public()
   @Query(() => User, { nullable: true, description: 'The signed-in user; null without a token.' })
   me(@Ctx() { user, services }: Context): Promise<User | null> | null {
-    return user ? services.users.get(user.id).then(toUser) : null;
+    return user ? services.users.get(user.id).then((u) => toUser(services, u)) : null;
   }
 
   @Requires('MANAGE_USERS')
   @Query(() => [User], { description: 'Every user.' })
   async users(@Ctx() { services }: Context): Promise<User[]> {
-    return (await services.users.list()).map(toUser);
+    return toUsers(services, await services.users.list());
   }
 
   @Requires()
@@ -44,7 +43,7 @@ export class UserResolver {
     @Ctx() { services, clientAddress }: Context,
   ): Promise<AuthPayload> {
     const { token, user } = await services.auth.login(username, password, clientAddress);
-    return { token: token.token, expiresAt: token.expiresAt!, user: toUser(user) };
+    return { token: token.token, expiresAt: token.expiresAt!, user: await toUser(services, user) };
   }
 
   @Requires()
@@ -84,7 +83,7 @@ export class UserResolver {
   @Requires('MANAGE_USERS')
   @Mutation(() => User, { description: 'Creates a user.' })
   async createUser(@Arg('input', { description: 'The new user.' }) input: CreateUserInput, @CurrentUser() user: AuthUser, @Ctx() { services }: Context): Promise<User> {
-    return toUser(await services.users.create(user, input));
+    return toUser(services, await services.users.create(user, input));
   }
 
   @Requires('MANAGE_USERS')
@@ -94,7 +93,7 @@ export class UserResolver {
     @Arg('input', { description: 'The fields to change.' }) input: UpdateUserInput,
     @CurrentUser() user: AuthUser, @Ctx() { services, token }: Context,
   ): Promise<User> {
-    return toUser(await services.users.update(user, id, input, token));
+    return toUser(services, await services.users.update(user, id, input, token));
   }
 
   @Requires('MANAGE_USERS')

@@ -6,7 +6,7 @@ export const RoleEnum = Object.fromEntries(roles.map((r) => [r, r])) as { [K in 
 export const PrivilegeEnum = Object.fromEntries(privileges.map((p) => [p, p])) as { [K in Privilege]: K };
 registerEnumType(RoleEnum, {
   name: 'Role',
-  description: 'What a user may do; see Privilege.',
+  description: 'The built-in access profile a user holds directly; groups may grant more (see AccessProfile).',
   valuesConfig: {
     API_PROVIDER: { description: 'Manages assets, promotions, archives and gateway groups.' },
     SUPER_ADMIN: { description: 'Every privilege, users included.' },
@@ -15,14 +15,16 @@ registerEnumType(RoleEnum, {
 });
 registerEnumType(PrivilegeEnum, {
   name: 'Privilege',
-  description: 'A right a role grants.',
+  description: 'A functional privilege. Access profiles grant them; a user holds those of their role and of their groups’ profiles.',
   valuesConfig: {
-    EXPORT_IMPORT: { description: 'Export and import archives.' },
-    GATEWAY_AGENT: { description: 'Gateway instances only: receive the group’s configuration, send heartbeats.' },
-    MANAGE_ASSETS: { description: 'Create, change and delete assets.' },
-    MANAGE_GATEWAY_GROUPS: { description: 'Manage gateway groups, publish and sync services.' },
-    MANAGE_PROMOTIONS: { description: 'Manage stages, promote and roll back.' },
-    MANAGE_USERS: { description: 'Manage users and read the audit log.' },
+    MANAGE_ASSETS: { description: 'Create, change and delete assets ("Manage assets").' },
+    MANAGE_PROMOTIONS: { description: 'Stages, promotions and rollbacks ("Manage promotions").' },
+    EXPORT_IMPORT: { description: 'Export and import together; held by whoever holds both EXPORT_ASSETS and IMPORT_ASSETS.', deprecationReason: 'Grant EXPORT_ASSETS and IMPORT_ASSETS.' },
+    EXPORT_ASSETS: { description: 'Export archives ("Export assets").' },
+    IMPORT_ASSETS: { description: 'Import archives and read import reports ("Import assets").' },
+    MANAGE_GATEWAY_GROUPS: { description: 'Gateway groups, service versions, registries and instance tokens ("Manage gateway groups").' },
+    MANAGE_USERS: { description: 'Users, groups and access profiles.' },
+    GATEWAY_AGENT: { description: 'Held by gateway instance tokens only; no profile grants it.' },
   },
 });
 
@@ -30,9 +32,58 @@ registerEnumType(PrivilegeEnum, {
 export class User {
   @Field(() => ID, { description: 'The user’s id.' }) id!: string;
   @Field({ description: 'The sign-in name.' }) username!: string;
-  @Field(() => RoleEnum, { description: 'What the user may do.' }) role!: Role;
-  @Field(() => [PrivilegeEnum], { description: 'The privileges the role grants.' }) privileges!: Privilege[];
+  @Field(() => RoleEnum, { description: 'The built-in access profile the user holds directly.' }) role!: Role;
+  @Field(() => [PrivilegeEnum], { description: 'Everything the user may do: their role’s privileges and those of their groups’ profiles.' })
+  privileges!: Privilege[];
   @Field({ description: 'When the user was created.' }) createdAt!: Date;
+}
+
+@ObjectType({ description: 'A named set of functional privileges. Groups hold profiles; the built-in ones (one per role) cannot be changed.' })
+export class AccessProfile {
+  @Field(() => ID, { description: 'Its id on this instance.' }) id!: string;
+  @Field({ description: 'The name as typed; spaces allowed.' }) name!: string;
+  @Field({ description: 'What it is for.' }) description!: string;
+  @Field(() => [PrivilegeEnum], { description: 'What the profile grants.' }) privileges!: Privilege[];
+  @Field({ description: 'One of the built-in profiles (SUPER_ADMIN, API_PROVIDER, VIEWER).' }) builtIn!: boolean;
+}
+
+@ObjectType({ description: 'A group of users; every profile it holds grants its privileges to every member.' })
+export class UserGroup {
+  @Field(() => ID, { description: 'Its id on this instance.' }) id!: string;
+  @Field({ description: 'The name as typed; spaces allowed.' }) name!: string;
+  @Field({ description: 'What it is for.' }) description!: string;
+  @Field(() => [AccessProfile], { description: 'The profiles the group holds, by name.' }) profiles!: AccessProfile[];
+  @Field(() => [User], { description: 'The members, by username.' }) members!: User[];
+}
+
+@InputType({ description: 'A new access profile.' })
+export class CreateAccessProfileInput {
+  @Field({ description: '1 to 100 characters; spaces allowed, trimmed.' }) name!: string;
+  @Field({ nullable: true, description: 'What it is for; up to 1000 characters.' }) description?: string;
+  @Field(() => [PrivilegeEnum], { description: 'What it grants (GATEWAY_AGENT is refused).' }) privileges!: Privilege[];
+}
+
+@InputType({ description: 'Changes to an access profile; omitted fields stay.' })
+export class UpdateAccessProfileInput {
+  @Field({ nullable: true, description: 'A new name; spaces allowed, trimmed.' }) name?: string;
+  @Field({ nullable: true, description: 'What it is for; up to 1000 characters.' }) description?: string;
+  @Field(() => [PrivilegeEnum], { nullable: true, description: 'Replaces what it grants.' }) privileges?: Privilege[];
+}
+
+@InputType({ description: 'A new group of users.' })
+export class CreateUserGroupInput {
+  @Field({ description: '1 to 100 characters; spaces allowed, trimmed.' }) name!: string;
+  @Field({ nullable: true, description: 'What it is for; up to 1000 characters.' }) description?: string;
+  @Field(() => [ID], { nullable: true, description: 'Access profiles the group holds.' }) profileIds?: string[];
+  @Field(() => [ID], { nullable: true, description: 'Users in the group.' }) memberIds?: string[];
+}
+
+@InputType({ description: 'Changes to a group; a list given replaces the old one, an omitted one stays.' })
+export class UpdateUserGroupInput {
+  @Field({ nullable: true, description: 'A new name; spaces allowed, trimmed.' }) name?: string;
+  @Field({ nullable: true, description: 'What it is for; up to 1000 characters.' }) description?: string;
+  @Field(() => [ID], { nullable: true, description: 'Replaces the profiles the group holds.' }) profileIds?: string[];
+  @Field(() => [ID], { nullable: true, description: 'Replaces the members.' }) memberIds?: string[];
 }
 
 @ObjectType({ description: 'A session: the token to send as Authorization: Bearer, and its user.' })

@@ -7,6 +7,7 @@
  * is stored set-based (bulk-write: O(batches) statements, not O(assets)) with the report, in one
  * transaction. A crash mid-import rolls everything back.
  */
+import { decodeSecrets, hasSecureFields, joinSecrets } from '../../domain/secure-fields.js';
 import { createHash } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { isAssetType, normaliseSpec, SpecError, type AssetType } from '../../domain/asset-types.js';
@@ -17,6 +18,7 @@ import { groupBy } from '../../db/group-by.js';
 import { AssetReferenceEntity } from '../../entities/asset-reference.js';
 import { AssetEntity } from '../../entities/asset.js';
 import { RollbackEntity, type PreImage } from '../../entities/rollback.js';
+import type { ImportBackups } from '../import-backups.js';
 import { ImportReportEntity, type AssetImportResult, type ImportStatus, type TypeSummary } from '../../entities/import-report.js';
 import { AppError, badInput } from '../../errors.js';
 import type { SecretBox } from '../../secrets.js';
@@ -187,6 +189,7 @@ export class ArchiveImporter {
   constructor(
     private readonly db: DataSource,
     private readonly assets: AssetService,
+    private readonly backups?: ImportBackups,
   ) {}
 
   /**
@@ -338,6 +341,7 @@ export class ArchiveImporter {
     const saved = await tx.getRepository(ImportReportEntity).save(report);
     // Nothing written (everything UNCHANGED or refused): nothing to roll back, so no rollback.
     if (options.promotion && preImages.length) await this.recordRollback(tx, options.promotion, manifest.sourceStage, saved.id, preImages);
+    await this.backups?.keep(tx, saved.id, actor.username, preImages);
     return saved;
   }
 
@@ -365,7 +369,7 @@ export class ArchiveImporter {
         description: doc.description,
         team: doc.team,
         version: doc.version,
-        spec: doc.plainSecret !== null ? { ...doc.spec, value: doc.plainSecret } : doc.spec,
+        spec: doc.plainSecret !== null ? joinSecrets(doc.spec, decodeSecrets(doc.plainSecret)) : doc.spec,
         references,
       },
       current,
@@ -495,14 +499,14 @@ function summarise(assets: readonly AssetImportResult[]): TypeSummary[] {
  * with that, and re-importing such an archive finds it UNCHANGED rather than failing.
  */
 function effectiveChecksum(doc: CheckedDocument, current: AssetEntity | null): string {
-  const secure = doc.type === 'ALIAS' && doc.spec.secure === true && doc.secretDigest !== null;
+  const secure = hasSecureFields(doc.type, doc.spec) && doc.secretDigest !== null;
   if (!secure || doc.plainSecret !== null) return doc.checksum;
   return documentChecksum(doc, current?.sealedSecret ? current.secretDigest : null);
 }
 
 /** Why a secure alias value did not come in (a WARNING), or nothing. */
 function secureValueWarnings(doc: CheckedDocument, manifest: Manifest, current: AssetEntity | null): string[] {
-  const secure = doc.type === 'ALIAS' && doc.spec.secure === true && doc.secretDigest !== null;
+  const secure = hasSecureFields(doc.type, doc.spec) && doc.secretDigest !== null;
   if (!secure || doc.plainSecret !== null) return [];
   if (manifest.secrets) return ['secure value not imported: no passphrase given'];
   return [
