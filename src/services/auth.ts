@@ -45,7 +45,26 @@ export interface Credential {
 }
 
 /** The one rule for whether a stored token still counts. */
-const isLive = (row: AccessTokenEntity, now: number) => row.revokedAt === null && (!row.expiresAt || row.expiresAt.getTime() > now);
+const isLive = (row: Pick<AccessTokenEntity, 'revokedAt' | 'expiresAt'>, now: number) => row.revokedAt === null && (!row.expiresAt || row.expiresAt.getTime() > now);
+
+/**
+ * A token with its user, as `credentials` reads it: only the columns the check and the context
+ * need (no password hash), as the driver returns them, without an entity built for each.
+ */
+interface CredentialRow {
+  id: string;
+  tokenHash: string;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+  userId: string;
+  username: string;
+  role: Role;
+}
+const CREDENTIALS_SQL = `SELECT t.id, t.token_hash AS "tokenHash", t.expires_at AS "expiresAt", t.revoked_at AS "revokedAt",
+  t.last_used_at AS "lastUsedAt", u.id AS "userId", u.username, u.role
+FROM access_tokens t JOIN users u ON u.id = t.user_id
+WHERE t.token_hash = ANY($1::char(64)[]) AND t.revoked_at IS NULL`;
 
 export class AuthService {
   constructor(
@@ -115,17 +134,14 @@ export class AuthService {
     const result = new Map<string, Credential>();
     if (!tokens.length) return result;
     const byDigest = new Map(tokens.map((t) => [digest(t), t]));
-    const rows = await this.db
-      .getRepository(AccessTokenEntity)
-      .createQueryBuilder('t')
-      .innerJoinAndSelect('t.user', 'u') // one statement; findOne with relations would take two
-      .where('t.token_hash IN (:...hashes) AND t.revoked_at IS NULL', { hashes: [...byDigest.keys()] })
-      .getMany();
+    // Every request runs this: one plain statement, token and user together.
+    const rows: CredentialRow[] = await this.db.query(CREDENTIALS_SQL, [[...byDigest.keys()]]);
     const now = Date.now();
     const stale: string[] = [];
     for (const row of rows) {
       if (!isLive(row, now)) continue;
-      result.set(byDigest.get(row.tokenHash)!, { user: toAuthUser(row.user), expiresAt: row.expiresAt });
+      const user: AuthUser = { id: row.userId, username: row.username, role: row.role, privileges: privilegesOf[row.role] };
+      result.set(byDigest.get(row.tokenHash)!, { user, expiresAt: row.expiresAt });
       if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) stale.push(row.id);
     }
     if (stale.length) await this.db.getRepository(AccessTokenEntity).update({ id: In(stale) }, { lastUsedAt: new Date(now) });
