@@ -1,8 +1,8 @@
 import 'reflect-metadata';
-import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { assertInterfaceType, lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type PubSub } from 'type-graphql';
 import { ApiAssetResolver, AssetResolver, TeamAssetResolver } from './assets/resolver.js';
-import { concreteAssetTypes } from './assets/types.js';
+import { assetTypeName, concreteAssetTypes } from './assets/types.js';
 import { ArchiveResolver } from './archive/resolver.js';
 import { AuditResolver } from './audit/resolver.js';
 import { GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResolver } from './gateways/resolver.js';
@@ -45,8 +45,20 @@ export function createSchema(): Promise<GraphQLSchema> {
     validate: false,
     emitSchemaFile: false,
     pubSub: refusingPubSub,
-  }).then(answerRemoteDataFromItself);
+  })
+    .then(synchronousAssetTypes)
+    .then(answerRemoteDataFromItself);
   return built;
+}
+
+/**
+ * type-graphql makes every resolveType asynchronous: each Asset in an answer (a portal page lists
+ * hundreds, with their dependencies) would cost a promise and a Promise.all round. Asset's is
+ * synchronous, so it goes on the built schema as it is.
+ */
+function synchronousAssetTypes(schema: GraphQLSchema): GraphQLSchema {
+  assertInterfaceType(schema.getType('Asset')).resolveType = assetTypeName;
+  return schema;
 }
 
 /** The SDL kept in schema/schema.graphql, sorted so diffs stay readable. */

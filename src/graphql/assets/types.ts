@@ -46,10 +46,13 @@ export const graphqlTypeOf: Record<AssetType, string> = {
   URL_ALIASES: 'GenericAsset',
 };
 
+/** The concrete type of an Asset value: remote answers (another stage's) carry __typename; ours carry the asset type. */
+export const assetTypeName = (asset: ListedAsset & { __typename?: string }): string => asset.__typename ?? graphqlTypeOf[asset.type];
+
 @InterfaceType('Asset', {
   description: 'Anything the catalog holds. Its id is the same on every stage it reaches.',
-  // Remote answers (another stage's) carry __typename; ours carry the asset type.
-  resolveType: (asset: ListedAsset & { __typename?: string }) => asset.__typename ?? graphqlTypeOf[asset.type],
+  // type-graphql wraps this in an async function; schema.ts installs it unwrapped on the built schema.
+  resolveType: assetTypeName,
 })
 export abstract class AssetInterface {
   @Field(() => ID) id!: string;
