@@ -11,6 +11,7 @@ import { RollbackResolver } from './rollbacks/resolver.js';
 import { StageResolver } from './stages/resolver.js';
 import { answerRemoteDataFromItself } from './federation/remote-fields.js';
 import { DriftResolver, StageGraphResolver } from './federation/stage-graph.js';
+import { directResolvers } from './direct-resolvers.js';
 import { authChecker } from './guard.js';
 import { UserResolver } from './users/resolver.js';
 
@@ -47,6 +48,7 @@ export function createSchema(): Promise<GraphQLSchema> {
     pubSub: refusingPubSub,
   })
     .then(synchronousAssetTypes)
+    .then((schema) => directResolvers(schema, resolvers))
     .then(answerRemoteDataFromItself);
   return built;
 }
