@@ -20,7 +20,6 @@ import { defaultJobOptions, JobRunner } from './jobs/job-queue.js';
 import { PROMOTION_JOB } from './services/promotions.js';
 import { SYNC_ROLLOUT_JOB } from './services/gateways.js';
 import { seedDemoCatalog } from './services/seed.js';
-import { ensureContextManager } from './observability/context-manager.js';
 import { ControlPlaneMetrics } from './observability/control-plane-metrics.js';
 import type { Observer } from './observability/observer.js';
 
@@ -147,11 +146,13 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
       if (created) log.info({ created }, 'demo catalog loaded');
     }
 
-    // Metrics always; spans when an OTLP endpoint is configured (the SDK is loaded only then).
-    ensureContextManager();
+    // Metrics always; spans when an OTLP endpoint is configured (the SDK is loaded only then,
+    // and with it the context manager: without spans to parent, no request pays for carrying a
+    // context through every promise — see observability/context-manager.ts).
     const tracing = config.otlpTracesUrl ? (await import('./observability/tracing-sdk.js')).startTracing(config.otlpTracesUrl, 'stagecraft', { 'stagecraft.stage': config.stage }) : null;
     if (tracing) undo.push(() => tracing.shutdown().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not export the last spans')));
     const observer: Observer = { metrics: new ControlPlaneMetrics(services.db, log), tracer: tracing?.tracer ?? null };
+    services.stages.observer = observer;
 
     signal?.throwIfAborted();
     const jobs = new JobRunner(services.db, opened.databaseUrl, log, { ...defaultJobOptions, leaseMs: config.jobLeaseMs }, observer);

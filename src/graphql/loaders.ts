@@ -19,16 +19,37 @@ export interface Reference {
   asset: ListedAsset;
 }
 
+/**
+ * A DataLoader that also answers synchronously for keys it has already loaded: a list whose
+ * lookups were fetched ahead (the assets page) then resolves its fields without a promise each.
+ */
+export class LookupLoader<V> extends DataLoader<string, V> {
+  private readonly settled = new Map<string, V>();
+
+  constructor(batch: (keys: readonly string[]) => Promise<V[]>) {
+    super(async (keys) => {
+      const values = await batch(keys);
+      keys.forEach((key, i) => this.settled.set(key, values[i]!));
+      return values;
+    });
+  }
+
+  /** The value of a key loaded before; undefined when it has not been (yet). */
+  peek(key: string): V | undefined {
+    return this.settled.get(key);
+  }
+}
+
 export interface Loaders {
   assetById: DataLoader<string, ListedAsset | null>;
   /** What an asset references (its dependencies). */
-  referencesFrom: DataLoader<string, Reference[]>;
+  referencesFrom: LookupLoader<Reference[]>;
   /** What references an asset (its dependents). */
-  referencesTo: DataLoader<string, Reference[]>;
+  referencesTo: LookupLoader<Reference[]>;
   /** Every version of a version set, oldest system version first. */
-  versionsOfSet: DataLoader<string, ListedAsset[]>;
+  versionsOfSet: LookupLoader<ListedAsset[]>;
   /** The TEAM asset with a name. */
-  teamByName: DataLoader<string, ListedAsset | null>;
+  teamByName: LookupLoader<ListedAsset | null>;
   /** The target stages of promotions. */
   promotionStages: DataLoader<string, PromotionStageEntity[]>;
   /** Fields of remote stages, one call per stage per request. */
@@ -37,6 +58,9 @@ export interface Loaders {
   gateways: GatewayLoaders;
 }
 
+/** String.localeCompare's order, without building a collator on each comparison. */
+const byName = new Intl.Collator().compare;
+
 export function createLoaders(services: Services): Loaders {
   const { db } = services;
   // assetById, the reference loaders, teamByName and versionsOfSet share one statement per tick.
@@ -44,7 +68,7 @@ export function createLoaders(services: Services): Loaders {
 
   /** A loader of asset lookups of one kind; keys that are not UUIDs (when they must be) find nothing. */
   const lookupLoader = <V>(kind: LookupKind, uuidKeys: boolean, shape: (rows: LookupRow[] | undefined) => V) =>
-    new DataLoader<string, V>(async (keys) => {
+    new LookupLoader<V>(async (keys) => {
       const canonical = keys.map((k) => (uuidKeys ? (isUuid(k) ? k.toLowerCase() : null) : k));
       const wanted = [...new Set(canonical.filter((k): k is string => k !== null))];
       const rows = wanted.length ? groupBy(await lookups.find(kind, wanted), (r) => r.key) : new Map<string, LookupRow[]>();
@@ -56,7 +80,7 @@ export function createLoaders(services: Services): Loaders {
   /** References on one side, with the asset on the other side, by the other asset's name. */
   const referenceLoader = (side: 'from' | 'to') =>
     lookupLoader(side, true, (rows) =>
-      (rows ?? []).map((r): Reference => ({ kind: r.referenceKind!, asset: r.asset })).sort((a, b) => a.asset.name.localeCompare(b.asset.name)),
+      (rows ?? []).map((r): Reference => ({ kind: r.referenceKind!, asset: r.asset })).sort((a, b) => byName(a.asset.name, b.asset.name)),
     );
 
   /** Oldest system version first. */

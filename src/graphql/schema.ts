@@ -1,8 +1,8 @@
 import 'reflect-metadata';
-import { isAbstractType, lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { assertInterfaceType, isAbstractType, lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type PubSub } from 'type-graphql';
 import { ApiAssetResolver, AssetResolver, TeamAssetResolver } from './assets/resolver.js';
-import { concreteAssetTypes } from './assets/types.js';
+import { assetTypeName, concreteAssetTypes } from './assets/types.js';
 import { ArchiveResolver } from './archive/resolver.js';
 import { AuditResolver } from './audit/resolver.js';
 import { GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResolver } from './gateways/resolver.js';
@@ -11,6 +11,7 @@ import { RollbackResolver } from './rollbacks/resolver.js';
 import { StageResolver } from './stages/resolver.js';
 import { answerRemoteDataFromItself } from './federation/remote-fields.js';
 import { DriftResolver, StageGraphResolver } from './federation/stage-graph.js';
+import { directResolvers } from './direct-resolvers.js';
 import { authChecker } from './guard.js';
 import { printSubgraphSDL, toSubgraphSchema } from './subgraph/schema.js';
 import { AccessResolver } from './users/access-resolver.js';
@@ -49,6 +50,8 @@ export function createApiSchema(): Promise<GraphQLSchema> {
     emitSchemaFile: false,
     pubSub: refusingPubSub,
   })
+    .then(synchronousAssetTypes)
+    .then((schema) => directResolvers(schema, resolvers))
     .then(answerRemoteDataFromItself)
     .then(describeRootTypes);
   return builtApi;
@@ -66,6 +69,16 @@ function describeRootTypes(schema: GraphQLSchema): GraphQLSchema {
 export function createSchema(): Promise<GraphQLSchema> {
   built ??= createApiSchema().then(toSubgraphSchema);
   return built;
+}
+
+/**
+ * type-graphql makes every resolveType asynchronous: each Asset in an answer (a portal page lists
+ * hundreds, with their dependencies) would cost a promise and a Promise.all round. Asset's is
+ * synchronous, so it goes on the built schema as it is.
+ */
+function synchronousAssetTypes(schema: GraphQLSchema): GraphQLSchema {
+  assertInterfaceType(schema.getType('Asset')).resolveType = assetTypeName;
+  return schema;
 }
 
 /**

@@ -5,6 +5,11 @@
  *
  * Callback-style emitters (a request body read with `on('data')`) do not carry it: the HTTP
  * middleware re-enters the request's context after body parsing (see request-context.ts).
+ *
+ * Installed only with tracing (tracing-sdk.ts): on Node 20 an AsyncLocalStorage in use hooks
+ * every promise of the process (a store copied onto each), a tenth of the CPU of a large query.
+ * Without it, `context.with` just calls its function and `context.active()` is the root context;
+ * whatever needs the instance's observer then gets it from its owner (StageService → RemoteStage).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';

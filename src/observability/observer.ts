@@ -20,7 +20,7 @@ export function withObserver(ctx: Context, observer: Observer): Context {
   return ctx.setValue(OBSERVER, observer);
 }
 
-/** The observer of the instance whose work is running, if it is one of ours. */
+/** The observer of the instance whose work is running, if it is one of ours (only while tracing is on: context-manager.ts). */
 export function currentObserver(): Observer | undefined {
   return context.active().getValue(OBSERVER) as Observer | undefined;
 }

@@ -47,7 +47,27 @@ export interface Credential {
 }
 
 /** The one rule for whether a stored token still counts. */
-const isLive = (row: AccessTokenEntity, now: number) => row.revokedAt === null && (!row.expiresAt || row.expiresAt.getTime() > now);
+const isLive = (row: Pick<AccessTokenEntity, 'revokedAt' | 'expiresAt'>, now: number) => row.revokedAt === null && (!row.expiresAt || row.expiresAt.getTime() > now);
+
+/**
+ * A token with its user, as `credentials` reads it: only the columns the check and the context
+ * need (no password hash), as the driver returns them, without an entity built for each.
+ */
+interface CredentialRow {
+  id: string;
+  tokenHash: string;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+  userId: string;
+  username: string;
+  role: Role;
+  grants: string[];
+}
+const CREDENTIALS_SQL = `SELECT t.id, t.token_hash AS "tokenHash", t.expires_at AS "expiresAt", t.revoked_at AS "revokedAt",
+  t.last_used_at AS "lastUsedAt", u.id AS "userId", u.username, u.role, ${GROUP_GRANTS_SQL} AS grants
+FROM access_tokens t JOIN users u ON u.id = t.user_id
+WHERE t.token_hash = ANY($1::char(64)[]) AND t.revoked_at IS NULL`;
 
 export class AuthService {
   constructor(
@@ -117,20 +137,14 @@ export class AuthService {
     const result = new Map<string, Credential>();
     if (!tokens.length) return result;
     const byDigest = new Map(tokens.map((t) => [digest(t), t]));
-    // One statement: the token, its user, and what the user's groups grant.
-    const { entities: rows, raw } = await this.db
-      .getRepository(AccessTokenEntity)
-      .createQueryBuilder('t')
-      .innerJoinAndSelect('t.user', 'u')
-      .addSelect(GROUP_GRANTS_SQL, 'grants')
-      .where('t.token_hash IN (:...hashes) AND t.revoked_at IS NULL', { hashes: [...byDigest.keys()] })
-      .getRawAndEntities<{ t_id: string; grants: string[] }>();
-    const grantsOf = new Map(raw.map((r) => [r.t_id, r.grants]));
+    // Every request runs this: one plain statement, the token, its user and what the user's groups grant.
+    const rows: CredentialRow[] = await this.db.query(CREDENTIALS_SQL, [[...byDigest.keys()]]);
     const now = Date.now();
     const stale: string[] = [];
     for (const row of rows) {
       if (!isLive(row, now)) continue;
-      result.set(byDigest.get(row.tokenHash)!, { user: toAuthUser(row.user, grantsOf.get(row.id) ?? []), expiresAt: row.expiresAt });
+      const user: AuthUser = { id: row.userId, username: row.username, role: row.role, privileges: privilegesOfUser(row.role, grantsToPrivileges(row.grants)) };
+      result.set(byDigest.get(row.tokenHash)!, { user, expiresAt: row.expiresAt });
       if (!row.lastUsedAt || now - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) stale.push(row.id);
     }
     if (stale.length) await this.db.getRepository(AccessTokenEntity).update({ id: In(stale) }, { lastUsedAt: new Date(now) });

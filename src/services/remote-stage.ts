@@ -15,7 +15,7 @@ import { AppError, type ErrorCode } from '../errors.js';
 import { OUTBOUND_REFUSED, type OutboundPolicy } from './outbound.js';
 import type { StageTls } from '../domain/stage-tls.js';
 import { context, trace } from '@opentelemetry/api';
-import { currentObserver } from '../observability/observer.js';
+import { currentObserver, type Observer } from '../observability/observer.js';
 import { endSpan, SpanKind, traceHeaders } from '../observability/tracing.js';
 
 export interface RemoteAsset {
@@ -134,9 +134,14 @@ export class RemoteStage {
   readonly name: string;
   private readonly url: string;
 
+  /**
+   * `observer`: the instance's, when its owner knows it (StageService); otherwise the one in the
+   * active context, which exists only while tracing is on (no context manager otherwise).
+   */
   constructor(
     private readonly stage: StageConnection,
     policy: OutboundPolicy,
+    private readonly observer: Observer | null = null,
   ) {
     this.name = stage.name;
     this.url = stage.url;
@@ -176,7 +181,7 @@ export class RemoteStage {
   private async exchange(path: string, init: { method: 'POST'; headers: Record<string, string>; body: string | Uint8Array; timeoutMs: number }): Promise<{ status: number; json: unknown }> {
     // Counted, timed and traced with the instance whose work this is; the span's trace context
     // travels in `traceparent`, so the stage's import joins the promotion's trace.
-    const observer = currentObserver();
+    const observer = this.observer ?? currentObserver();
     if (!observer) return this.exchangeOnce(path, init);
     const call = path.startsWith('/archive/import') ? 'import' : 'graphql';
     const started = performance.now();

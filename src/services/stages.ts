@@ -20,6 +20,7 @@ import { productVersion } from '../version.js';
 import type { AuthUser } from './auth.js';
 import { OutboundPolicy } from './outbound.js';
 import { RemoteStage, type StageConnection } from './remote-stage.js';
+import type { Observer } from '../observability/observer.js';
 
 export interface StageInput {
   name?: string;
@@ -65,6 +66,11 @@ type StageRow = Omit<StageEntity, 'id' | 'createdAt' | 'updatedAt'>;
 
 export class StageService {
   private readonly clients = new Map<string, { key: string; client: RemoteStage }>();
+  /**
+   * The instance's metrics and tracer, set once it has them (app.ts): remote calls are counted
+   * with it directly, without a context manager carrying it (installed only while tracing is on).
+   */
+  observer: Observer | null = null;
 
   constructor(
     private readonly db: DataSource,
@@ -206,7 +212,7 @@ export class StageService {
     const { password, tls } = this.open(stage);
     // Re-checked here too: a URL saved before the rule (or before the allow-list changed).
     const url = this.outbound.stageUrl(stage.url).origin;
-    const client = new RemoteStage({ name: stage.name, url, username: stage.username, password, tls }, this.outbound);
+    const client = new RemoteStage({ name: stage.name, url, username: stage.username, password, tls }, this.outbound, this.observer);
     if (cached) void cached.client.close();
     this.clients.set(stage.name, { key, client });
     return client;
@@ -254,7 +260,7 @@ export class StageService {
 
   /** Tests unsaved input (testStage before createStage) with a one-off client. */
   async testInput(input: FullStageInput): Promise<StageTest> {
-    const client = new RemoteStage(this.define(input), this.outbound);
+    const client = new RemoteStage(this.define(input), this.outbound, this.observer);
     try {
       return await this.test(client);
     } finally {

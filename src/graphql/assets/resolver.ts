@@ -1,10 +1,13 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { badInput } from '../../errors.js';
 import type { ListedAsset } from '../../services/asset-rows.js';
 import type { AuthUser } from '../../services/auth.js';
 import { encodeCursor } from '../../services/paging.js';
 import { toConnection, type Connection } from '../connection.js';
 import type { Context } from '../context.js';
+import type { Loaders, LookupLoader } from '../loaders.js';
+import { selectedFieldNames } from '../selection.js';
 import { CurrentUser, Requires } from '../guard.js';
 import {
   Alias,
@@ -49,9 +52,11 @@ export class AssetResolver {
     @Arg('first', () => Int, { defaultValue: 20, description: 'Page size (at most the page limit, 500 by default).' }) first: number,
     @Arg('after', () => String, { nullable: true, description: 'Cursor: the page after this edge.' }) after: string | null,
     @Ctx() { services, loaders }: Context,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<Connection<View>> {
     const page = await services.assets.search(filter ?? {}, first, after);
     for (const node of page.nodes) loaders.assetById.prime(node.id, node);
+    await loadAhead(page.nodes, selectedFieldNames(info, ['edges', 'node']), loaders);
     return toConnection(views(page.nodes), page.totalCount, page.hasNextPage, encodeCursor);
   }
 
@@ -112,34 +117,55 @@ export class AssetResolver {
     return assetView(await services.assets.createApiVersion(user, fromId, version));
   }
 
+  // The field resolvers below answer synchronously when their lookup was loaded ahead (loadAhead).
+
   @FieldResolver(() => AssetDependencies, { description: 'What the asset references: required ones always travel with it, optional ones when selected.' })
-  async dependencies(@Root() asset: View, @Ctx() { loaders }: Context): Promise<AssetDependencies> {
-    const refs = await loaders.referencesFrom.load(asset.id);
-    return {
+  dependencies(@Root() asset: View, @Ctx() { loaders }: Context): AssetDependencies | Promise<AssetDependencies> {
+    return lookup(loaders.referencesFrom, asset.id, (refs) => ({
       required: views(refs.filter((r) => r.kind === 'REQUIRED').map((r) => r.asset)),
       optional: views(refs.filter((r) => r.kind === 'OPTIONAL').map((r) => r.asset)),
-    };
+    }));
   }
 
   @FieldResolver(() => [AssetInterface], { description: 'Assets that reference this one.' })
-  async dependents(@Root() asset: View, @Ctx() { loaders }: Context): Promise<View[]> {
-    return views((await loaders.referencesTo.load(asset.id)).map((r) => r.asset));
+  dependents(@Root() asset: View, @Ctx() { loaders }: Context): View[] | Promise<View[]> {
+    return lookup(loaders.referencesTo, asset.id, (refs) => views(refs.map((r) => r.asset)));
   }
 
   @FieldResolver(() => TeamAsset, { nullable: true, description: 'The TEAM asset named by `team`.' })
-  async teamAsset(@Root() asset: View, @Ctx() { loaders }: Context): Promise<View | null> {
+  teamAsset(@Root() asset: View, @Ctx() { loaders }: Context): View | null | Promise<View | null> {
     if (!asset.team) return null;
-    const team = await loaders.teamByName.load(asset.team);
-    return team && assetView(team);
+    return lookup(loaders.teamByName, asset.team, (team) => team && assetView(team));
   }
 }
 
 @Resolver(() => ApiAsset)
 export class ApiAssetResolver {
   @FieldResolver(() => [ApiAsset], { description: 'Every version of this API, by system version.' })
-  async versions(@Root() api: View, @Ctx() { loaders }: Context): Promise<View[]> {
-    return api.versionSetId ? views(await loaders.versionsOfSet.load(api.versionSetId)) : [assetView(api)];
+  versions(@Root() api: View, @Ctx() { loaders }: Context): View[] | Promise<View[]> {
+    return api.versionSetId ? lookup(loaders.versionsOfSet, api.versionSetId, views) : [assetView(api)];
   }
+}
+
+/** `shape` of a lookup's value: at once when it is loaded already, else once it is. */
+function lookup<V, R>(loader: LookupLoader<V>, key: string, shape: (value: V) => R): R | Promise<R> {
+  const known = loader.peek(key);
+  return known !== undefined ? shape(known) : loader.load(key).then(shape);
+}
+
+/**
+ * Loads, in one round (one statement: graphql/asset-lookups.ts), the lookups that the fields
+ * selected on a list of assets will make, so those fields resolve without waiting each. Fields
+ * under @skip/@include count as selected (at worst a few rows more in the same statement).
+ */
+async function loadAhead(assets: readonly ListedAsset[], selected: ReadonlySet<string>, loaders: Loaders): Promise<void> {
+  const ids = assets.map((a) => a.id);
+  const loads: Promise<unknown>[] = [];
+  if (selected.has('dependencies')) loads.push(loaders.referencesFrom.loadMany(ids));
+  if (selected.has('dependents')) loads.push(loaders.referencesTo.loadMany(ids));
+  if (selected.has('teamAsset')) loads.push(loaders.teamByName.loadMany(assets.flatMap((a) => (a.team ? [a.team] : []))));
+  if (selected.has('versions')) loads.push(loaders.versionsOfSet.loadMany(assets.flatMap((a) => (a.type === 'API' && a.versionSetId ? [a.versionSetId] : []))));
+  await Promise.all(loads);
 }
 
 @Resolver(() => TeamAsset)

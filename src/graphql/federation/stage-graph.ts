@@ -32,7 +32,7 @@ export class StageGraphResolver {
     @Ctx() ctx: Context,
     @Info() info: GraphQLResolveInfo,
   ) {
-    return stage.isLocal ? assets.assets(filter, first, after, ctx) : resolveRemotely(ctx, stage.name, info);
+    return stage.isLocal ? assets.assets(filter, first, after, ctx, info) : resolveRemotely(ctx, stage.name, info);
   }
 
   @FieldResolver(() => AssetInterface, { nullable: true, description: 'One asset of that stage.' })
