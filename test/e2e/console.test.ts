@@ -297,7 +297,10 @@ describe('console', () => {
     const pages = ['#/catalog', '#/assets/' + (await assetId('Swagger Petstore')), `#/promotions/${promotionId}`, '#/promotions', '#/rollbacks', '#/stages', '#/drift', '#/gateway', '#/gateway/default', '#/archives'];
     for (const hash of pages) {
       await viewer.page.goto(`${dev.url}/${hash}`);
-      await viewer.page.locator('main h1').first().waitFor();
+      await viewer.page.locator('main h1').first().waitFor({ timeout: 10_000 }).catch(async (err) => {
+        await shot('viewer-failed', viewer.page);
+        throw new Error(`${hash}: ${err.message}`);
+      });
       await viewer.page.waitForLoadState('networkidle');
       const labels = [...(await viewer.page.locator('main button, main a.button').allTextContents()), ...(await viewer.page.locator('nav a').allTextContents())];
       expect(labels.filter((l) => writes.test(l.trim())), hash).toEqual([]);
@@ -305,7 +308,6 @@ describe('console', () => {
     await viewer.page.goto(`${dev.url}/#/gateway/default`);
     await viewer.page.locator('.service').waitFor();
     await shot('16-viewer-gateway', viewer.page);
-    await viewer.context.close();
   });
 
   it('made no request off localhost and threw no error in the page', () => {

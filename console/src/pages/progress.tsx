@@ -7,7 +7,8 @@ import { useApolloClient, useQuery } from '@apollo/client/react';
 import { useEffect, useState } from 'react';
 import { applyProgress, percent, restoreProgress, type ProgressEventLike, type ProgressState } from '../lib/progress';
 import { href } from '../lib/route';
-import { Badge, ErrorBox, Time } from '../ui';
+import { can } from '../lib/privileges';
+import { Badge, ErrorBox, Time, useMe } from '../ui';
 
 const PROGRESS = gql`
   subscription ConsolePromotionProgress($id: ID!, $after: Int) {
@@ -16,14 +17,15 @@ const PROGRESS = gql`
 `;
 
 export const PROMOTION = gql`
-  query ConsolePromotion($id: ID!) {
+  query ConsolePromotion($id: ID!, $withRollback: Boolean!) {
     promotion(id: $id) {
       id name description status createdAt promotedBy assetIds optional optionalIds targetStages
       overwriteAssets overwriteAliases fixMissingVersions repromotedFrom
       stages {
         stageName status reason code startedAt finishedAt importReportId
         report { assetId type name status comment }
-        rollback { id name status rollbackTime }
+        # read on the target stage with its stored credentials: MANAGE_PROMOTIONS only
+        rollback @include(if: $withRollback) { id name status rollbackTime }
       }
     }
   }
@@ -32,7 +34,7 @@ export const PROMOTION = gql`
 export interface StageResult {
   stageName: string; status: string; reason: string | null; code: string | null; startedAt: string | null; finishedAt: string | null; importReportId: string | null;
   report: { assetId: string; type: string; name: string; status: string; comment: string }[];
-  rollback: { id: string; name: string; status: string; rollbackTime: string | null } | null;
+  rollback?: { id: string; name: string; status: string; rollbackTime: string | null } | null;
 }
 export interface Promotion {
   id: string; name: string; description: string; status: string; createdAt: string; promotedBy: string; assetIds: string[]; optional: string; optionalIds: string[]; targetStages: string[];
@@ -115,17 +117,23 @@ export function StageReport({ stage }: { stage: StageResult }) {
 /** Progress while it runs, then the per-asset report of every stage. */
 export function PromotionRun({ id }: { id: string }) {
   const { state, error } = usePromotionProgress(id);
-  const { data, error: readError, refetch } = useQuery<{ promotion: Promotion }>(PROMOTION, { variables: { id } });
-  useEffect(() => {
-    if (state.completed) void refetch();
-  }, [state.completed, refetch]);
+  const { me } = useMe();
+  const { data, error: readError, refetch } = useQuery<{ promotion: Promotion }>(PROMOTION, { variables: { id, withRollback: can(me, 'MANAGE_PROMOTIONS') } });
   const p = data?.promotion;
+  const finished = !!p && p.status !== 'QUEUED' && p.status !== 'RUNNING';
+  // The final event can overtake the stored result by a moment: read again until it is final.
+  useEffect(() => {
+    if (!state.completed || finished) return;
+    void refetch();
+    const timer = setInterval(() => void refetch(), 500);
+    return () => clearInterval(timer);
+  }, [state.completed, finished, refetch]);
   return (
     <>
       <ErrorBox error={error ?? readError} />
       {p && <p>Promotion <a href={href('promotions', p.id)}>{p.name}</a> to {p.targetStages.join(', ')}: <Badge value={p.status} /></p>}
       <ProgressBars state={state} stages={p?.targetStages ?? []} />
-      {state.completed && p && (
+      {state.completed && finished && p && (
         <>
           <h2>Report</h2>
           {p.stages.map((s) => <StageReport key={s.stageName} stage={s} />)}

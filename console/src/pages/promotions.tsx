@@ -7,7 +7,8 @@ import { ago, newestFirst } from '../lib/history';
 import { href } from '../lib/route';
 import { toggle } from '../lib/selection';
 import { useStageNames } from '../stages';
-import { Badge, Can, ConfirmButton, Empty, ErrorBox, Field, Loading, PageHeader, Time, go } from '../ui';
+import { can } from '../lib/privileges';
+import { Badge, Can, ConfirmButton, Empty, ErrorBox, Field, Loading, PageHeader, Time, go, useMe } from '../ui';
 import { PROMOTION, PromotionRun, StageReport, type Promotion, type StageResult } from './progress';
 
 const PROMOTIONS = gql`
@@ -33,8 +34,8 @@ const ROLLBACK_PROMOTION = gql`
   }
 `;
 
-/** The API's page limit; the history is sorted here, so it is read in one page. */
-const HISTORY_LIMIT = 500;
+/** The API caps a page at 200; the history is sorted here (newest first), so it is read in one page. */
+const HISTORY_LIMIT = 200;
 
 type Row = Pick<Promotion, 'id' | 'name' | 'description' | 'status' | 'createdAt' | 'promotedBy' | 'targetStages' | 'assetIds'>;
 
@@ -104,8 +105,13 @@ function RollbackStage({ promotionId, stage, onDone }: { promotionId: string; st
       /* shown below */
     }
   };
-  if (!stage.rollback || stage.rollback.status !== 'AVAILABLE') {
-    return stage.rollback ? <span className="muted">Rollback <Badge value={stage.rollback.status} /> <a href={href('rollbacks', stage.rollback.id, { stage: stage.stageName })}>report</a></span> : null;
+  if (!stage.rollback) return null;
+  if (stage.rollback.status !== 'AVAILABLE') {
+    return (
+      <div className="rollback-action muted">
+        <span>Rollback on {stage.stageName}: <Badge value={stage.rollback.status} /> <Time iso={stage.rollback.rollbackTime} /> · <a href={href('rollbacks', stage.rollback.id, { stage: stage.stageName })}>report</a></span>
+      </div>
+    );
   }
   return (
     <div className="rollback-action">
@@ -153,7 +159,8 @@ function Repromote({ p }: { p: Promotion }) {
 }
 
 export function PromotionPage({ id }: { id: string }) {
-  const { data, loading, error, refetch } = useQuery<{ promotion: Promotion }>(PROMOTION, { variables: { id } });
+  const { me } = useMe();
+  const { data, loading, error, refetch } = useQuery<{ promotion: Promotion }>(PROMOTION, { variables: { id, withRollback: can(me, 'MANAGE_PROMOTIONS') } });
   const [remove, removing] = useMutation(DELETE);
   const [showRepromote, setShowRepromote] = useState(false);
   if (loading && !data) return <Loading />;

@@ -46,7 +46,7 @@ export function RollbacksPage({ params }: { params: URLSearchParams }) {
   const text = params.get('text') ?? '';
   const status = params.get('status') ?? '';
   const [draft, setDraft] = useState(text);
-  const { data, loading, error } = useQuery<Data>(ROLLBACKS, { variables: { stage, filter: { text: text || null, status: status || null }, first: 500 } });
+  const { data, loading, error } = useQuery<Data>(ROLLBACKS, { variables: { stage, filter: { text: text || null, status: status || null }, first: 200 } });
   const nav = (changes: Record<string, string>) => go(href('rollbacks', { stage, text, status, ...changes }));
   const rows = newestFirst(data?.stage.rollbacks?.edges.map((e) => e.node) ?? [], (r) => r.rollbackTime ?? r.promotionTime);
   return (
@@ -89,7 +89,7 @@ export function RollbackPage({ id, stage: stageParam }: { id: string; stage: str
   const { stage: local } = useMe();
   const stage = stageParam || local;
   const isLocal = stage === local;
-  const { data, loading, error, refetch } = useQuery<Data>(ROLLBACKS, { variables: { stage, filter: null, first: 500 } });
+  const { data, loading, error, refetch } = useQuery<Data>(ROLLBACKS, { variables: { stage, filter: null, first: 200 } });
   const [rollback, rolling] = useMutation(isLocal ? ROLLBACK_LOCAL : ROLLBACK_REMOTE);
   const [remove, removing] = useMutation(DELETE);
   if (loading && !data) return <Loading />;
