@@ -112,19 +112,19 @@ function Page({ me }: { me: Me }) {
   const [area = 'catalog', id] = parts;
   switch (area) {
     case 'assets':
-      return id ? <AssetPage id={id} /> : <CatalogPage params={params} />;
+      return id ? <AssetPage key={id} id={id} /> : <CatalogPage params={params} />;
     case 'promote':
       return can(me, 'MANAGE_PROMOTIONS') ? <PromoteWizard params={params} /> : <ErrorBox error={{ code: 'FORBIDDEN', message: 'Promoting needs the MANAGE_PROMOTIONS privilege.' }} />;
     case 'promotions':
-      return id ? <PromotionPage id={id} /> : <PromotionsPage params={params} />;
+      return id ? <PromotionPage key={id} id={id} /> : <PromotionsPage params={params} />;
     case 'rollbacks':
-      return id ? <RollbackPage id={id} stage={params.get('stage')} /> : <RollbacksPage params={params} />;
+      return id ? <RollbackPage key={id} id={id} stage={params.get('stage')} /> : <RollbacksPage params={params} />;
     case 'drift':
       return <DriftPage params={params} />;
     case 'stages':
       return <StagesPage />;
     case 'gateway':
-      return id ? <GatewayGroupPage name={id} /> : <GatewayGroupsPage />;
+      return id ? <GatewayGroupPage key={id} name={id} /> : <GatewayGroupsPage />;
     case 'archives':
       return <ArchivesPage />;
     default:

@@ -101,8 +101,8 @@ function ReportView({ report }: { report: Report }) {
     <section className="card" data-testid="import-report">
       <h3>Import report <Badge value={report.status} /> <small className="muted">from {report.sourceStage}, {ago(report.createdAt)}</small></h3>
       <table className="table compact">
-        <thead><tr><th>Type</th><th>Successful</th><th>Unsuccessful</th><th>Replaced</th><th>Warnings</th></tr></thead>
-        <tbody>{report.types.map((t) => <tr key={t.type}><td>{t.type}</td><td>{t.successful}</td><td>{t.unsuccessful}</td><td>{t.replaced}</td><td>{t.warnings}</td></tr>)}</tbody>
+        <thead><tr><th>Type</th><th>Successful</th><th>Unchanged</th><th>Unsuccessful</th><th>Replaced</th><th>Warnings</th></tr></thead>
+        <tbody>{report.types.map((t) => <tr key={t.type}><td>{t.type}</td><td>{t.successful}</td><td>{t.unchanged ?? '—'}</td><td>{t.unsuccessful}</td><td>{t.replaced}</td><td>{t.warnings}</td></tr>)}</tbody>
       </table>
       <table className="table compact">
         <thead><tr><th>Type</th><th>Name</th><th>Status</th><th>Explanation</th></tr></thead>
@@ -208,7 +208,7 @@ function NoArchiveRights() {
 
 const STORED = gql`
   query ConsoleImportReport($id: ID!) {
-    importReport(id: $id) { id status createdAt sourceStage types { type successful unsuccessful replaced warnings } assets { name type status explanation } }
+    importReport(id: $id) { id status createdAt sourceStage types { type successful unchanged unsuccessful replaced warnings } assets { name type status explanation } }
   }
 `;
 

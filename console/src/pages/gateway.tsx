@@ -252,7 +252,7 @@ function ServiceCard({ group, service, groups }: { group: string; service: Group
             <tr key={v.id} className={v.id === running.id ? 'current' : ''}>
               <td>{v.version} {v.id === running.id && <Badge value="RUNNING" />} {v.syncedFrom && <span className="muted small">synced</span>}</td>
               <td className="mono small">{upstream(v)}</td>
-              <td className="mono small">{v.routes.flatMap((r) => r.paths).slice(0, 3).join(' ')}</td>
+              <td className="mono small">{[...new Set(v.routes.flatMap((r) => r.paths))].slice(0, 4).join(' ')}</td>
               <td title={v.createdAt}>{ago(v.createdAt)} by {v.createdBy}</td>
               <td className="row-actions">
                 <Can privilege="MANAGE_GATEWAY_GROUPS">
@@ -371,7 +371,7 @@ export function GatewayGroupPage({ name }: { name: string }) {
       {publishing && <Publish group={g.name} onDone={() => setPublishing(false)} />}
       <section className="card">
         <h2>Instances</h2>
-        {g.instances.length === 0 ? <p className="muted">No instance has joined: create a token below and run <code>stagecraft gateway</code> with it.</p> : (
+        {g.instances.length === 0 ? <p className="muted">No instance has joined: an administrator creates a token below and runs <code>stagecraft gateway</code> with it.</p> : (
           <table className="table compact" data-testid="instances">
             <thead><tr><th>Hostname</th><th>Status</th><th>Revision</th><th>Last seen</th></tr></thead>
             <tbody>{g.instances.map((i) => <tr key={i.id}><td>{i.hostname}</td><td><Badge value={i.status} /></td><td>{i.configRevision}{i.configRevision < g.revision && <span className="muted"> (behind)</span>}</td><td title={i.lastSeen}>{ago(i.lastSeen)}</td></tr>)}</tbody>
@@ -381,7 +381,8 @@ export function GatewayGroupPage({ name }: { name: string }) {
       <h2>Services</h2>
       {g.services.length === 0 ? <Empty title="No service runs in this group.">Publish an API here, or sync one from another group.</Empty> : g.services.map((s) => <ServiceCard key={s.name} group={g.name} service={s} groups={groups} />)}
       <Registries group={g.name} />
-      <Tokens group={g.name} />
+      {/* join tokens are read and written with MANAGE_GATEWAY_GROUPS only */}
+      <Can privilege="MANAGE_GATEWAY_GROUPS"><Tokens group={g.name} /></Can>
     </>
   );
 }
