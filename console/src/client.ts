@@ -4,6 +4,7 @@
  */
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
 import { SetContextLink } from '@apollo/client/link/context';
+import { ErrorLink } from '@apollo/client/link/error';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
 import { createClient, type Client } from 'graphql-ws';
@@ -50,13 +51,26 @@ const httpLink = new SetContextLink((prev) => ({ headers: { ...prev.headers, ...
   new HttpLink({ uri: '/graphql' }),
 );
 
+/**
+ * A session that ended under the page (expired, revoked, password changed elsewhere): back to
+ * the sign-in form rather than a page of UNAUTHENTICATED errors. Only with a token: a wrong
+ * password at sign-in is UNAUTHENTICATED too.
+ */
+const signedOutLink = new ErrorLink(({ error }) => {
+  const errors = (error as { errors?: readonly { extensions?: Record<string, unknown> }[] }).errors ?? [];
+  if (session.token() && errors.some((e) => e.extensions?.code === 'UNAUTHENTICATED')) {
+    session.set(null);
+    location.reload();
+  }
+});
+
 const isSubscription = ({ query }: ApolloLink.Operation) => {
   const definition = getMainDefinition(query);
   return definition.kind === 'OperationDefinition' && definition.operation === OperationTypeNode.SUBSCRIPTION;
 };
 
 export const client = new ApolloClient({
-  link: ApolloLink.split(isSubscription, wsLink, httpLink),
+  link: signedOutLink.concat(ApolloLink.split(isSubscription, wsLink, httpLink)),
   cache: new InMemoryCache({
     possibleTypes: __POSSIBLE_TYPES__,
     typePolicies: {

@@ -21,10 +21,12 @@ import { startPetstore, type RunningUpstream } from '../../src/demo/petstore.js'
 import { PETSTORE_DOG } from '../../src/services/seed.js';
 import { launchChromium } from '../support/browser.js';
 import { get, until } from '../support/polling.js';
-import { registerStage } from '../support/promotion.js';
+import { promoteAndWait, registerStage } from '../support/promotion.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../support/server.js';
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** expect.poll waits 1 s by default: too short on a busy machine. */
+const POLL = { timeout: 15_000 };
 const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 const PLAN_SHOT = fileURLToPath(new URL('../../docs/console-plan.png', import.meta.url));
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -106,20 +108,16 @@ describe('console', () => {
     const graphiql = await fetch(`${dev.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(await graphiql.text()).toContain('id="graphiql"');
 
-    const started = Date.now();
     await page.goto(`${dev.url}/`);
     await page.locator('input[name=username]').waitFor();
-    const loadMs = Date.now() - started;
     await shot('01-sign-in');
-    expect(loadMs).toBeLessThan(5_000); // the figure to watch is printed below; this only catches a hang
-    console.log(`console first load (sign-in form visible): ${loadMs} ms`);
   });
 
   it('refuses a wrong password with the code, then signs in and shows the user menu', async () => {
     await page.locator('input[name=username]').fill('admin');
     await page.locator('input[name=password]').fill('wrong-password');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.locator('.error').textContent()).toContain('UNAUTHENTICATED');
+    await expect.poll(() => page.locator('.error').textContent(), POLL).toContain('UNAUTHENTICATED');
     await page.locator('input[name=password]').fill(ADMIN_PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('.sidebar').waitFor();
@@ -133,21 +131,21 @@ describe('console', () => {
     await page.goto(`${dev.url}/#/catalog`);
     await page.locator('input[name=q]').fill('Gold|Pet Shop*');
     await page.getByRole('button', { name: 'Search' }).click();
-    await expect.poll(() => page.locator('tbody tr').count()).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => page.locator('tbody tr').count(), POLL).toBeGreaterThanOrEqual(3);
     const names = await page.locator('tbody tr td:nth-child(2)').allTextContents();
     expect(names).toEqual(expect.arrayContaining(['Gold', 'Pet Shop Portal', 'Pet Shop Gold Subscription']));
     await page.locator('select[aria-label=Type]').selectOption('PLAN');
-    await expect.poll(() => page.locator('tbody tr td:nth-child(2)').allTextContents()).toEqual(['Gold']);
+    await expect.poll(() => page.locator('tbody tr td:nth-child(2)').allTextContents(), POLL).toEqual(['Gold']);
     await page.goto(`${dev.url}/#/catalog`);
-    await expect.poll(() => page.locator('tbody tr').count()).toBeGreaterThan(5);
+    await expect.poll(() => page.locator('tbody tr').count(), POLL).toBeGreaterThan(5);
     await shot('02-catalog');
 
     await page.getByRole('link', { name: 'Swagger Petstore' }).click();
     await page.getByRole('heading', { name: /Swagger Petstore/ }).waitFor();
     // aliases per stage: the prod-bound value, and the secure one never shown
-    await expect.poll(() => page.locator('text=http://petstore.prod.internal:8080').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('text=http://petstore.prod.internal:8080').count(), POLL).toBeGreaterThan(0);
     expect(await page.content()).not.toContain('demo-only-secret');
-    await expect.poll(() => page.locator('.drift-cell').textContent()).toContain('MISSING');
+    await expect.poll(() => page.locator('.drift-cell').textContent(), POLL).toContain('MISSING');
     await shot('03-asset');
   });
 
@@ -189,32 +187,69 @@ describe('console', () => {
   });
 
   it('lists promotions newest first and rolls the promotion back on prod', async () => {
+    // a later promotion whose name sorts last: newest first puts it on top
+    await promoteAndWait(dev, { name: 'zzz-newer', assetIds: [await assetId('Gold', 'PLAN')], targetStages: ['prod'] });
     await page.goto(`${dev.url}/#/promotions`);
     await page.getByRole('link', { name: 'petstore-to-prod' }).waitFor();
+    expect(await page.locator('tbody tr td:first-child a').allTextContents()).toEqual(['zzz-newer', 'petstore-to-prod']);
     await shot('07-promotions');
     await page.getByRole('link', { name: 'petstore-to-prod' }).click();
     const rollBack = page.getByRole('button', { name: 'Roll back prod' });
     await rollBack.click();
     await page.getByRole('button', { name: 'Click again to confirm' }).click();
-    await expect.poll(() => page.locator('.stage-report + .rollback-action, .rollback-action').first().textContent(), { timeout: 30_000 }).toContain('ROLLED_BACK');
-    await shot('08-promotion-rolled-back');
+    // zzz-newer built on the Petstore's rate-limit policy on prod: CONFLICT, explained, then forced
+    const action = page.locator('.rollback-action').first();
+    await expect.poll(() => action.textContent(), { timeout: 30_000 }).toContain('CONFLICT');
+    expect(await action.textContent()).toContain('Later promotions changed some of these assets on prod');
+    await shot('08-rollback-conflict');
+    await action.getByRole('button', { name: 'Force roll back' }).click();
+    await action.getByRole('button', { name: 'Click again to confirm' }).click();
+    await expect.poll(() => action.textContent(), { timeout: 30_000 }).toContain('ROLLED_BACK');
+    await shot('09-promotion-rolled-back');
     const onProd = await prod.gql('{ assets(filter: { keyword: "Pet Shop Portal" }) { totalCount } }', {}, await prod.adminToken());
     expect(onProd.data!.assets.totalCount).toBe(0);
 
     await page.goto(`${dev.url}/#/rollbacks?stage=prod`);
     await page.getByRole('link', { name: 'petstore-to-prod' }).click();
-    await expect.poll(() => page.locator('h1').textContent()).toContain('ROLLED_BACK');
+    await expect.poll(() => page.locator('h1').textContent(), POLL).toContain('ROLLED_BACK');
     expect(await page.locator('.card table').textContent()).toContain('Pet Shop Portal');
-    await shot('09-rollback-report');
+    await shot('09b-rollback-report');
   });
 
-  it('shows stages, a stage test, and the drift grid', async () => {
+  it('registers, tests, edits and deletes a stage, and shows the drift grid', async () => {
     await page.goto(`${dev.url}/#/stages`);
-    await page.getByRole('button', { name: 'Test' }).click();
-    await expect.poll(() => page.locator('tbody').textContent()).toContain('ONLINE');
+    await page.getByRole('button', { name: 'Register stage' }).click();
+    await page.locator('input[name=stage-name]').fill('qa');
+    await page.locator('input[name=stage-url]').fill(prod.url);
+    await page.locator('input[name=stage-username]').fill('admin');
+    await page.locator('input[name=stage-password]').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Register', exact: true }).click();
+    const qa = page.locator('tbody tr', { has: page.locator('strong', { hasText: /^qa$/ }) });
+    await qa.waitFor();
+    await qa.getByRole('button', { name: 'Test' }).click();
+    await expect.poll(() => qa.textContent(), { timeout: 15_000 }).toContain('ONLINE');
+    await page.locator('tbody tr', { has: page.locator('strong', { hasText: /^prod$/ }) }).getByRole('button', { name: 'Test' }).click();
     await shot('10-stages');
+    await qa.getByRole('button', { name: 'Edit' }).click();
+    await page.locator('input[name=stage-description]').fill('QA, for a moment');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => qa.textContent(), POLL).toContain('QA, for a moment');
+    await qa.getByRole('button', { name: 'Delete' }).click();
+    await qa.getByRole('button', { name: 'Click again to confirm' }).click();
+    await expect.poll(() => qa.count(), POLL).toBe(0);
+    // a bad URL is refused with its code, and nothing is registered
+    await page.getByRole('button', { name: 'Register stage' }).click();
+    await page.locator('input[name=stage-name]').fill('broken');
+    await page.locator('input[name=stage-url]').fill('ftp://nowhere');
+    await page.locator('input[name=stage-username]').fill('admin');
+    await page.locator('input[name=stage-password]').fill('x');
+    await page.getByRole('button', { name: 'Register', exact: true }).click();
+    await expect.poll(() => page.locator('form .error').textContent(), POLL).toContain('BAD_USER_INPUT');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    expect((await dev.gql('{ stages { name } }', {}, await dev.adminToken())).data!.stages.map((s: { name: string }) => s.name)).not.toContain('broken');
+
     await page.goto(`${dev.url}/#/drift`);
-    await expect.poll(() => page.locator('.matrix tbody tr').count()).toBeGreaterThan(5);
+    await expect.poll(() => page.locator('.matrix tbody tr').count(), POLL).toBeGreaterThan(5);
     expect(await page.locator('.matrix').textContent()).toContain('MISSING');
     await shot('11-drift');
     // a cell's promote action opens the wizard with the asset and stage chosen
@@ -316,7 +351,7 @@ describe('console', () => {
   });
 });
 
-async function assetId(name: string): Promise<string> {
-  const res = await dev.gql('query($k: String!) { assets(filter: { keyword: $k, types: [API] }) { edges { node { id } } } }', { k: name }, await dev.adminToken());
+async function assetId(name: string, type = 'API'): Promise<string> {
+  const res = await dev.gql('query($k: String!, $t: AssetType!) { assets(filter: { keyword: $k, types: [$t] }) { edges { node { id } } } }', { k: name, t: type }, await dev.adminToken());
   return res.data!.assets.edges[0].node.id;
 }
