@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/embedded.js';
-import { startPetstore, type RunningUpstream } from '../../src/demo/petstore.js';
+import { dog, startNacosRegistry, startPetstore, type RunningUpstream } from '../../src/demo/petstore.js';
 import { PETSTORE_DOG } from '../../src/services/seed.js';
 import { launchChromium } from '../support/browser.js';
 import { get, until } from '../support/polling.js';
@@ -39,6 +39,7 @@ let page: Page;
 let petstore: RunningUpstream | undefined;
 let gateway: ChildProcess | undefined;
 let promotionId = '';
+let gatewayPort = 0;
 const offHost: string[] = [];
 const pageErrors: string[] = [];
 
@@ -281,7 +282,7 @@ describe('console', () => {
     await page.getByRole('button', { name: 'Create token' }).click();
     const command = await page.locator('[data-testid=instance-token]').textContent();
     const token = /--token (\S+)/.exec(command!)![1]!;
-    const port = await freePort();
+    const port = (gatewayPort = await freePort());
     gateway = spawn(process.execPath, [CLI, 'gateway', '--control-plane', dev.url, '--group', 'Production Group', '--port', String(port), '--host', '127.0.0.1'], {
       env: { ...process.env, STAGECRAFT_GATEWAY_TOKEN: token, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -304,6 +305,50 @@ describe('console', () => {
     await shot('14-production-group');
   });
 
+  it('syncs a next version with service discovery through a registry, then rolls the service back', async () => {
+    const nacos = await startNacosRegistry({ petstore: [{ ip: '127.0.0.1', port: petstore!.port }] });
+    try {
+      await page.goto(`${dev.url}/#/gateway/${encodeURIComponent('Production Group')}`);
+      await page.getByRole('button', { name: 'Add registry' }).click();
+      await page.locator('input[name=registry-name]').fill('nacos');
+      await page.locator('select[name=registry-type]').selectOption('NACOS');
+      await page.locator('input[name=registry-address]').fill(nacos.url);
+      await page.locator('input[name=registry-refresh]').fill('1000');
+      await page.getByRole('button', { name: 'Add', exact: true }).click();
+      await page.locator('td', { hasText: nacos.url }).waitFor();
+
+      await page.goto(`${dev.url}/#/gateway/default`);
+      await page.getByRole('button', { name: 'Publish service' }).click();
+      const apiOption = await page.locator('select[name=publish-api] option', { hasText: 'Swagger Petstore' }).getAttribute('value');
+      await page.locator('select[name=publish-api]').selectOption(apiOption!);
+      await page.locator('textarea[name=publish-nodes]').fill(`127.0.0.1:${petstore!.port}`);
+      await page.getByRole('button', { name: 'Publish', exact: true }).click();
+      const service = page.locator('.service[data-service="Swagger Petstore"]');
+      await expect.poll(() => service.locator('h3').textContent(), POLL).toContain('1.0.1');
+
+      await service.getByRole('button', { name: 'Sync to other gateway group' }).click();
+      await page.locator('select[name=sync-target]').selectOption('Production Group');
+      await page.getByLabel('Use Service Discovery').check();
+      await page.locator('select[name=sync-registry] option', { hasText: 'nacos' }).waitFor({ state: 'attached' });
+      await page.locator('select[name=sync-registry]').selectOption('nacos');
+      await page.locator('input[name=sync-namespace]').fill('public');
+      await page.locator('input[name=sync-service]').fill('petstore');
+      await page.getByRole('button', { name: 'Sync', exact: true }).click();
+      await expect.poll(() => page.locator('[data-testid=sync-phase]').textContent(), { timeout: 30_000 }).toContain('COMPLETED');
+      await shot('15-sync-discovery');
+      const answer = await until('GET /pet/2 through the gateway', () => get(gatewayPort, '/pet/2'), (r) => r.status === 200, 20_000);
+      expect(answer.body).toEqual(dog(2));
+
+      // default runs 1.0.1 now; roll it back to 1.0.0
+      await page.goto(`${dev.url}/#/gateway/default`);
+      await service.getByRole('button', { name: 'Roll back to 1.0.0' }).click();
+      await service.getByRole('button', { name: 'Click again to confirm' }).click();
+      await expect.poll(() => service.locator('h3').textContent(), POLL).toMatch(/running\s*1\.0\.0/);
+    } finally {
+      await nacos.close();
+    }
+  });
+
   it('exports the Petstore as a download and imports it back with the report', async () => {
     await page.goto(`${dev.url}/#/catalog?q=Swagger%20Petstore`);
     await page.locator('tbody tr input[type=checkbox]').first().check();
@@ -321,7 +366,7 @@ describe('console', () => {
     const report = page.locator('form [data-testid=import-report]');
     await report.waitFor({ timeout: 30_000 });
     expect(await report.textContent()).toContain('UNCHANGED');
-    await shot('15-archives');
+    await shot('16-archives');
   });
 
   it('shows a VIEWER no write action anywhere', async () => {
@@ -342,7 +387,7 @@ describe('console', () => {
     }
     await viewer.page.goto(`${dev.url}/#/gateway/default`);
     await viewer.page.locator('.service').waitFor();
-    await shot('16-viewer-gateway', viewer.page);
+    await shot('17-viewer-gateway', viewer.page);
   });
 
   it('made no request off localhost and threw no error in the page', () => {

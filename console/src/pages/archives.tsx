@@ -23,7 +23,7 @@ const REPORTS = gql`
 `;
 
 interface TypeSummary { type: string; successful: number; unsuccessful: number; replaced: number; warnings: number; created?: number; unchanged?: number }
-interface Report { id: string | null; status: string; createdAt: string; sourceStage: string; types: TypeSummary[]; assets: { name: string; type: string; status: string; explanation: string }[] }
+interface Report { id: string | null; dryRun?: boolean; status: string; createdAt: string; sourceStage: string; types: TypeSummary[]; assets: { name: string; type: string; status: string; explanation: string }[] }
 
 /** An error from a REST endpoint (`{ error: { code, message } }`) as a thrown value ErrorBox shows. */
 async function failure(res: Response) {
@@ -99,7 +99,7 @@ function Export() {
 function ReportView({ report }: { report: Report }) {
   return (
     <section className="card" data-testid="import-report">
-      <h3>Import report <Badge value={report.status} /> <small className="muted">from {report.sourceStage}, {ago(report.createdAt)}</small></h3>
+      <h3>{report.dryRun ? 'Dry run: nothing was written' : 'Import report'} <Badge value={report.status} /> <small className="muted">from {report.sourceStage}, {ago(report.createdAt)}</small></h3>
       <table className="table compact">
         <thead><tr><th>Type</th><th>Successful</th><th>Unchanged</th><th>Unsuccessful</th><th>Replaced</th><th>Warnings</th></tr></thead>
         <tbody>{report.types.map((t) => <tr key={t.type}><td>{t.type}</td><td>{t.successful}</td><td>{t.unchanged ?? '—'}</td><td>{t.unsuccessful}</td><td>{t.replaced}</td><td>{t.warnings}</td></tr>)}</tbody>
@@ -117,6 +117,7 @@ function Import({ onImported }: { onImported: () => void }) {
   const [overwrite, setOverwrite] = useState<Overwrite>('none');
   const [types, setTypes] = useState<Set<string>>(new Set());
   const [fix, setFix] = useState(false);
+  const [dryRun, setDryRun] = useState(false);
   const [passphrase, setPassphrase] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -128,14 +129,14 @@ function Import({ onImported }: { onImported: () => void }) {
     setError(null);
     setReport(null);
     try {
-      const res = await fetch(`/archive/import?${importQuery(overwrite, [...types], fix)}`, {
+      const res = await fetch(`/archive/import?${importQuery(overwrite, [...types], fix, dryRun)}`, {
         method: 'POST',
         headers: { 'content-type': 'application/zip', ...authHeaders(), ...(passphrase ? { 'x-archive-passphrase': passphrase } : {}) },
         body: file,
       });
       if (!res.ok) throw await failure(res);
       setReport((await res.json()) as Report);
-      onImported();
+      if (!dryRun) onImported();
     } catch (err) {
       setError(err);
     } finally {
@@ -153,7 +154,10 @@ function Import({ onImported }: { onImported: () => void }) {
       {overwrite === 'custom' && (
         <div className="type-grid">{ASSET_TYPES.map((t) => <label key={t}><input type="checkbox" checked={types.has(t)} onChange={() => setTypes(toggle(types, t))} /> {t}</label>)}</div>
       )}
-      <label className="inline"><input type="checkbox" checked={fix} onChange={(e) => setFix(e.target.checked)} /> Fix missing versions</label>
+      <div className="options">
+        <label className="inline"><input type="checkbox" checked={fix} onChange={(e) => setFix(e.target.checked)} /> Fix missing versions</label>
+        <label className="inline"><input type="checkbox" name="dry-run" checked={dryRun} onChange={(e) => setDryRun(e.target.checked)} /> Dry run: report what would happen, write nothing</label>
+      </div>
       <Field label="Passphrase" hint="The one the archive was exported with, if it carries secure values.">
         <input name="import-passphrase" type="password" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} autoComplete="off" />
       </Field>

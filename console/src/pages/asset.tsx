@@ -4,7 +4,8 @@ import { useQuery } from '@apollo/client/react';
 import { useMemo } from 'react';
 import { href } from '../lib/route';
 import { useStageNames } from '../stages';
-import { Badge, Can, Empty, ErrorBox, Loading, PageHeader, Time } from '../ui';
+import { can } from '../lib/privileges';
+import { Badge, Can, Empty, ErrorBox, Loading, PageHeader, Time, useMe } from '../ui';
 
 const ASSET = gql`
   query ConsoleAsset($id: ID!) {
@@ -85,7 +86,10 @@ function AliasValues({ names, stages }: { names: string[]; stages: string[] }) {
 }
 
 export function DriftRow({ id, stages }: { id: string; stages: string[] }) {
-  const { data, error, loading } = useQuery<{ assetMatrix: { cells: MatrixCell[] }[] }>(MATRIX, { variables: { ids: [id], stages }, skip: !stages.length, fetchPolicy: 'network-only' });
+  const { me } = useMe();
+  const allowed = can(me, 'MANAGE_PROMOTIONS');
+  const { data, error, loading } = useQuery<{ assetMatrix: { cells: MatrixCell[] }[] }>(MATRIX, { variables: { ids: [id], stages }, skip: !stages.length || !allowed, fetchPolicy: 'network-only' });
+  if (!allowed) return <Empty title="Comparing with other stages needs the MANAGE_PROMOTIONS privilege.">Other stages are read with their stored credentials.</Empty>;
   if (!stages.length) return <Empty title="No other stage is registered.">Add one on the Stages page to compare this asset across stages.</Empty>;
   if (loading && !data) return <Loading />;
   if (error) return <ErrorBox error={error} />;

@@ -26,7 +26,7 @@ export function DriftPage({ params }: { params: URLSearchParams }) {
   const [draft, setDraft] = useState(keyword);
   const { data, loading, error } = useQuery<{ assetMatrix: Row[] }>(MATRIX, {
     variables: { filter: { keyword: keyword || null, types: type ? [type] : null }, stages: stages.remote },
-    skip: stages.remote.length === 0,
+    skip: stages.remote.length === 0 || !can(me, 'MANAGE_PROMOTIONS'),
     fetchPolicy: 'network-only',
   });
   const nav = (changes: Record<string, string>) => go(href('drift', { q: keyword, type, only: onlyDrift ? 'drift' : '', ...changes }));
@@ -45,7 +45,9 @@ export function DriftPage({ params }: { params: URLSearchParams }) {
         <button>Compare</button>
       </form>
       <ErrorBox error={error ?? stages.error} />
-      {stages.remote.length === 0 && !stages.loading ? (
+      {!can(me, 'MANAGE_PROMOTIONS') ? (
+        <Empty title="The drift grid needs the MANAGE_PROMOTIONS privilege.">It reads the other stages with their stored credentials; ask an administrator, or compare assets in the catalog.</Empty>
+      ) : stages.remote.length === 0 && !stages.loading ? (
         <Empty title="No other stage to compare with.">Register a stage on the <a href={href('stages')}>Stages</a> page.</Empty>
       ) : loading && !data ? <Loading /> : rows.length === 0 ? (
         <Empty title={onlyDrift ? 'Every asset is in sync.' : 'No asset matches.'} />

@@ -84,7 +84,10 @@ function StageRow({ stage, onEdit }: { stage: Stage; onEdit: () => void }) {
         {s ? (
           <span title={s.error ?? ''}><Badge value={s.reachable ? 'ONLINE' : 'UNREACHABLE'} /> {s.latencyMs != null && <span className="muted">{s.latencyMs} ms</span>} {s.productVersion && <span className="muted">v{s.productVersion}</span>}</span>
         ) : result ? (
-          <span title={result.message}><Badge value={result.ok ? 'ONLINE' : 'UNREACHABLE'} /> <span className="muted small">{result.ok ? `${result.latencyMs} ms, v${result.productVersion}` : result.message}</span></span>
+          <span title={result.message}>
+            <Badge value={result.ok ? 'ONLINE' : 'UNREACHABLE'} /> <span className="muted small">{result.ok ? `${result.latencyMs} ms, v${result.productVersion}` : result.message}</span>
+            {result.ok && result.remoteStage && result.remoteStage !== stage.name && <div className="warn-text small">That instance calls itself “{result.remoteStage}”.</div>}
+          </span>
         ) : (
           <span className="muted">not checked</span>
         )}
