@@ -1,7 +1,7 @@
 /** The Stagecraft console: sign-in, then a left navigation by area and one page per workflow. */
 import { gql } from '@apollo/client';
 import { ApolloProvider, useMutation, useQuery } from '@apollo/client/react';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
 import './app.css';
 import { client, resetSession, session } from './client';
@@ -83,6 +83,15 @@ const NAV: { to: string; label: string; area: string }[] = [
 function UserMenu({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   const [open, setOpen] = useState(false);
   const [logout] = useMutation(LOGOUT);
+  // Closes on a click anywhere else, like any menu.
+  useEffect(() => {
+    if (!open) return;
+    const close = (e: MouseEvent) => {
+      if (!(e.target as Element).closest('.user-menu')) setOpen(false);
+    };
+    document.addEventListener('click', close);
+    return () => document.removeEventListener('click', close);
+  }, [open]);
   return (
     <div className="user-menu">
       <button className="link" onClick={() => setOpen(!open)} aria-expanded={open}>

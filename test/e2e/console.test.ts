@@ -210,6 +210,14 @@ describe('console', () => {
     const onProd = await prod.gql('{ assets(filter: { keyword: "Pet Shop Portal" }) { totalCount } }', {}, await prod.adminToken());
     expect(onProd.data!.assets.totalCount).toBe(0);
 
+    // repromote: the same assets again, under a new name, followed live to the end
+    await page.getByRole('button', { name: 'Repromote…' }).click();
+    await page.locator('input[name=repromote-name]').fill('petstore-again');
+    await page.getByRole('button', { name: 'Repromote', exact: true }).click();
+    await page.waitForURL(/#\/promote\?run=/);
+    await expect.poll(() => page.locator('[data-testid=progress-overall]').textContent(), { timeout: 60_000 }).toContain('COMPLETED');
+    expect(await page.locator('.stage-report[data-stage=prod]').textContent()).toContain('Pet Shop Portal');
+
     await page.goto(`${dev.url}/#/rollbacks?stage=prod`);
     await page.getByRole('link', { name: 'petstore-to-prod' }).click();
     await expect.poll(() => page.locator('h1').textContent(), POLL).toContain('ROLLED_BACK');

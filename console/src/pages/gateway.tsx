@@ -244,7 +244,12 @@ function ServiceCard({ group, service, groups }: { group: string; service: Group
   };
   return (
     <section className="card service" data-service={service.name}>
-      <h3>{service.name} <span className="muted">running</span> <Badge value={running.version} /></h3>
+      <h3>
+        {service.name} <span className="muted">running</span> <Badge value={running.version} />
+        <Can privilege="MANAGE_GATEWAY_GROUPS">
+          <span className="push"><ConfirmButton onConfirm={() => unpublish({ variables: { group, service: service.name } }).catch(() => undefined)}>Unpublish</ConfirmButton></span>
+        </Can>
+      </h3>
       <table className="table compact">
         <thead><tr><th>Version</th><th>Upstream</th><th>Routes</th><th>Published</th><th></th></tr></thead>
         <tbody>
@@ -268,9 +273,6 @@ function ServiceCard({ group, service, groups }: { group: string; service: Group
         </tbody>
       </table>
       <ErrorBox error={rolling.error ?? unpublishing.error} />
-      <Can privilege="MANAGE_GATEWAY_GROUPS">
-        <ConfirmButton onConfirm={() => unpublish({ variables: { group, service: service.name } }).catch(() => undefined)}>Unpublish</ConfirmButton>
-      </Can>
       {syncing && <SyncWizard group={group} version={running} groups={groups} onClose={() => setSyncing(false)} />}
     </section>
   );
