@@ -15,7 +15,7 @@ export const ASSETS = gql`
     assets(filter: $filter, first: $first, after: $after) {
       totalCount
       pageInfo { hasNextPage endCursor }
-      edges { node { id name type version team description updatedAt } }
+      edges { node { id name type version team description updatedAt ... on Alias { stage } } }
     }
   }
 `;
@@ -32,6 +32,8 @@ export interface AssetRow {
   team: string | null;
   description: string;
   updatedAt: string;
+  /** Aliases: the stage a variant is bound to. */
+  stage?: string | null;
 }
 export interface AssetsData {
   assets: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: AssetRow }[] };
@@ -98,7 +100,7 @@ export function CatalogPage({ params }: { params: URLSearchParams }) {
         <>
           <table className="table">
             <thead>
-              <tr><th className="check"></th><th>Name</th><th>Type</th><th>Version</th><th>Team</th><th>Description</th><th>Updated</th></tr>
+              <tr><th className="check"></th><th>Name</th><th>Type</th><th>Version / stage</th><th>Team</th><th>Description</th><th>Updated</th></tr>
             </thead>
             <tbody>
               {rows.map((a) => (
@@ -106,7 +108,7 @@ export function CatalogPage({ params }: { params: URLSearchParams }) {
                   <td className="check"><input type="checkbox" aria-label={`Select ${a.name}`} checked={selected.has(a.id)} onChange={() => setSelected(toggle(selected, a.id))} /></td>
                   <td><a href={href('assets', a.id)}>{a.name}</a></td>
                   <td><span className="type">{a.type}</span></td>
-                  <td>{a.version ?? ''}</td>
+                  <td>{a.version ?? ''}{a.type === 'ALIAS' && <span className="muted small">{a.stage ? `for ${a.stage}` : 'unbound'}</span>}</td>
                   <td>{a.team ?? ''}</td>
                   <td className="muted ellipsis">{a.description}</td>
                   <td title={a.updatedAt}>{ago(a.updatedAt)}</td>

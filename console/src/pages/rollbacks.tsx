@@ -124,7 +124,7 @@ export function RollbackPage({ id, stage: stageParam }: { id: string; stage: str
       )}
       <section className="card">
         <dl className="props">
-          <dt>Promotion</dt><dd>{r.name} {r.description && <span className="muted">— {r.description}</span>}</dd>
+          <dt>Promotion</dt><dd>{r.sourceStage === local ? <a href={href('promotions', r.promotionId)}>{r.name}</a> : r.name} {r.description && <span className="muted">— {r.description}</span>}</dd>
           <dt>Promoted</dt><dd><Time iso={r.promotionTime} /> by {r.promotedBy}</dd>
           <dt>Rolled back</dt><dd><Time iso={r.rollbackTime} /></dd>
         </dl>
