@@ -128,7 +128,21 @@ describe('console', () => {
     await page.locator('.user-menu button').first().click();
   });
 
-  it('searches the catalog with alternatives and wildcards, filters by type, and opens an asset', async () => {
+  it('searches the catalog with alternatives and wildcards, filters by type, pages, and opens an asset', async () => {
+    // more assets than a page holds
+    const admin = await dev.adminToken();
+    for (let i = 1; i <= 10; i++) {
+      const res = await dev.gql('mutation($n: String!) { createAsset(input: { type: GROUP, name: $n }) { id } }', { n: `team-${String(i).padStart(2, '0')}` }, admin);
+      expect(res.errors).toBeUndefined();
+    }
+    await page.goto(`${dev.url}/#/catalog`);
+    await page.reload(); // the assets were made behind the page's back
+    await expect.poll(() => page.locator('.pager').textContent(), POLL).toContain('1–20 of 25');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await expect.poll(() => page.locator('.pager').textContent(), POLL).toContain('21–25 of 25');
+    await page.getByRole('button', { name: 'Previous' }).click();
+    await expect.poll(() => page.locator('.pager').textContent(), POLL).toContain('1–20 of 25');
+
     await page.goto(`${dev.url}/#/catalog`);
     await page.locator('input[name=q]').fill('Gold|Pet Shop*');
     await page.getByRole('button', { name: 'Search' }).click();

@@ -1,7 +1,7 @@
 /** Promotion history (filters, newest first) and one promotion: report, repromote, roll back, delete. */
 import { gql } from '@apollo/client';
 import { useMutation, useQuery } from '@apollo/client/react';
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { hasCode } from '../lib/errors';
 import { ago, newestFirst } from '../lib/history';
 import { href } from '../lib/route';
@@ -45,11 +45,18 @@ export function PromotionsPage({ params }: { params: URLSearchParams }) {
   const status = params.get('status') ?? '';
   const [draft, setDraft] = useState(text);
   const stages = useStageNames();
-  const { data, loading, error } = useQuery<{ promotions: { totalCount: number; edges: { node: Row }[] } }>(PROMOTIONS, {
+  const { data, loading, error, startPolling, stopPolling } = useQuery<{ promotions: { totalCount: number; edges: { node: Row }[] } }>(PROMOTIONS, {
     variables: { filter: { text: text || null, stage: stage || null, status: status || null }, first: HISTORY_LIMIT },
   });
   const nav = (changes: Record<string, string>) => go(href('promotions', { text, stage, status, ...changes }));
   const rows = newestFirst(data?.promotions.edges.map((e) => e.node) ?? [], (p) => p.createdAt);
+  // Statuses move without a reload while something runs.
+  const running = rows.some((p) => p.status === 'QUEUED' || p.status === 'RUNNING');
+  useEffect(() => {
+    if (!running) return;
+    startPolling(2000);
+    return () => stopPolling();
+  }, [running, startPolling, stopPolling]);
   return (
     <>
       <PageHeader title="Promotions" sub="Newest first.">
