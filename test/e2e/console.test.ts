@@ -433,6 +433,23 @@ describe('console', () => {
     await shot('17-viewer-gateway', viewer.page);
   });
 
+  it('shows hostile names as text, and an oversized search as an error with its code', async () => {
+    const name = '<img src=x onerror="window.__pwned=1">';
+    const res = await dev.gql('mutation($n: String!) { createAsset(input: { type: GROUP, name: $n, description: "<script>window.__pwned=2</script>" }) { id } }', { n: name }, await dev.adminToken());
+    expect(res.errors).toBeUndefined();
+    await page.goto(`${dev.url}/#/catalog?q=${encodeURIComponent('<img*')}`);
+    await page.reload();
+    await page.getByRole('link', { name }).click();
+    await page.getByRole('heading', { name }).waitFor();
+    expect(await page.locator('.page-header .sub').textContent()).toBe('<script>window.__pwned=2</script>');
+    expect(await page.evaluate(() => (window as any).__pwned)).toBeUndefined();
+
+    await page.goto(`${dev.url}/#/catalog`);
+    await page.locator('input[name=q]').fill('x'.repeat(5000));
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => page.locator('.error').textContent(), POLL).toContain('BAD_USER_INPUT');
+  });
+
   it('made no request off localhost, broke no CSP rule and threw no error in the page', () => {
     expect(cspViolations).toEqual([]);
     expect(offHost).toEqual([]);
