@@ -22,7 +22,7 @@ const ME = gql`
   query ConsoleMe {
     me { id username role privileges }
     serverInfo { stage productVersion }
-    stageType: __type(name: "Stage") { fields { name } }
+    stageType: __type(name: "Stage") { fields { name type { name ofType { name } } } }
     assetType: __type(name: "Asset") { fields { name } }
   }
 `;
@@ -141,11 +141,22 @@ function Page({ me }: { me: Me }) {
   }
 }
 
+interface FieldInfo {
+  name: string;
+  type: { name: string | null; ofType: { name: string | null } | null };
+}
+
 interface MeData {
   me: Me | null;
   serverInfo: { stage: string; productVersion: string };
-  stageType: { fields: { name: string }[] } | null;
+  stageType: { fields: FieldInfo[] } | null;
   assetType: { fields: { name: string }[] } | null;
+}
+
+/** The type of `Stage.status` when the server has it (a newer server adds it), else null. */
+function statusTypeOf(fields: FieldInfo[] | undefined): string | null {
+  const field = fields?.find((f) => f.name === 'status');
+  return field ? (field.type.name ?? field.type.ofType?.name ?? null) : null;
 }
 
 function Shell() {
@@ -167,7 +178,7 @@ function Shell() {
     return <ErrorBox error={error} />;
   }
   const features: Features = {
-    stageStatus: !!data.stageType?.fields.some((f) => f.name === 'status'),
+    stageStatus: statusTypeOf(data.stageType?.fields),
     assetId: !!data.assetType?.fields.some((f) => f.name === 'assetId'),
   };
   const me = data.me;

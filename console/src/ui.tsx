@@ -8,7 +8,8 @@ export const MeContext = createContext<{ me: Me; stage: string; features: Featur
 
 /** Fields the server may not have yet (other branches add them); probed once after sign-in. */
 export interface Features {
-  stageStatus: boolean;
+  /** The type name of Stage.status, or null while the server has none. */
+  stageStatus: string | null;
   assetId: boolean;
 }
 

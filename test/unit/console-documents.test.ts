@@ -3,7 +3,7 @@
  * schema/schema.graphql, so a schema change that breaks a page fails here, not in a browser.
  *
  * Interpolations are resolved from the same file: `${NAME}` by the string constant NAME, and
- * `${flag ? 'fields' : ''}` (fields a newer server adds, probed at run time) by its second
+ * `${flag ? fields : ''}` (fields a newer server adds, probed at run time) by its second
  * branch — the document this schema serves.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -31,7 +31,7 @@ function documentsOf(file: string): { name: string; text: string }[] {
     return m[1]!;
   };
   const resolve = (expr: string) => {
-    const conditional = /^\s*\w+\s*\?\s*'[^']*'\s*:\s*'([^']*)'\s*$/.exec(expr);
+    const conditional = /^[^?]+\?[^:]+:\s*'([^']*)'\s*$/.exec(expr);
     if (conditional) return conditional[1]!;
     if (/^\w+$/.test(expr.trim())) return constant(expr.trim());
     throw new Error(`${file}: cannot resolve \${${expr}}`);

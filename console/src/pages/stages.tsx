@@ -5,21 +5,41 @@ import { useState, type FormEvent } from 'react';
 import { Badge, Can, ConfirmButton, Empty, ErrorBox, Field, Loading, PageHeader, Time, useMe } from '../ui';
 
 const BASE = 'id name url username description isLocal createdAt updatedAt';
-const stagesQuery = (withStatus: boolean) => gql`
+/** The status fields the page shows, of those the server's status type has. */
+const STATUS_FIELDS = ['reachable', 'latencyMs', 'productVersion', 'checkedAt', 'error'];
+const statusSelection = (fields: string[]) => `status { ${fields.join(' ')} }`;
+const stagesQuery = (fields: string[]) => gql`
   query ConsoleStages {
     serverInfo { stage productVersion }
-    stages { ${BASE} ${withStatus ? 'status { reachable latencyMs productVersion checkedAt error }' : ''} }
+    stages { ${BASE} ${fields.length ? statusSelection(fields) : ''} }
   }
 `;
+const STATUS_TYPE = gql`query ConsoleStageStatusType($name: String!) { __type(name: $name) { fields { name } } }`;
 // Built once per shape: Apollo keys its cache by document identity.
-const QUERIES = { true: stagesQuery(true), false: stagesQuery(false) };
+const queries = new Map<string, ReturnType<typeof stagesQuery>>();
+function queryFor(fields: string[]) {
+  const key = fields.join(',');
+  if (!queries.has(key)) queries.set(key, stagesQuery(fields));
+  return queries.get(key)!;
+}
+
+/**
+ * Stage.status comes with a newer server: the page asks which of its fields exist, so it works
+ * before and after, whatever subset the server has.
+ */
+function useStatusFields(typeName: string | null): { fields: string[]; ready: boolean } {
+  const { data, loading } = useQuery<{ __type: { fields: { name: string }[] } | null }>(STATUS_TYPE, { variables: { name: typeName ?? '' }, skip: !typeName });
+  if (!typeName) return { fields: [], ready: true };
+  const available = new Set(data?.__type?.fields.map((f) => f.name) ?? []);
+  return { fields: STATUS_FIELDS.filter((f) => available.has(f)), ready: !loading || !!data };
+}
 
 const CREATE = gql`mutation ConsoleCreateStage($input: CreateStageInput!) { createStage(input: $input) { ${BASE} } }`;
 const UPDATE = gql`mutation ConsoleUpdateStage($name: String!, $input: UpdateStageInput!) { updateStage(name: $name, input: $input) { ${BASE} } }`;
 const DELETE = gql`mutation ConsoleDeleteStage($name: String!) { deleteStage(name: $name) }`;
 const TEST = gql`mutation ConsoleTestStage($name: String!) { testStage(name: $name) { ok message latencyMs productVersion remoteStage } }`;
 
-interface Status { reachable: boolean; latencyMs: number | null; productVersion: string | null; checkedAt: string | null; error: string | null }
+interface Status { reachable?: boolean; latencyMs: number | null; productVersion: string | null; checkedAt: string | null; error: string | null }
 interface Stage { id: string; name: string; url: string; username: string; description: string; isLocal: boolean; createdAt: string | null; updatedAt: string | null; status?: Status | null }
 interface TestResult { ok: boolean; message: string; latencyMs: number | null; productVersion: string | null; remoteStage: string | null }
 
@@ -81,8 +101,8 @@ function StageRow({ stage, onEdit }: { stage: Stage; onEdit: () => void }) {
       <td className="mono small">{stage.url}</td>
       <td>{stage.username}</td>
       <td>
-        {s ? (
-          <span title={s.error ?? ''}><Badge value={s.reachable ? 'ONLINE' : 'UNREACHABLE'} /> {s.latencyMs != null && <span className="muted">{s.latencyMs} ms</span>} {s.productVersion && <span className="muted">v{s.productVersion}</span>}</span>
+        {s && !result ? (
+          <span title={s.error ?? ''}><Badge value={s.reachable === undefined ? (s.error ? 'UNREACHABLE' : 'UNKNOWN') : s.reachable ? 'ONLINE' : 'UNREACHABLE'} /> {s.latencyMs != null && <span className="muted">{s.latencyMs} ms</span>} {s.productVersion && <span className="muted">v{s.productVersion}</span>}</span>
         ) : result ? (
           <span title={result.message}>
             <Badge value={result.ok ? 'ONLINE' : 'UNREACHABLE'} /> <span className="muted small">{result.ok ? `${result.latencyMs} ms, v${result.productVersion}` : result.message}</span>
@@ -107,8 +127,10 @@ function StageRow({ stage, onEdit }: { stage: Stage; onEdit: () => void }) {
 
 export function StagesPage() {
   const { features } = useMe();
-  const { data, loading, error } = useQuery<{ serverInfo: { stage: string; productVersion: string }; stages: Stage[] }>(QUERIES[`${features.stageStatus}`], {
-    pollInterval: features.stageStatus ? 15_000 : 0,
+  const status = useStatusFields(features.stageStatus);
+  const { data, loading, error } = useQuery<{ serverInfo: { stage: string; productVersion: string }; stages: Stage[] }>(queryFor(status.fields), {
+    skip: !status.ready,
+    pollInterval: status.fields.length ? 15_000 : 0,
   });
   const [editing, setEditing] = useState<Stage | 'new' | null>(null);
   const remote = data?.stages.filter((s) => !s.isLocal) ?? [];
