@@ -425,6 +425,7 @@ describe('console', () => {
         throw new Error(`${hash}: ${err.message}`);
       });
       await viewer.page.waitForLoadState('networkidle');
+      await shot(`18-viewer-${hash.split('/')[1]}${hash.split('/').length > 2 ? '-detail' : ''}`, viewer.page);
       const labels = [...(await viewer.page.locator('main button, main a.button').allTextContents()), ...(await viewer.page.locator('nav a').allTextContents())];
       expect(labels.filter((l) => writes.test(l.trim())), hash).toEqual([]);
     }

@@ -336,7 +336,7 @@ function Tokens({ group }: { group: string }) {
           <tbody>
             {data.gatewayInstanceTokens.map((t) => (
               <tr key={t.id}>
-                <td className="mono small">{t.id.slice(0, 8)}…</td>
+                <td className="mono small" title={t.id}>…{t.id.slice(-8)}</td>
                 <td><Time iso={t.createdAt} /></td>
                 <td>{t.instances.map((i) => i.hostname).join(', ') || '—'}</td>
                 <td>{t.revokedAt ? <Badge value="REVOKED" /> : <Badge value="ACTIVE" />}</td>
