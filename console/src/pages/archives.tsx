@@ -5,11 +5,10 @@
  */
 import { gql } from '@apollo/client';
 import { useQuery } from '@apollo/client/react';
-import { useMemo, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { authHeaders } from '../client';
 import { downloadName, importQuery, type Overwrite } from '../lib/archive';
 import { ASSET_TYPES } from '../lib/asset-types';
-import { errorsOf } from '../lib/errors';
 import { ago } from '../lib/history';
 import { toggle, type OptionalMode } from '../lib/selection';
 import { Badge, Can, Empty, ErrorBox, Field, PageHeader, useMe, useRoute } from '../ui';
@@ -170,8 +169,7 @@ function Import({ onImported }: { onImported: () => void }) {
 
 export function ArchivesPage() {
   const reports = useQuery<{ importReports: { edges: { node: { id: string; status: string; createdAt: string; createdBy: string; sourceStage: string } }[] } }>(REPORTS);
-  const [open, setOpen] = useState<string | null>(null);
-  const opened = useMemo(() => open, [open]);
+  const [opened, setOpened] = useState<string | null>(null);
   return (
     <>
       <PageHeader title="Archives" sub="Move assets between instances as files: export here, import there." />
@@ -190,7 +188,7 @@ export function ArchivesPage() {
                 {reports.data.importReports.edges.map(({ node: r }) => (
                   <tr key={r.id}>
                     <td title={r.createdAt}>{ago(r.createdAt)}</td><td><Badge value={r.status} /></td><td>{r.sourceStage}</td><td>{r.createdBy}</td>
-                    <td><button className="link" onClick={() => setOpen(opened === r.id ? null : r.id)}>{opened === r.id ? 'Hide' : 'Report'}</button> · <a href={`/archive/import-reports/${r.id}.csv`} onClick={(e) => { e.preventDefault(); void downloadCsv(r.id); }}>CSV</a></td>
+                    <td><button className="link" onClick={() => setOpened(opened === r.id ? null : r.id)}>{opened === r.id ? 'Hide' : 'Report'}</button> · <a href={`/archive/import-reports/${r.id}.csv`} onClick={(e) => { e.preventDefault(); void downloadCsv(r.id); }}>CSV</a></td>
                   </tr>
                 ))}
               </tbody>
@@ -218,7 +216,7 @@ const STORED = gql`
 
 function StoredReport({ id }: { id: string }) {
   const { data, error } = useQuery<{ importReport: Report }>(STORED, { variables: { id } });
-  return <>{error && <div className="error">{errorsOf(error).map((e) => `${e.code} ${e.message}`).join('; ')}</div>}{data && <ReportView report={data.importReport} />}</>;
+  return <><ErrorBox error={error} />{data && <ReportView report={data.importReport} />}</>;
 }
 
 /** The CSV needs the bearer token, so it is fetched and handed over as a blob. */
