@@ -18,6 +18,7 @@ const benchmarks = {
   promotion: () => import('./promotion.mjs'),
   gateway: () => import('./gateway.mjs'),
   fanout: () => import('./fanout.mjs'),
+  console: () => import('./console.mjs'),
 };
 
 const resultsDir = new URL('./results/', import.meta.url);

@@ -55,7 +55,7 @@ async function serve(args: string[]): Promise<void> {
   }
   // stdout is the JSON log's alone; the banner is for the person at the terminal.
   process.stderr.write(
-    `Stagecraft ${productVersion} (stage "${config.stage}") is up.\n  GraphQL:  ${app.url}/graphql\n` +
+    `Stagecraft ${productVersion} (stage "${config.stage}") is up.\n  Console:  ${app.url}/\n  GraphQL:  ${app.url}/graphql\n` +
       (config.graphiql ? `  GraphiQL: ${app.url}/graphql (open in a browser)\n` : '') +
       (app.initialAdminPasswordFile ? `  Admin:    user "admin", password in ${app.initialAdminPasswordFile}\n` : ''),
   );

@@ -37,6 +37,7 @@ import { serveGraphqlWs } from './ws-transport.js';
 import { EventFollower } from '../events/stream-feed.js';
 import { executeEach, FrameDelivery, viewKey } from './shared-frames.js';
 import { graphiqlRouter } from './graphiql/page.js';
+import { consoleRouter } from './console.js';
 import { archiveRouter } from './archive-routes.js';
 import { corsMiddleware, upgradeOriginAllowed, type CorsPolicy } from './cors.js';
 import { healthRouter } from './health.js';
@@ -259,6 +260,7 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
   app.use(['/graphql', '/archive'], corsMiddleware(cors));
   app.use(archiveRouter(services, log, config.limits));
   if (config.graphiql) app.use(graphiqlRouter(config.stage));
+  app.use(consoleRouter());
   app.use(
     '/graphql',
     refuseLockedOutAnonymous(services),

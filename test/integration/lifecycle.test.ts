@@ -107,6 +107,10 @@ describe('stagecraft serve', () => {
     const password = /password: (\S+)/.exec(first.stderr())?.[1];
     expect(password).toBeTruthy();
     expect(first.stderr()).toMatch(/GraphiQL: http:\/\/127\.0\.0\.1:\d+\/graphql/);
+    // the console's address, and the console is there
+    const consoleUrl = /Console: {2}(http:\/\/127\.0\.0\.1:\d+\/)\n/.exec(first.stderr())?.[1];
+    expect(consoleUrl).toBeTruthy();
+    expect(await (await fetch(consoleUrl!)).text()).toContain('<div id="root"></div>');
     // the password is also in a file only its owner can read, and the banner says where
     const passwordFile = path.join(dataDir, 'initial-admin-password');
     expect(first.stderr()).toContain(`password in ${passwordFile}`);
