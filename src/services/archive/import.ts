@@ -370,9 +370,12 @@ export class ArchiveImporter {
       },
       current,
       async (ids) => ids.map((r) => known.get(r)).filter((a) => a !== undefined),
+      // checkArchive normalised the spec; a secure value put back in is checked again.
+      doc.plainSecret === null,
     );
     const key = await this.assets.checkNaturalKey(prepared, async (k) => state.keyOwners.get(k));
-    const row = storedRow(prepared, key, author, state.versioning.get(doc.id) ?? { versionSetId: null, systemVersion: null }, current);
+    const versioning = state.versioning.get(doc.id) ?? { versionSetId: null, systemVersion: null };
+    const row = storedRow(prepared, key, author, versioning, current, sameContent(prepared, doc) ? doc.checksum : undefined);
     if (current) state.keyOwners.delete(current.naturalKey);
     state.keyOwners.set(key, doc.id);
     known.set(doc.id, { id: doc.id, type: prepared.type, name: prepared.name });
@@ -510,6 +513,19 @@ function secureValueWarnings(doc: CheckedDocument, manifest: Manifest, current: 
       ? 'secure value not in the archive (exported without a passphrase); the value on this stage was kept'
       : 'secure value not in the archive (exported without a passphrase); set it on this stage',
   ];
+}
+
+/**
+ * Whether the asset as prepared is, field for field, the content the document's verified checksum
+ * covers (then that checksum is the row's, not computed a second time). The spec must be the very
+ * object checked (prepare took it as it was); names and references as prepare cleaned them.
+ */
+function sameContent(prepared: PreparedAsset, doc: CheckedDocument): boolean {
+  if (prepared.spec !== doc.spec || prepared.secretDigest !== doc.secretDigest) return false;
+  if (prepared.name !== doc.name || prepared.description !== doc.description || prepared.team !== doc.team || prepared.version !== doc.version) return false;
+  const mine = prepared.references.filter((r) => r.kind === 'REQUIRED').map((r) => r.toId).sort();
+  const theirs = doc.references.filter((r) => r.kind === 'REQUIRED').map((r) => r.id).sort();
+  return mine.length === theirs.length && mine.every((id, i) => id === theirs[i]);
 }
 
 /** Every document after the ones it references (cycles through optional references broken). */
