@@ -150,15 +150,27 @@ export class ArchiveExporter {
   async *documents(ids: readonly string[], key: PassphraseKey | null, aliasStage: string | null): AsyncGenerator<ExportItem> {
     const shipments = aliasStage ? await this.aliasPlan(ids, aliasStage) : null;
     const order = shipments ? [...shipments.extras, ...ids.filter((id) => !shipments.byId.has(id) || shipments.byId.get(id)!.kind !== 'SKIP')] : [...ids];
+    const sourceOfId = (id: string) => {
+      const s = shipments?.byId.get(id);
+      return s?.kind === 'SLOT' ? s.contentOf : id;
+    };
+    // Two statements per batch, one array parameter each (not a placeholder per id).
+    const load = async (batch: string[]) => {
+      const [rows, refs] = await Promise.all([
+        this.db.query<RawSource[]>(SELECT_SOURCES, [[...new Set([...batch, ...batch.map(sourceOfId)])]]),
+        this.db.query<RawReference[]>(SELECT_REFERENCES, [batch]),
+      ]);
+      return { rows: new Map(rows.map((r) => [r.id, sourceOf(r)])), refs: groupBy(refs, (r) => r.from_id) };
+    };
+    // The next batch is read while this one is turned into documents.
+    let next = order.length ? load(order.slice(0, BATCH)) : null;
     for (let i = 0; i < order.length; i += BATCH) {
       const batch = order.slice(i, i + BATCH);
-      const sources = batch.map((id) => {
-        const s = shipments?.byId.get(id);
-        return s?.kind === 'SLOT' ? s.contentOf : id;
-      });
-      // Two statements per batch, one array parameter each (not a placeholder per id).
-      const rows = new Map((await this.db.query<RawSource[]>(SELECT_SOURCES, [[...new Set([...batch, ...sources])]])).map((r) => [r.id, sourceOf(r)]));
-      const refs = groupBy(await this.db.query<RawReference[]>(SELECT_REFERENCES, [batch]), (r) => r.from_id);
+      const sources = batch.map(sourceOfId);
+      const { rows, refs } = await next!;
+      next = i + BATCH < order.length ? load(order.slice(i + BATCH, i + 2 * BATCH)) : null;
+      // A consumer that stops early leaves the read ahead unawaited: not an unhandled rejection.
+      next?.catch(() => undefined);
       for (const [n, id] of batch.entries()) {
         const s = shipments?.byId.get(id);
         if (s?.kind === 'UNAVAILABLE') {

@@ -335,10 +335,16 @@ export class ArchiveImporter {
       assets,
     });
     if (dryRun) return report;
-    const saved = await tx.getRepository(ImportReportEntity).save(report);
+    // Plain INSERTs: TypeORM's save deep-merges the 10,000-entry arrays back into the entity.
+    const [stored] = (await tx.query(
+      `INSERT INTO import_reports (created_by, source_stage, status, options, types, assets) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb) RETURNING id, created_at`,
+      [report.createdBy, report.sourceStage, report.status, JSON.stringify(report.options), JSON.stringify(report.types), JSON.stringify(report.assets)],
+    )) as { id: string; created_at: Date }[];
+    report.id = stored!.id;
+    report.createdAt = stored!.created_at;
     // Nothing written (everything UNCHANGED or refused): nothing to roll back, so no rollback.
-    if (options.promotion && preImages.length) await this.recordRollback(tx, options.promotion, manifest.sourceStage, saved.id, preImages);
-    return saved;
+    if (options.promotion && preImages.length) await this.recordRollback(tx, options.promotion, manifest.sourceStage, report.id, preImages);
+    return report;
   }
 
   /**
@@ -384,17 +390,12 @@ export class ArchiveImporter {
 
   /** The rollback of a promotion's import: the pre-image of everything it wrote. */
   private async recordRollback(tx: EntityManager, promotion: PromotionInfo, sourceStage: string, importReportId: string, preImages: PreImage[]): Promise<void> {
-    await tx.getRepository(RollbackEntity).save({
-      name: promotion.name,
-      description: promotion.description,
-      promotionId: promotion.id,
-      sourceStage,
-      promotedBy: promotion.promotedBy,
-      status: 'AVAILABLE',
-      importReportId,
-      preImages,
-      report: preImages.map((p) => ({ type: p.type, name: p.name, status: p.row ? 'REPLACED' : 'CREATED', comment: '' })),
-    });
+    const report: RollbackEntity['report'] = preImages.map((p) => ({ type: p.type, name: p.name, status: p.row ? 'REPLACED' : 'CREATED', comment: '' }));
+    await tx.query(
+      `INSERT INTO rollbacks (name, description, promotion_id, source_stage, promoted_by, status, import_report_id, pre_images, report)
+       VALUES ($1, $2, $3, $4, $5, 'AVAILABLE', $6, $7::jsonb, $8::jsonb)`,
+      [promotion.name, promotion.description, promotion.id, sourceStage, promotion.promotedBy, importReportId, JSON.stringify(preImages), JSON.stringify(report)],
+    );
   }
 
   /**
