@@ -143,7 +143,7 @@ export class PromotionService {
 
   /** Stored then live progress; ends after the promotion (or the chosen stage) finishes. */
   async followProgress(promotionId: string, stage: string | null, afterSequence: number): Promise<AsyncIterableIterator<StoredEvent>> {
-    const promotion = await this.get(promotionId);
+    const promotion = await this.lookupForFollowers(promotionId);
     if (stage && !promotion.targetStages.includes(stage)) throw badInput(`promotion ${promotion.name} does not target stage ${stage}`, { field: 'stage' });
     const payload = (e: StoredEvent) => e.payload as unknown as ProgressPayload;
     return this.events.follow(promotionStream(promotionId), afterSequence, {
@@ -152,6 +152,21 @@ export class PromotionService {
         payload(e).phase === 'COMPLETED' || (stage !== null && payload(e).stageName === stage && ['SUCCEEDED', 'FAILED'].includes(payload(e).phase)),
     });
   }
+
+  /**
+   * `get` for subscribers: a hundred dashboards subscribing as the promotion starts share one
+   * in-flight read instead of queueing a hundred in the pool the job's statements need.
+   */
+  private lookupForFollowers(id: string): Promise<PromotionEntity> {
+    let lookup = this.followerLookups.get(id);
+    if (!lookup) {
+      lookup = this.get(id).finally(() => this.followerLookups.delete(id));
+      this.followerLookups.set(id, lookup);
+    }
+    return lookup;
+  }
+
+  private readonly followerLookups = new Map<string, Promise<PromotionEntity>>();
 
   // ---- commands ----
 

@@ -36,7 +36,7 @@ import {
   type AssetDocument,
   type Manifest,
 } from './format.js';
-import { replaceReferences, writeAssetRows, type AssetRowWrite, type ReferenceRow } from './bulk-write.js';
+import { replaceReferences, StreamedInserts, writeAssetRows, type AssetRowWrite, type ReferenceRow } from './bulk-write.js';
 import { readZip, type ZipLimits, type ZipSource } from './zip-reader.js';
 
 export type { OverwriteMode };
@@ -209,6 +209,8 @@ export class ArchiveImporter {
     const preImages: PreImage[] = [];
     // What a run stores, collected as the decisions are made and written set-based at the end.
     const rows: AssetRowWrite[] = [];
+    // Nothing here yet to replace: every row is new, so it is stored while the rest is decided.
+    const streamed = !dryRun && state.existing.size === 0 ? new StreamedInserts(tx) : null;
     const referenceRows: ReferenceRow[] = [];
     // What this stage holds as the import goes: answered from memory, not a query per asset.
     const known = new Map<string, Pick<AssetEntity, 'id' | 'type' | 'name'>>([...state.outside.values(), ...state.existing.values()].map((a) => [a.id, a]));
@@ -289,7 +291,9 @@ export class ArchiveImporter {
         continue;
       }
       if (!dryRun) {
-        rows.push({ row: put.row, currentKey: current?.naturalKey ?? null });
+        const write = { row: put.row, currentKey: current?.naturalKey ?? null };
+        if (streamed) streamed.add(write);
+        else rows.push(write);
         referenceRows.push(...put.references.map((r) => ({ fromId: doc.id, toId: r.toId, kind: r.kind })));
         preImages.push({
           assetId: doc.id,
@@ -316,6 +320,7 @@ export class ArchiveImporter {
 
     // Step 4: store what was decided, set-based (bulk-write): rows, then every reference.
     if (!dryRun) {
+      await streamed?.finish();
       await writeAssetRows(tx, rows);
       await replaceReferences(
         tx,
