@@ -671,6 +671,11 @@ async function ratioRuns(label, { gql, dev, prod, devDbUrl, copyDbUrl, selection
   const product = [];
   const baseline = [];
   const phases = [];
+  // Warm both sides once, untimed: the first promotion of a size pays for JIT compilation and
+  // cold caches that a COPY (no JavaScript on its path) does not.
+  await emptyStage(prod);
+  await timedPromotion(gql, dev, { name: `Bench ${label} warm-up`, assetIds: selection, optional, targetStages: ['prod'] });
+  await copyRows(devDbUrl, copyDbUrl, moved);
   for (let i = 0; i < REPEATS; i++) {
     await emptyStage(prod);
     const { seconds, id, t0Wall } = await timedPromotion(gql, dev, { name: `Bench ${label} #${i + 1}`, assetIds: selection, optional, targetStages: ['prod'] });

@@ -46,19 +46,25 @@ export function dependencyClosure(
   const follows = (ref: { to: string; kind: ReferenceKind }) =>
     ref.kind === 'REQUIRED' || optional === 'ALL' || (optional === 'SELECTED' && optionalIds.has(ref.to));
 
+  // The references a node's frame walks, followed and sorted once per frame (not per step).
+  const targets = (id: string) =>
+    (nodeOf(id)?.references ?? [])
+      .filter(follows)
+      .map((r) => r.to)
+      .sort();
+
   // Iterative DFS (post-order) so deep chains cannot overflow the stack.
   for (const root of roots) {
     if (state.has(root) || !nodeOf(root)) continue;
-    const stack: { id: string; next: number }[] = [{ id: root, next: 0 }];
+    const stack: { id: string; next: number; refs: string[] }[] = [{ id: root, next: 0, refs: targets(root) }];
     state.set(root, 'visiting');
     while (stack.length) {
       const frame = stack[stack.length - 1]!;
-      const refs = [...(nodeOf(frame.id)?.references ?? [])].filter(follows).sort((a, b) => (a.to < b.to ? -1 : 1));
-      if (frame.next < refs.length) {
-        const to = refs[frame.next++]!.to;
+      if (frame.next < frame.refs.length) {
+        const to = frame.refs[frame.next++]!;
         if (!state.has(to) && nodeOf(to)) {
           state.set(to, 'visiting');
-          stack.push({ id: to, next: 0 });
+          stack.push({ id: to, next: 0, refs: targets(to) });
         }
       } else {
         state.set(frame.id, 'done');

@@ -53,6 +53,29 @@ export async function appendEvent(
 }
 
 
+/**
+ * Several events of one stream in one statement (a batch of progress): the same turn-taking,
+ * sequences in the order given, one NOTIFY per event, as many `appendEvent` calls would give.
+ */
+export async function appendEvents(
+  manager: EntityManager,
+  stream: string,
+  events: readonly { type: string; payload: Record<string, unknown> }[],
+): Promise<StoredEvent[]> {
+  if (!events.length) return [];
+  if (!manager.queryRunner?.isTransactionActive) return manager.transaction((tx) => appendEvents(tx, stream, events));
+  const createdAt = new Date();
+  const rows = (await manager.query(
+    `WITH turn AS (SELECT pg_advisory_xact_lock(hashtext($1))),
+          stored AS (INSERT INTO events (stream, type, payload, created_at)
+                     SELECT $1, u.type, u.payload::jsonb, $4 FROM turn, unnest($2::text[], $3::text[]) WITH ORDINALITY AS u(type, payload, n) ORDER BY u.n
+                     RETURNING sequence)
+     SELECT sequence, pg_notify($5, json_build_object('stream', $1::text, 'sequence', sequence)::text) FROM stored ORDER BY sequence`,
+    [stream, events.map((e) => e.type), events.map((e) => JSON.stringify(e.payload)), createdAt, CHANNEL],
+  )) as { sequence: string }[];
+  return rows.map((row, i) => ({ sequence: Number(row.sequence), stream, type: events[i]!.type, payload: events[i]!.payload, createdAt }));
+}
+
 export interface EventLogOptions {
   /** Events a pulling subscriber may leave waiting before it is dropped (TOO_MANY_REQUESTS). */
   maxQueued?: number;

@@ -16,7 +16,7 @@ import { countOf, promotionOverwriteRule, stageRefusal, type AssetAction } from 
 import { PromotionEntity, PromotionStageEntity, type PromotedAssetReport, type RunStatus } from '../entities/promotion.js';
 import { StageEntity } from '../entities/stage.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
-import { appendEvent, type EventLog, type StoredEvent } from '../events/event-log.js';
+import { appendEvent, appendEvents, type EventLog, type StoredEvent } from '../events/event-log.js';
 import { enqueueJob, LeaseLostError, type JobContext } from '../jobs/job-queue.js';
 import type { Logger } from '../logger.js';
 import { productVersion } from '../version.js';
@@ -143,7 +143,7 @@ export class PromotionService {
 
   /** Stored then live progress; ends after the promotion (or the chosen stage) finishes. */
   async followProgress(promotionId: string, stage: string | null, afterSequence: number): Promise<AsyncIterableIterator<StoredEvent>> {
-    const promotion = await this.get(promotionId);
+    const promotion = await this.lookupForFollowers(promotionId);
     if (stage && !promotion.targetStages.includes(stage)) throw badInput(`promotion ${promotion.name} does not target stage ${stage}`, { field: 'stage' });
     const payload = (e: StoredEvent) => e.payload as unknown as ProgressPayload;
     return this.events.follow(promotionStream(promotionId), afterSequence, {
@@ -152,6 +152,21 @@ export class PromotionService {
         payload(e).phase === 'COMPLETED' || (stage !== null && payload(e).stageName === stage && ['SUCCEEDED', 'FAILED'].includes(payload(e).phase)),
     });
   }
+
+  /**
+   * `get` for subscribers: a hundred dashboards subscribing as the promotion starts share one
+   * in-flight read instead of queueing a hundred in the pool the job's statements need.
+   */
+  private lookupForFollowers(id: string): Promise<PromotionEntity> {
+    let lookup = this.followerLookups.get(id);
+    if (!lookup) {
+      lookup = this.get(id).finally(() => this.followerLookups.delete(id));
+      this.followerLookups.set(id, lookup);
+    }
+    return lookup;
+  }
+
+  private readonly followerLookups = new Map<string, Promise<PromotionEntity>>();
 
   // ---- commands ----
 
@@ -345,9 +360,13 @@ export class PromotionService {
       await job.transaction((tx) => this.progress(tx, promotion.id, stageName, 'TRANSFERRED', `imported by ${stageName}: ${String(report.status)}`, 0, reported.length));
       const assets: PromotedAssetReport[] = reported.map((a) => ({ assetId: a.id, type: a.type, name: a.name, status: a.status, comment: a.explanation }));
       // Batched: the per-asset detail is the stage's report; the stream shows headway.
-      await job.transaction(async (tx) => {
-        for (const step of assetProgress(assets)) await this.progress(tx, promotion.id, stageName, 'ASSET', step.message, step.completed, step.total);
-      });
+      await job.transaction((tx) =>
+        appendEvents(
+          tx,
+          promotionStream(promotion.id),
+          assetProgress(assets).map((step) => ({ type: 'ASSET', payload: progressPayload(promotion.id, stageName, 'ASSET', step.message, step.completed, step.total) })),
+        ),
+      );
       const failures = assets.filter((a) => a.status === 'FAILURE').length;
       const importReportId = typeof report.id === 'string' ? report.id : null;
       if (report.status === 'SUCCESS') await this.finishStage(job, promotion.id, stageName, 'SUCCESS', null, `${countOf(assets.length, 'asset')} promoted`, assets, importReportId);
@@ -401,8 +420,7 @@ export class PromotionService {
     completed: number | null = null,
     total: number | null = null,
   ) {
-    const payload: ProgressPayload = { promotionId, stageName, phase, message, completed, total };
-    return appendEvent(manager, promotionStream(promotionId), phase, payload as unknown as Record<string, unknown>);
+    return appendEvent(manager, promotionStream(promotionId), phase, progressPayload(promotionId, stageName, phase, message, completed, total));
   }
 
   /** One promotion at a time per target stage: LOCKED, naming the one holding it. */
@@ -451,6 +469,18 @@ export class PromotionService {
     await this.exporter.selectionIds(normalised); // every asset exists (NOT_FOUND otherwise)
     return normalised;
   }
+}
+
+function progressPayload(
+  promotionId: string,
+  stageName: string | null,
+  phase: ProgressPhase,
+  message: string,
+  completed: number | null = null,
+  total: number | null = null,
+): Record<string, unknown> {
+  const payload: ProgressPayload = { promotionId, stageName, phase, message, completed, total };
+  return payload as unknown as Record<string, unknown>;
 }
 
 /** The per-asset entries of a stage's import report. */

@@ -118,6 +118,47 @@ export async function writeAssetRows(manager: EntityManager, writes: readonly As
   }
 }
 
+/**
+ * New rows sent as the import decides them, a statement per full batch, so PostgreSQL stores one
+ * batch while the next is decided. Only for an import that replaces nothing (no natural key
+ * moves between its assets, so nothing needs the updates-first order of writeAssetRows). The
+ * statements queue on the import's one transaction; `finish` sends the rest and waits for all.
+ */
+export class StreamedInserts {
+  private pending: AssetRowWrite[] = [];
+  private bytes = 0;
+  private readonly sent: Promise<unknown>[] = [];
+
+  constructor(private readonly manager: EntityManager) {}
+
+  add(write: AssetRowWrite): void {
+    const n = rowBytes(write);
+    if (this.pending.length && (this.pending.length >= ROWS_PER_STATEMENT || this.bytes + n > BYTES_PER_STATEMENT)) this.send();
+    this.pending.push(write);
+    this.bytes += n;
+  }
+
+  private send(): void {
+    const statement = this.manager.query(INSERT_ASSETS, columnsOf(this.pending.map((w) => w.row)));
+    // Awaited in finish(); until then a failure must not count as unhandled.
+    statement.catch(() => undefined);
+    this.sent.push(statement);
+    this.pending = [];
+    this.bytes = 0;
+  }
+
+  async finish(): Promise<void> {
+    if (this.pending.length) this.send();
+    try {
+      // The first failure is the cause; later statements only report the aborted transaction.
+      for (const statement of this.sent) await statement;
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict('another writer took the name of an imported asset while the import ran; import again', { field: 'archive' });
+      throw err;
+    }
+  }
+}
+
 /** Replaces the references of `fromIds` (the replaced assets) and adds `rows`, set-based. */
 export async function replaceReferences(manager: EntityManager, fromIds: readonly string[], rows: readonly ReferenceRow[]): Promise<void> {
   for (const ids of batches(fromIds)) await manager.query('DELETE FROM asset_references WHERE from_id = ANY($1::uuid[])', [ids]);

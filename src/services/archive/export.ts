@@ -6,10 +6,10 @@
  */
 import { EventEmitter, once } from 'node:events';
 import { Readable } from 'node:stream';
-import { In, type DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import { groupBy } from '../../db/group-by.js';
 import yazl from 'yazl';
 import type { OptionalChoice } from '../../domain/dependencies.js';
-import { AssetReferenceEntity } from '../../entities/asset-reference.js';
 import { AssetEntity } from '../../entities/asset.js';
 import { badInput } from '../../errors.js';
 import type { SecretBox } from '../../secrets.js';
@@ -17,6 +17,7 @@ import { productVersion } from '../../version.js';
 import { secureValueDigest, type AssetFilter, type AssetService } from '../assets.js';
 import { aliasShipments, type AliasRow, type AliasShipment } from '../../domain/aliases.js';
 import { noAliasValue } from '../../domain/promotion-decision.js';
+import { StoredZipWriter } from './zip-writer.js';
 import { documentChecksum, documentPath, FORMAT_VERSION, MANIFEST_PATH, newPassphraseKey, secretContext, type AssetDocument, type Manifest } from './format.js';
 
 export interface ExportSelection {
@@ -49,7 +50,57 @@ export type ExportItem = { doc: AssetDocument; checksum: string; updatedAt: Date
 
 const aliasRow = (r: Pick<AssetEntity, 'id' | 'name' | 'spec'>): AliasRow => ({ id: r.id, name: r.name, stage: (r.spec.stage as string | null) ?? null });
 
-const BATCH = 200;
+const BATCH = 1000;
+
+/** What a document is made of: an asset row as SELECT_SOURCES reads it. */
+type ExportSource = Pick<AssetEntity, 'id' | 'type' | 'name' | 'description' | 'team' | 'version' | 'spec' | 'sealedSecret' | 'secretDigest' | 'checksum' | 'versionSetId' | 'systemVersion' | 'updatedAt'>;
+
+interface RawSource {
+  id: string;
+  type: AssetEntity['type'];
+  name: string;
+  description: string;
+  team: string | null;
+  version: string | null;
+  spec: Record<string, unknown>;
+  sealed_secret: string | null;
+  secret_digest: string | null;
+  checksum: string;
+  version_set_id: string | null;
+  system_version: number | null;
+  updated_at: Date;
+}
+
+const SELECT_SOURCES = `SELECT id, type, name, description, team, version, spec, sealed_secret, secret_digest, checksum, version_set_id, system_version, updated_at
+  FROM assets WHERE id = ANY($1::uuid[])`;
+
+const sourceOf = (r: RawSource): ExportSource => ({
+  id: r.id,
+  type: r.type,
+  name: r.name,
+  description: r.description,
+  team: r.team,
+  version: r.version,
+  spec: r.spec,
+  sealedSecret: r.sealed_secret,
+  secretDigest: r.secret_digest,
+  checksum: r.checksum,
+  versionSetId: r.version_set_id,
+  systemVersion: r.system_version,
+  updatedAt: r.updated_at,
+});
+
+/** A reference of a batch's asset with its target's type and name (null if the target vanished). */
+interface RawReference {
+  from_id: string;
+  to_id: string;
+  kind: 'REQUIRED' | 'OPTIONAL';
+  type: string | null;
+  name: string | null;
+}
+
+const SELECT_REFERENCES = `SELECT r.from_id, r.to_id, r.kind, t.type, t.name
+  FROM asset_references r LEFT JOIN assets t ON t.id = r.to_id WHERE r.from_id = ANY($1::uuid[])`;
 /** How much finished ZIP output may wait for the consumer before we stop reading the database. */
 const HIGH_WATER = 1024 * 1024;
 /** How many entries may wait in yazl's queue. */
@@ -79,9 +130,9 @@ export class ArchiveExporter {
     }
     const ids = await this.selectionIds(selection);
     const key = selection.passphrase ? await newPassphraseKey(selection.passphrase, selection.randomPassphrase ? 'hkdf-sha256' : 'scrypt') : null;
-    const zip = new yazl.ZipFile();
-    void this.write(zip, ids, key, selection.aliasStage ?? null, selection.onDocument, selection.compress !== false).catch((err: unknown) => output(zip).destroy(err as Error));
-    return { ids, stream: output(zip) };
+    const sink = selection.compress === false ? storedSink() : deflatedSink();
+    void this.write(sink, ids, key, selection.aliasStage ?? null, selection.onDocument).catch((err: unknown) => sink.stream.destroy(err as Error));
+    return { ids, stream: sink.stream };
   }
 
   /** The selection's asset ids in apply order; NOT_FOUND/BAD_USER_INPUT before anything is sent. */
@@ -99,22 +150,27 @@ export class ArchiveExporter {
   async *documents(ids: readonly string[], key: PassphraseKey | null, aliasStage: string | null): AsyncGenerator<ExportItem> {
     const shipments = aliasStage ? await this.aliasPlan(ids, aliasStage) : null;
     const order = shipments ? [...shipments.extras, ...ids.filter((id) => !shipments.byId.has(id) || shipments.byId.get(id)!.kind !== 'SKIP')] : [...ids];
+    const sourceOfId = (id: string) => {
+      const s = shipments?.byId.get(id);
+      return s?.kind === 'SLOT' ? s.contentOf : id;
+    };
+    // Two statements per batch, one array parameter each (not a placeholder per id).
+    const load = async (batch: string[]) => {
+      const [rows, refs] = await Promise.all([
+        this.db.query<RawSource[]>(SELECT_SOURCES, [[...new Set([...batch, ...batch.map(sourceOfId)])]]),
+        this.db.query<RawReference[]>(SELECT_REFERENCES, [batch]),
+      ]);
+      return { rows: new Map(rows.map((r) => [r.id, sourceOf(r)])), refs: groupBy(refs, (r) => r.from_id) };
+    };
+    // The next batch is read while this one is turned into documents.
+    let next = order.length ? load(order.slice(0, BATCH)) : null;
     for (let i = 0; i < order.length; i += BATCH) {
       const batch = order.slice(i, i + BATCH);
-      const sources = batch.map((id) => {
-        const s = shipments?.byId.get(id);
-        return s?.kind === 'SLOT' ? s.contentOf : id;
-      });
-      const rows = new Map((await this.db.getRepository(AssetEntity).findBy({ id: In([...new Set([...batch, ...sources])]) })).map((r) => [r.id, r]));
-      const refs = await this.db.getRepository(AssetReferenceEntity).findBy({ fromId: In(batch) });
-      const targets = refs.length
-        ? new Map(
-            (await this.db.getRepository(AssetEntity).find({ select: { id: true, type: true, name: true }, where: { id: In([...new Set(refs.map((r) => r.toId))]) } })).map((a) => [
-              a.id,
-              a,
-            ]),
-          )
-        : new Map<string, Pick<AssetEntity, 'id' | 'type' | 'name'>>();
+      const sources = batch.map(sourceOfId);
+      const { rows, refs } = await next!;
+      next = i + BATCH < order.length ? load(order.slice(i + BATCH, i + 2 * BATCH)) : null;
+      // A consumer that stops early leaves the read ahead unawaited: not an unhandled rejection.
+      next?.catch(() => undefined);
       for (const [n, id] of batch.entries()) {
         const s = shipments?.byId.get(id);
         if (s?.kind === 'UNAVAILABLE') {
@@ -124,26 +180,14 @@ export class ArchiveExporter {
         const row = rows.get(id);
         const source = rows.get(sources[n]!);
         if (!row || !source) continue; // deleted meanwhile
-        yield { ...(await this.document(row.id, source, refs, targets, key)), updatedAt: source.updatedAt };
+        yield { ...(await this.document(row.id, source, refs.get(id) ?? [], key)), updatedAt: source.updatedAt };
       }
     }
   }
 
-  private async write(
-    zip: yazl.ZipFile,
-    ids: string[],
-    key: PassphraseKey | null,
-    aliasStage: string | null,
-    onDocument: ((doc: AssetDocument) => void) | undefined,
-    compress: boolean,
-  ): Promise<void> {
+  private async write(sink: ZipSink, ids: string[], key: PassphraseKey | null, aliasStage: string | null, onDocument: ((doc: AssetDocument) => void) | undefined): Promise<void> {
     const entries: Manifest['entries'] = [];
     const unavailable: Manifest['unavailable'] = [];
-    // yazl starts deflating an added buffer at once, so thousands of addBuffer calls would all be
-    // in flight together. Entries added as streams are deflated one after another; we keep at
-    // most PENDING of them queued and let the consumer take what is ready before reading on.
-    let pending = 0;
-    const drained = new EventEmitter();
     for await (const item of this.documents(ids, key, aliasStage)) {
       if ('unavailable' in item) {
         unavailable.push(item.unavailable);
@@ -151,23 +195,8 @@ export class ArchiveExporter {
       }
       const { doc, checksum, updatedAt } = item;
       onDocument?.(doc);
-      const data = Buffer.from(JSON.stringify(doc));
       entries.push({ type: doc.type, id: doc.id, name: doc.name, checksum });
-      if (!compress) {
-        // A stored buffer is written at once (CRC-32 only): nothing waits in a queue.
-        zip.addBuffer(data, documentPath(doc.id), { mtime: updatedAt, compress: false });
-        while (output(zip).readableLength > HIGH_WATER && !output(zip).destroyed) await once(output(zip), 'data');
-        continue;
-      }
-      const entry = Readable.from([data]);
-      pending++;
-      entry.once('end', () => {
-        pending--;
-        drained.emit('entry');
-      });
-      zip.addReadStream(entry, documentPath(doc.id), { mtime: updatedAt, size: data.length });
-      while (pending > PENDING && !output(zip).destroyed) await once(drained, 'entry');
-      while (output(zip).readableLength > HIGH_WATER && !output(zip).destroyed) await once(output(zip), 'data');
+      await sink.add(Buffer.from(JSON.stringify(doc)), documentPath(doc.id), updatedAt);
     }
     const manifest: Manifest = {
       formatVersion: FORMAT_VERSION,
@@ -178,28 +207,26 @@ export class ArchiveExporter {
       entries,
       unavailable,
     };
-    zip.addBuffer(Buffer.from(JSON.stringify(manifest, null, 2)), MANIFEST_PATH);
-    zip.end();
+    sink.end(Buffer.from(JSON.stringify(manifest, null, 2)), MANIFEST_PATH);
   }
 
   /** How each alias among `ids` travels to `stage` (aliases down a chain), keyed by id. */
   private async aliasPlan(ids: readonly string[], stage: string): Promise<{ byId: Map<string, AliasShipment | { kind: 'SKIP' }>; extras: string[] }> {
     const byId = new Map<string, AliasShipment | { kind: 'SKIP' }>();
     const selected: AliasRow[] = [];
-    for (let i = 0; i < ids.length; i += BATCH) {
-      const rows = await this.db.getRepository(AssetEntity).find({ select: { id: true, name: true, spec: true }, where: { id: In(ids.slice(i, i + BATCH)), type: 'ALIAS' } });
-      selected.push(...rows.map(aliasRow));
-    }
+    const aliases = (ids: readonly string[]) =>
+      this.db.query<Pick<AssetEntity, 'id' | 'name' | 'spec'>[]>(`SELECT id, name, spec FROM assets WHERE type = 'ALIAS' AND id = ANY($1::uuid[])`, [ids]);
+    selected.push(...(await aliases(ids)).map(aliasRow));
     if (!selected.length) return { byId, extras: [] };
     const inClosure = new Set(ids);
     const referenced = new Set<string>();
     const aliasIds = selected.map((r) => r.id);
-    for (let i = 0; i < aliasIds.length; i += BATCH) {
-      const refs = await this.db.getRepository(AssetReferenceEntity).findBy({ toId: In(aliasIds.slice(i, i + BATCH)) });
-      for (const r of refs) if (inClosure.has(r.fromId)) referenced.add(r.toId);
-    }
+    const refs = await this.db.query<{ from_id: string; to_id: string }[]>('SELECT from_id, to_id FROM asset_references WHERE to_id = ANY($1::uuid[])', [aliasIds]);
+    for (const r of refs) if (inClosure.has(r.from_id)) referenced.add(r.to_id);
     const names = [...new Set(selected.map((r) => r.name))];
-    const variants = (await this.db.getRepository(AssetEntity).find({ select: { id: true, name: true, spec: true }, where: { type: 'ALIAS', name: In(names) } })).map(aliasRow);
+    const variants = (
+      await this.db.query<Pick<AssetEntity, 'id' | 'name' | 'spec'>[]>(`SELECT id, name, spec FROM assets WHERE type = 'ALIAS' AND name = ANY($1::varchar[])`, [names])
+    ).map(aliasRow);
     for (const r of selected) byId.set(r.id, { kind: 'SKIP' });
     const extras: string[] = [];
     for (const s of aliasShipments(selected, variants, referenced, this.stage, stage)) {
@@ -213,17 +240,10 @@ export class ArchiveExporter {
    * The archive document for asset `id` with the content of `source` (itself, or the alias
    * variant chosen for the target stage), and the checksum of exactly that content.
    */
-  private async document(
-    id: string,
-    source: AssetEntity,
-    refs: AssetReferenceEntity[],
-    targets: ReadonlyMap<string, Pick<AssetEntity, 'type' | 'name'>>,
-    key: PassphraseKey | null,
-  ): Promise<{ doc: AssetDocument; checksum: string }> {
+  private async document(id: string, source: ExportSource, refs: readonly RawReference[], key: PassphraseKey | null): Promise<{ doc: AssetDocument; checksum: string }> {
     // Type and name ride along so the target's report can name a reference it does not hold.
     const references = refs
-      .filter((r) => r.fromId === id)
-      .map((r) => ({ id: r.toId, kind: r.kind, ...(targets.get(r.toId) && { type: targets.get(r.toId)!.type, name: targets.get(r.toId)!.name }) }))
+      .map((r) => ({ id: r.to_id, kind: r.kind, ...(r.type !== null && { type: r.type, name: r.name! }) }))
       .sort((a, b) => (a.id < b.id ? -1 : 1));
     const plain = source.sealedSecret ? this.secrets.open(source.sealedSecret, `asset:${source.id}`) : null;
     const substituted = source.id !== id;
@@ -245,4 +265,62 @@ export class ArchiveExporter {
     const checksum = substituted ? documentChecksum(doc, secretDigest) : source.checksum;
     return { doc, checksum };
   }
+}
+
+/** Where the export writes its entries: a ZIP produced as `stream` is read. */
+interface ZipSink {
+  stream: Readable;
+  /** Adds an entry; resolves once the output has room for more (the consumer's pace). */
+  add(data: Buffer, path: string, mtime: Date): Promise<void>;
+  /** Adds the last entry and ends the ZIP. */
+  end(data: Buffer, path: string): void;
+}
+
+async function room(stream: Readable): Promise<void> {
+  while (stream.readableLength > HIGH_WATER && !stream.destroyed) await once(stream, 'data');
+}
+
+/** Stored entries (a promotion's transfer): our own writer, linear in the entries. */
+function storedSink(): ZipSink {
+  const zip = new StoredZipWriter();
+  return {
+    stream: zip.output,
+    add: (data, path, mtime) => {
+      zip.add(path, data, mtime);
+      return room(zip.output);
+    },
+    end: (data, path) => {
+      zip.add(path, data, new Date());
+      zip.end();
+    },
+  };
+}
+
+/** Deflated entries (yazl). */
+function deflatedSink(): ZipSink {
+  const zip = new yazl.ZipFile();
+  const stream = output(zip);
+  // yazl starts deflating an added buffer at once, so thousands of addBuffer calls would all be
+  // in flight together. Entries added as streams are deflated one after another; we keep at
+  // most PENDING of them queued and let the consumer take what is ready before reading on.
+  let pending = 0;
+  const drained = new EventEmitter();
+  return {
+    stream,
+    add: async (data, path, mtime) => {
+      const entry = Readable.from([data]);
+      pending++;
+      entry.once('end', () => {
+        pending--;
+        drained.emit('entry');
+      });
+      zip.addReadStream(entry, path, { mtime, size: data.length });
+      while (pending > PENDING && !stream.destroyed) await once(drained, 'entry');
+      await room(stream);
+    },
+    end: (data, path) => {
+      zip.addBuffer(data, path);
+      zip.end();
+    },
+  };
 }

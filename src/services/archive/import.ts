@@ -38,7 +38,7 @@ import {
   type AssetDocument,
   type Manifest,
 } from './format.js';
-import { replaceReferences, writeAssetRows, type AssetRowWrite, type ReferenceRow } from './bulk-write.js';
+import { replaceReferences, StreamedInserts, writeAssetRows, type AssetRowWrite, type ReferenceRow } from './bulk-write.js';
 import { readZip, type ZipLimits, type ZipSource } from './zip-reader.js';
 
 export type { OverwriteMode };
@@ -212,6 +212,8 @@ export class ArchiveImporter {
     const preImages: PreImage[] = [];
     // What a run stores, collected as the decisions are made and written set-based at the end.
     const rows: AssetRowWrite[] = [];
+    // Nothing here yet to replace: every row is new, so it is stored while the rest is decided.
+    const streamed = !dryRun && state.existing.size === 0 ? new StreamedInserts(tx) : null;
     const referenceRows: ReferenceRow[] = [];
     // What this stage holds as the import goes: answered from memory, not a query per asset.
     const known = new Map<string, Pick<AssetEntity, 'id' | 'type' | 'name'>>([...state.outside.values(), ...state.existing.values()].map((a) => [a.id, a]));
@@ -292,7 +294,9 @@ export class ArchiveImporter {
         continue;
       }
       if (!dryRun) {
-        rows.push({ row: put.row, currentKey: current?.naturalKey ?? null });
+        const write = { row: put.row, currentKey: current?.naturalKey ?? null };
+        if (streamed) streamed.add(write);
+        else rows.push(write);
         referenceRows.push(...put.references.map((r) => ({ fromId: doc.id, toId: r.toId, kind: r.kind })));
         preImages.push({
           assetId: doc.id,
@@ -319,6 +323,7 @@ export class ArchiveImporter {
 
     // Step 4: store what was decided, set-based (bulk-write): rows, then every reference.
     if (!dryRun) {
+      await streamed?.finish();
       await writeAssetRows(tx, rows);
       await replaceReferences(
         tx,
@@ -338,11 +343,17 @@ export class ArchiveImporter {
       assets,
     });
     if (dryRun) return report;
-    const saved = await tx.getRepository(ImportReportEntity).save(report);
+    // Plain INSERTs: TypeORM's save deep-merges the 10,000-entry arrays back into the entity.
+    const [stored] = (await tx.query(
+      `INSERT INTO import_reports (created_by, source_stage, status, options, types, assets) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb) RETURNING id, created_at`,
+      [report.createdBy, report.sourceStage, report.status, JSON.stringify(report.options), JSON.stringify(report.types), JSON.stringify(report.assets)],
+    )) as { id: string; created_at: Date }[];
+    report.id = stored!.id;
+    report.createdAt = stored!.created_at;
     // Nothing written (everything UNCHANGED or refused): nothing to roll back, so no rollback.
-    if (options.promotion && preImages.length) await this.recordRollback(tx, options.promotion, manifest.sourceStage, saved.id, preImages);
-    await this.backups?.keep(tx, saved.id, actor.username, preImages);
-    return saved;
+    if (options.promotion && preImages.length) await this.recordRollback(tx, options.promotion, manifest.sourceStage, report.id, preImages);
+    await this.backups?.keep(tx, report.id, actor.username, preImages);
+    return report;
   }
 
   /**
@@ -374,9 +385,12 @@ export class ArchiveImporter {
       },
       current,
       async (ids) => ids.map((r) => known.get(r)).filter((a) => a !== undefined),
+      // checkArchive normalised the spec; a secure value put back in is checked again.
+      doc.plainSecret === null,
     );
     const key = await this.assets.checkNaturalKey(prepared, async (k) => state.keyOwners.get(k));
-    const row = storedRow(prepared, key, author, state.versioning.get(doc.id) ?? { versionSetId: null, systemVersion: null }, current);
+    const versioning = state.versioning.get(doc.id) ?? { versionSetId: null, systemVersion: null };
+    const row = storedRow(prepared, key, author, versioning, current, sameContent(prepared, doc) ? doc.checksum : undefined);
     if (current) state.keyOwners.delete(current.naturalKey);
     state.keyOwners.set(key, doc.id);
     known.set(doc.id, { id: doc.id, type: prepared.type, name: prepared.name });
@@ -385,17 +399,12 @@ export class ArchiveImporter {
 
   /** The rollback of a promotion's import: the pre-image of everything it wrote. */
   private async recordRollback(tx: EntityManager, promotion: PromotionInfo, sourceStage: string, importReportId: string, preImages: PreImage[]): Promise<void> {
-    await tx.getRepository(RollbackEntity).save({
-      name: promotion.name,
-      description: promotion.description,
-      promotionId: promotion.id,
-      sourceStage,
-      promotedBy: promotion.promotedBy,
-      status: 'AVAILABLE',
-      importReportId,
-      preImages,
-      report: preImages.map((p) => ({ type: p.type, name: p.name, status: p.row ? 'REPLACED' : 'CREATED', comment: '' })),
-    });
+    const report: RollbackEntity['report'] = preImages.map((p) => ({ type: p.type, name: p.name, status: p.row ? 'REPLACED' : 'CREATED', comment: '' }));
+    await tx.query(
+      `INSERT INTO rollbacks (name, description, promotion_id, source_stage, promoted_by, status, import_report_id, pre_images, report)
+       VALUES ($1, $2, $3, $4, $5, 'AVAILABLE', $6, $7::jsonb, $8::jsonb)`,
+      [promotion.name, promotion.description, promotion.id, sourceStage, promotion.promotedBy, importReportId, JSON.stringify(preImages), JSON.stringify(report)],
+    );
   }
 
   /**
@@ -514,6 +523,19 @@ function secureValueWarnings(doc: CheckedDocument, manifest: Manifest, current: 
       ? 'secure value not in the archive (exported without a passphrase); the value on this stage was kept'
       : 'secure value not in the archive (exported without a passphrase); set it on this stage',
   ];
+}
+
+/**
+ * Whether the asset as prepared is, field for field, the content the document's verified checksum
+ * covers (then that checksum is the row's, not computed a second time). The spec must be the very
+ * object checked (prepare took it as it was); names and references as prepare cleaned them.
+ */
+function sameContent(prepared: PreparedAsset, doc: CheckedDocument): boolean {
+  if (prepared.spec !== doc.spec || prepared.secretDigest !== doc.secretDigest) return false;
+  if (prepared.name !== doc.name || prepared.description !== doc.description || prepared.team !== doc.team || prepared.version !== doc.version) return false;
+  const mine = prepared.references.filter((r) => r.kind === 'REQUIRED').map((r) => r.toId).sort();
+  const theirs = doc.references.filter((r) => r.kind === 'REQUIRED').map((r) => r.id).sort();
+  return mine.length === theirs.length && mine.every((id, i) => id === theirs[i]);
 }
 
 /** Every document after the ones it references (cycles through optional references broken). */
