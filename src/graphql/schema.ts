@@ -13,8 +13,10 @@ import { answerRemoteDataFromItself } from './federation/remote-fields.js';
 import { DriftResolver, StageGraphResolver } from './federation/stage-graph.js';
 import { authChecker } from './guard.js';
 import { UserResolver } from './users/resolver.js';
+import { NodeResolver } from './nodes/resolver.js';
+import { withGlobalIds } from './global-ids.js';
 
-export const resolvers = [UserResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver, ArchiveResolver, StageResolver, PromotionResolver, StageResultResolver, RollbackResolver, StageGraphResolver, DriftResolver, GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResolver] as const;
+export const resolvers = [UserResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver, ArchiveResolver, StageResolver, PromotionResolver, StageResultResolver, RollbackResolver, StageGraphResolver, DriftResolver, GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResolver, NodeResolver] as const;
 
 /**
  * Every subscription here has its own `subscribe` (the event log, which works across replicas);
@@ -45,7 +47,7 @@ export function createSchema(): Promise<GraphQLSchema> {
     validate: false,
     emitSchemaFile: false,
     pubSub: refusingPubSub,
-  }).then(answerRemoteDataFromItself);
+  }).then((schema) => withGlobalIds(answerRemoteDataFromItself(schema)));
   return built;
 }
 

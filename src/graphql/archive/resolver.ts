@@ -1,3 +1,4 @@
+import { NodeInterface } from '../node.js';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Ctx, Field, ID, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import type { ImportReportEntity } from '../../entities/import-report.js';
@@ -28,7 +29,7 @@ class AssetImportResult {
   @Field() explanation!: string;
 }
 
-@ObjectType({ description: 'The outcome of one archive import. Also at GET /archive/import-reports/<id>.json and .csv.' })
+@ObjectType({ implements: NodeInterface, description: 'The outcome of one archive import. Also at GET /archive/import-reports/<id>.json and .csv.' })
 export class ImportReport {
   @Field(() => ID) id!: string;
   @Field({ description: 'SUCCESS, PARTIAL_SUCCESS or FAILURE.' }) status!: string;

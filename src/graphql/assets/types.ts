@@ -3,6 +3,7 @@
  * concrete type per asset type whose spec has fields worth typing. Resolvers return asset rows
  * (ListedAsset: the columns shown); typed fields read from the row's spec through `specField`.
  */
+import { NodeInterface } from '../node.js';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, ID, InputType, Int, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
 import { assetTypes, type AssetType } from '../../domain/asset-types.js';
@@ -47,12 +48,15 @@ export const graphqlTypeOf: Record<AssetType, string> = {
 };
 
 @InterfaceType('Asset', {
-  description: 'Anything the catalog holds. Its id is the same on every stage it reaches.',
+  implements: NodeInterface,
+  description: 'Anything the catalog holds. Its assetId is the same on every stage it reaches; its id (global) names the stage too.',
   // Remote answers (another stage's) carry __typename; ours carry the asset type.
   resolveType: (asset: ListedAsset & { __typename?: string }) => asset.__typename ?? graphqlTypeOf[asset.type],
 })
 export abstract class AssetInterface {
   @Field(() => ID) id!: string;
+  @Field(() => ID, { description: 'The asset’s UUID: the same on every stage it reaches (archives, promotions, the CLI use it).' })
+  assetId!: string;
   @Field(() => AssetTypeEnum) type!: AssetType;
   @Field() name!: string;
   @Field() description!: string;
@@ -80,7 +84,7 @@ export class Route {
   @Field() description!: string;
 }
 
-@ObjectType({ implements: AssetInterface, description: 'An API: the service a gateway serves.' })
+@ObjectType({ implements: [NodeInterface, AssetInterface], description: 'An API: the service a gateway serves.' })
 export class ApiAsset extends AssetInterface {
   @Field() apiType!: string;
   @Field() basePath!: string;
@@ -91,14 +95,14 @@ export class ApiAsset extends AssetInterface {
   @Field(() => ID, { nullable: true }) versionSetId!: string | null;
 }
 
-@ObjectType({ implements: AssetInterface })
+@ObjectType({ implements: [NodeInterface, AssetInterface] })
 export class PolicyAsset extends AssetInterface {
   @Field() kind!: string;
   @Field() phase!: string;
   @Field(() => GraphQLJSONObject) config!: Record<string, unknown>;
 }
 
-@ObjectType({ implements: AssetInterface, description: 'A named value, bound to a stage or unbound (the default).' })
+@ObjectType({ implements: [NodeInterface, AssetInterface], description: 'A named value, bound to a stage or unbound (the default).' })
 export class Alias extends AssetInterface {
   @Field(() => String, { nullable: true, description: 'Null when the alias is secure: secure values are never returned.' })
   value!: string | null;
@@ -107,14 +111,14 @@ export class Alias extends AssetInterface {
   @Field({ description: 'SIMPLE, ENDPOINT or AUTHENTICATION.' }) aliasKind!: string;
 }
 
-@ObjectType({ implements: AssetInterface })
+@ObjectType({ implements: [NodeInterface, AssetInterface] })
 export class ApplicationAsset extends AssetInterface {
   @Field(() => String, { nullable: true }) contactEmail!: string | null;
   @Field(() => [String]) identifiers!: string[];
   @Field(() => [String]) redirectUris!: string[];
 }
 
-@ObjectType({ implements: AssetInterface })
+@ObjectType({ implements: [NodeInterface, AssetInterface] })
 export class PackageAsset extends AssetInterface {
   @Field() visibility!: string;
   @Field(() => [String]) tags!: string[];
@@ -126,24 +130,24 @@ export class RateLimit {
   @Field(() => Int) perSeconds!: number;
 }
 
-@ObjectType({ implements: AssetInterface })
+@ObjectType({ implements: [NodeInterface, AssetInterface] })
 export class PlanAsset extends AssetInterface {
   @Field(() => RateLimit) rateLimit!: RateLimit;
   @Field(() => Float) price!: number;
   @Field() currency!: string;
 }
 
-@ObjectType({ implements: AssetInterface })
+@ObjectType({ implements: [NodeInterface, AssetInterface] })
 export class SubscriptionAsset extends AssetInterface {
   @Field() status!: string;
 }
 
-@ObjectType({ implements: AssetInterface, description: 'A team; its groups are the GROUP assets it requires.' })
+@ObjectType({ implements: [NodeInterface, AssetInterface], description: 'A team; its groups are the GROUP assets it requires.' })
 export class TeamAsset extends AssetInterface {
   @Field(() => String, { nullable: true }) email!: string | null;
 }
 
-@ObjectType({ implements: AssetInterface, description: 'Asset types without typed fields of their own.' })
+@ObjectType({ implements: [NodeInterface, AssetInterface], description: 'Asset types without typed fields of their own.' })
 export class GenericAsset extends AssetInterface {}
 
 export const concreteAssetTypes = [ApiAsset, PolicyAsset, Alias, ApplicationAsset, PackageAsset, PlanAsset, SubscriptionAsset, TeamAsset, GenericAsset];
@@ -166,9 +170,9 @@ export function assetView(asset: ListedAsset): ListedAsset & Record<string, unkn
   if (asset.type === 'ALIAS') {
     const { kind, ...spec } = asset.spec;
     const value = asset.spec.secure ? null : asset.spec.value;
-    Object.assign(view, spec, { value, aliasKind: kind }, asset, { spec: { ...asset.spec, value } });
+    Object.assign(view, spec, { value, aliasKind: kind }, asset, { spec: { ...asset.spec, value }, assetId: asset.id });
   } else {
-    Object.assign(view, asset.spec, asset);
+    Object.assign(view, asset.spec, asset, { assetId: asset.id });
   }
   viewed.set(asset, view);
   return view;

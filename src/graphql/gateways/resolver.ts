@@ -1,3 +1,4 @@
+import { NodeInterface } from '../node.js';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
 import { requireId } from '../../db/ids.js';
@@ -18,7 +19,7 @@ class RouteInfo {
   @Field(() => String, { nullable: true }) host!: string | null;
 }
 
-@ObjectType({ description: 'A gateway group: instances that run the same configuration.' })
+@ObjectType({ implements: NodeInterface, description: 'A gateway group: instances that run the same configuration.' })
 export class GatewayGroup {
   @Field(() => ID) id!: string;
   @Field() name!: string;
@@ -26,7 +27,7 @@ export class GatewayGroup {
   @Field(() => Int, { description: 'Grows with every configuration change.' }) revision!: number;
 }
 
-@ObjectType({ description: 'A published version of a service (an API) in a gateway group.' })
+@ObjectType({ implements: NodeInterface, description: 'A published version of a service (an API) in a gateway group.' })
 export class ServiceVersion {
   @Field(() => ID) id!: string;
   @Field() version!: string;
@@ -47,8 +48,8 @@ class GroupService {
   @Field(() => [ServiceVersion], { description: 'Every version published in this group, oldest first.' }) versions!: ServiceVersionEntity[];
 }
 
-@ObjectType()
-class GatewayInstance {
+@ObjectType({ implements: NodeInterface })
+export class GatewayInstance {
   @Field(() => ID) id!: string;
   @Field() hostname!: string;
   @Field({ description: 'ONLINE while heartbeats are fresh, else OFFLINE.' }) status!: string;
@@ -83,8 +84,8 @@ class SyncOperation {
   @Field(() => Int, { description: 'The target group’s revision after the sync.' }) revision!: number;
 }
 
-@ObjectType({ description: 'A join token of a gateway group. The secret is shown only when created.' })
-class GatewayInstanceToken {
+@ObjectType({ implements: NodeInterface, description: 'A join token of a gateway group. The secret is shown only when created.' })
+export class GatewayInstanceToken {
   @Field(() => ID) id!: string;
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true, description: 'Set once revoked: the token no longer authenticates.' }) revokedAt!: Date | null;
@@ -100,8 +101,8 @@ class SyncProgressEvent {
   @Field() at!: Date;
 }
 
-@ObjectType()
-class ServiceRegistry {
+@ObjectType({ implements: NodeInterface })
+export class ServiceRegistry {
   @Field(() => ID) id!: string;
   @Field() name!: string;
   @Field({ description: 'DNS, NACOS or KUBERNETES' }) type!: string;
@@ -177,7 +178,16 @@ class CreateServiceRegistryInput {
   @Field(() => Int, { nullable: true }) refreshMs?: number | null;
 }
 
-const asInstance = (i: GatewayInstanceEntity): GatewayInstance => ({ ...i, status: isOnline(i.lastSeen) ? 'ONLINE' : 'OFFLINE' });
+export const asRegistry = (r: ServiceRegistryEntity & { group?: GatewayGroupEntity }): ServiceRegistry => ({
+  id: r.id,
+  name: r.name,
+  type: r.type,
+  address: r.address,
+  refreshMs: r.refreshMs,
+  gatewayGroup: r.group?.name ?? '',
+});
+
+export const asInstance = (i: GatewayInstanceEntity): GatewayInstance => ({ ...i, status: isOnline(i.lastSeen) ? 'ONLINE' : 'OFFLINE' });
 
 @Resolver(() => GatewayGroup)
 export class GatewayGroupResolver {
@@ -196,14 +206,7 @@ export class GatewayGroupResolver {
   @Requires()
   @Query(() => [ServiceRegistry])
   async serviceRegistries(@Arg('gatewayGroup', () => String, { nullable: true }) group: string | null, @Ctx() { services }: Context): Promise<ServiceRegistry[]> {
-    return (await services.gateways.registries(group)).map((r: ServiceRegistryEntity & { group?: GatewayGroupEntity }) => ({
-      id: r.id,
-      name: r.name,
-      type: r.type,
-      address: r.address,
-      refreshMs: r.refreshMs,
-      gatewayGroup: r.group?.name ?? '',
-    }));
+    return (await services.gateways.registries(group)).map(asRegistry);
   }
 
   @Requires('MANAGE_GATEWAY_GROUPS')

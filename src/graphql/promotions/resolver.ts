@@ -1,3 +1,4 @@
+import { NodeInterface } from '../node.js';
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
 import type { OptionalChoice } from '../../domain/dependencies.js';
 import type { AssetAction } from '../../domain/promotion-decision.js';
@@ -9,6 +10,7 @@ import { encodeCursor } from '../../services/paging.js';
 import { OptionalDependencies } from '../assets/types.js';
 import { badInput, notFound } from '../../errors.js';
 import { Rollback } from '../rollbacks/resolver.js';
+import { markRemote } from '../federation/remote-fields.js';
 import { ConnectionType, toConnection, type Connection } from '../connection.js';
 import type { Context } from '../context.js';
 import { CurrentUser, Requires } from '../guard.js';
@@ -53,7 +55,7 @@ export class StageResult {
   @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
 }
 
-@ObjectType()
+@ObjectType({ implements: NodeInterface })
 export class Promotion {
   @Field(() => ID) id!: string;
   @Field() name!: string;
@@ -151,7 +153,8 @@ export class StageResultResolver {
   async rollback(@Root() stage: PromotionStageEntity, @Ctx() { services, user }: Context): Promise<Record<string, unknown> | null> {
     if (stage.status === 'QUEUED') return null;
     const found = await (await services.stages.remoteFor(user, stage.stageName)).rollbackFor(stage.promotionId);
-    return found && fromRemote(found);
+    // The target stage's rollback: its id names that stage.
+    return found && markRemote(fromRemote(found), stage.stageName);
   }
 }
 
@@ -226,7 +229,7 @@ export class PromotionResolver {
     const remote = await services.stages.remote(stage);
     const found = await remote.rollbackFor(promotionId);
     if (!found) throw notFound('rollback for promotion', `${promotion.name} on ${stage}`);
-    return fromRemote(await remote.rollback(String(found.id), force));
+    return markRemote(fromRemote(await remote.rollback(String(found.id), force)), stage);
   }
 
   @Requires('MANAGE_PROMOTIONS')

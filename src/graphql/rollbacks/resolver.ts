@@ -1,3 +1,4 @@
+import { NodeInterface } from '../node.js';
 import { Arg, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
 import type { RollbackEntity, RollbackStatus } from '../../entities/rollback.js';
 import type { StoredEvent } from '../../events/event-log.js';
@@ -20,7 +21,7 @@ export class RollbackReportEntry {
   @Field({ description: 'CREATED / REPLACED before a rollback; REMOVED / RESTORED after.' }) status!: string;
 }
 
-@ObjectType({ description: 'Recorded on this (target) stage by an import a promotion made: what it takes to undo it.' })
+@ObjectType({ implements: NodeInterface, description: 'Recorded on this (target) stage by an import a promotion made: what it takes to undo it.' })
 export class Rollback {
   @Field(() => ID) id!: string;
   @Field({ description: 'The promotion’s name.' }) name!: string;

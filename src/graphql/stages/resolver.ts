@@ -1,3 +1,4 @@
+import { NodeInterface } from '../node.js';
 import { Arg, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import type { StageEntity } from '../../entities/stage.js';
 import { badInput } from '../../errors.js';
@@ -5,7 +6,7 @@ import { productVersion } from '../../version.js';
 import type { Context } from '../context.js';
 import { Requires } from '../guard.js';
 
-@ObjectType({ description: 'Another Stagecraft instance this one promotes to. Its password is never returned.' })
+@ObjectType({ implements: NodeInterface, description: 'Another Stagecraft instance this one promotes to. Its password is never returned.' })
 export class Stage {
   @Field(() => ID) id!: string;
   @Field() name!: string;
@@ -24,8 +25,8 @@ export class Stage {
 }
 
 /** The stage this instance is, as a Stage, so `stage(name)` walks into it like any other. */
-const localStage = (name: string): Stage => ({
-  id: 'local',
+export const localStage = (name: string): Stage => ({
+  id: name,
   name,
   description: 'this instance',
   url: '',
@@ -38,7 +39,7 @@ const localStage = (name: string): Stage => ({
   isLocal: true,
 });
 
-const asStage = (row: StageEntity): Stage => ({
+export const asStage = (row: StageEntity): Stage => ({
   id: row.id,
   name: row.name,
   description: row.description,

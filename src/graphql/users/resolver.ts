@@ -6,7 +6,7 @@ import { CurrentUser, Public, Requires } from '../guard.js';
 import type { AuthUser } from '../../services/auth.js';
 import { ApiToken, AuthPayload, CreateApiTokenInput, CreatedApiToken, CreateUserInput, UpdateUserInput, User } from './types.js';
 
-const toUser = (u: UserEntity): User => ({
+export const toUser = (u: UserEntity): User => ({
   id: u.id,
   username: u.username,
   role: u.role,

@@ -1,3 +1,4 @@
+import { NodeInterface } from '../node.js';
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { privileges, roles, type Privilege, type Role } from '../../domain/privileges.js';
 
@@ -7,7 +8,7 @@ export const PrivilegeEnum = Object.fromEntries(privileges.map((p) => [p, p])) a
 registerEnumType(RoleEnum, { name: 'Role', description: 'What a user may do; see Privilege.' });
 registerEnumType(PrivilegeEnum, { name: 'Privilege' });
 
-@ObjectType({ description: 'A person or pipeline that signs in to this instance.' })
+@ObjectType({ implements: NodeInterface, description: 'A person or pipeline that signs in to this instance.' })
 export class User {
   @Field(() => ID) id!: string;
   @Field() username!: string;
@@ -23,7 +24,7 @@ export class AuthPayload {
   @Field(() => User) user!: User;
 }
 
-@ObjectType({ description: 'A long-lived token for pipelines. The token itself is shown only once, at creation.' })
+@ObjectType({ implements: NodeInterface, description: 'A long-lived token for pipelines. The token itself is shown only once, at creation.' })
 export class ApiToken {
   @Field(() => ID) id!: string;
   @Field() name!: string;
