@@ -56,6 +56,8 @@ const kindOfIdByField: Record<string, NodeKind> = {
 
 /** Fields that take ids of any stage. */
 const ANY_STAGE = new Set(['Query.node', 'Query.nodes']);
+/** Input fields naming an object of another stage: a rollback's promotion was made on the source stage. */
+const ANY_STAGE_INPUT = new Set(['RollbackFilter.promotionId']);
 
 /** Does a value of this input type hold an `ID` anywhere? */
 function holdsId(type: GraphQLInputType, seen = new Set<GraphQLInputType>()): boolean {
@@ -70,14 +72,17 @@ function holdsId(type: GraphQLInputType, seen = new Set<GraphQLInputType>()): bo
 }
 
 /** The value with every `ID` in it replaced by its raw key (for a field reading `stage`). */
-function localize(value: unknown, type: GraphQLInputType, name: string, stage: string, kind: NodeKind | undefined): unknown {
+function localize(value: unknown, type: GraphQLInputType, name: string, stage: string | null, kind: NodeKind | undefined): unknown {
   if (value === null || value === undefined) return value;
   const named = getNullableType(type);
   if (isListType(named)) return (value as unknown[]).map((item) => localize(item, named.ofType, name, stage, kind));
   if (isInputObjectType(named)) {
     const fields = named.getFields();
     return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, fields[k] ? localize(v, fields[k].type, `${name}.${k}`, stage, kindByArgument[k]) : v]),
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [
+        k,
+        fields[k] ? localize(v, fields[k].type, `${name}.${k}`, ANY_STAGE_INPUT.has(`${named.name}.${k}`) ? null : stage, kindByArgument[k]) : v,
+      ]),
     );
   }
   return named.toString() === 'ID' ? localKey(name, value as string, stage, kind) : value;

@@ -60,14 +60,15 @@ export const isIdValue = (value: unknown): boolean => isUuid(value) || decodeGlo
 
 /**
  * The raw key an id argument names, for a field that reads `stage`: a UUID as given, or the key of
- * a global id of that stage (and, when `kind` is given, of that kind). BAD_USER_INPUT otherwise,
+ * a global id of that stage (any stage when `stage` is null, for a field naming an object of
+ * another stage; and, when `kind` is given, of that kind). BAD_USER_INPUT otherwise,
  * naming the argument but never repeating the value.
  */
-export function localKey(field: string, value: string, stage: string, kind?: NodeKind): string {
+export function localKey(field: string, value: string, stage: string | null, kind?: NodeKind): string {
   if (isUuid(value)) return value;
   const id = decodeGlobalId(value);
   if (!id) throw badInput(`${field} must be an id (a UUID or a global id)`, { field });
-  if (id.stage !== stage) {
+  if (stage !== null && id.stage !== stage) {
     throw badInput(`${field} is an id of stage ${id.stage}; here only ids of stage ${stage} (or raw UUIDs) are accepted`, { field });
   }
   if (kind && id.kind !== kind) throw badInput(`${field} is the id of a ${id.kind}, not of a ${kind}`, { field });
