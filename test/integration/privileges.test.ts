@@ -32,6 +32,8 @@ const expected: Record<RootKind, Record<string, Need>> = {
     importReports: ['EXPORT_IMPORT'],
     assetsByIds: 'SIGNED_IN',
     serverInfo: 'SIGNED_IN',
+    node: 'SIGNED_IN',
+    nodes: 'SIGNED_IN',
     stages: 'SIGNED_IN',
     stage: 'SIGNED_IN',
     promotions: 'SIGNED_IN',

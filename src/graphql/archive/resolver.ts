@@ -53,7 +53,7 @@ export class ArchiveResolver {
     @Ctx() { services }: Context,
   ): Promise<Connection<ImportReportEntity>> {
     const page = await services.importReports.list(first, after);
-    return toConnection(page.nodes, page.totalCount, page.hasNextPage, (r) => r.id);
+    return toConnection({ ...page, cursors: page.nodes.map((r) => r.id), hasPreviousPage: !!after });
   }
 
   @Requires('EXPORT_IMPORT')

@@ -1,9 +1,8 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { badInput } from '../../errors.js';
 import type { ListedAsset } from '../../services/asset-rows.js';
 import type { AuthUser } from '../../services/auth.js';
-import { encodeCursor } from '../../services/paging.js';
-import { toConnection, type Connection } from '../connection.js';
+import { PageArgs, toConnection, type Connection, type Order } from '../connection.js';
 import type { Context } from '../context.js';
 import { CurrentUser, Requires } from '../guard.js';
 import {
@@ -13,6 +12,8 @@ import {
   AssetDependencies,
   AssetFilterInput,
   AssetInterface,
+  AssetOrder,
+  type AssetOrderField,
   assetView,
   CreateAssetInput,
   OptionalDependencies,
@@ -43,16 +44,16 @@ export class AssetResolver {
   }
 
   @Requires()
-  @Query(() => AssetConnection, { description: 'Assets in a stable order (name, then id), filtered and paged.' })
+  @Query(() => AssetConnection, { description: 'Assets in a stable order (by orderBy, then id), filtered and paged.' })
   async assets(
     @Arg('filter', () => AssetFilterInput, { nullable: true }) filter: AssetFilterInput | null,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Args() page: PageArgs,
+    @Arg('orderBy', () => AssetOrder, { nullable: true }) orderBy: Order<AssetOrderField> | null,
     @Ctx() { services, loaders }: Context,
   ): Promise<Connection<View>> {
-    const page = await services.assets.search(filter ?? {}, first, after);
-    for (const node of page.nodes) loaders.assetById.prime(node.id, node);
-    return toConnection(views(page.nodes), page.totalCount, page.hasNextPage, encodeCursor);
+    const found = await services.assets.search(filter ?? {}, page, orderBy ?? undefined);
+    for (const node of found.nodes) loaders.assetById.prime(node.id, node);
+    return toConnection(found, assetView);
   }
 
   @Requires()

@@ -8,7 +8,7 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, ID, InputType, Int, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
 import { assetTypes, type AssetType } from '../../domain/asset-types.js';
 import type { ListedAsset } from '../../services/asset-rows.js';
-import { ConnectionType } from '../connection.js';
+import { ConnectionType, OrderInput } from '../connection.js';
 
 export const AssetTypeEnum = Object.fromEntries(assetTypes.map((t) => [t, t])) as { [K in AssetType]: K };
 registerEnumType(AssetTypeEnum, { name: 'AssetType' });
@@ -179,6 +179,17 @@ export function assetView(asset: ListedAsset): ListedAsset & Record<string, unkn
 }
 
 export const AssetConnection = ConnectionType('Asset', () => AssetInterface);
+
+export enum AssetOrderField {
+  NAME = 'NAME',
+  TYPE = 'TYPE',
+  UPDATED_AT = 'UPDATED_AT',
+}
+registerEnumType(AssetOrderField, {
+  name: 'AssetOrderField',
+  valuesConfig: { NAME: { description: 'Case-insensitive.' }, TYPE: { description: 'Then by name.' }, UPDATED_AT: { description: 'Last change.' } },
+});
+export const AssetOrder = OrderInput<AssetOrderField>('AssetOrder', AssetOrderField, 'How assets are sorted (default: NAME, ASC).');
 
 @InputType('AssetFilter')
 export class AssetFilterInput {

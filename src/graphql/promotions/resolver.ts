@@ -1,17 +1,16 @@
 import { NodeInterface } from '../node.js';
-import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
 import type { OptionalChoice } from '../../domain/dependencies.js';
 import type { AssetAction } from '../../domain/promotion-decision.js';
 import type { PromotionEntity, PromotionStageEntity, RunStatus } from '../../entities/promotion.js';
 import type { StoredEvent } from '../../events/event-log.js';
 import type { AuthUser } from '../../services/auth.js';
 import type { ProgressPayload } from '../../services/promotions.js';
-import { encodeCursor } from '../../services/paging.js';
 import { OptionalDependencies } from '../assets/types.js';
 import { badInput, notFound } from '../../errors.js';
 import { Rollback } from '../rollbacks/resolver.js';
 import { markRemote } from '../federation/remote-fields.js';
-import { ConnectionType, toConnection, type Connection } from '../connection.js';
+import { ConnectionType, OrderInput, PageArgs, toConnection, type Connection, type Order } from '../connection.js';
 import type { Context } from '../context.js';
 import { CurrentUser, Requires } from '../guard.js';
 
@@ -75,6 +74,16 @@ export class Promotion {
 
 export const PromotionConnection = ConnectionType('Promotion', () => Promotion);
 
+export enum PromotionOrderField {
+  NAME = 'NAME',
+  CREATED_AT = 'CREATED_AT',
+}
+registerEnumType(PromotionOrderField, {
+  name: 'PromotionOrderField',
+  valuesConfig: { NAME: { description: 'Case-insensitive.' }, CREATED_AT: { description: 'When it was promoted; DESC = newest first.' } },
+});
+export const PromotionOrder = OrderInput<PromotionOrderField>('PromotionOrder', PromotionOrderField, 'How promotions are sorted (default: NAME, ASC).');
+
 @InputType()
 export class PromoteInput {
   @Field() name!: string;
@@ -95,6 +104,8 @@ export class PromotionFilter {
   @Field(() => PromotionStatus, { nullable: true }) status?: RunStatus | null;
   @Field(() => String, { nullable: true, description: 'Target stage name.' }) stage?: string | null;
   @Field(() => String, { nullable: true, description: 'Text in the name or description.' }) text?: string | null;
+  @Field(() => Date, { nullable: true, description: 'Promoted at or after this time.' }) from?: Date | null;
+  @Field(() => Date, { nullable: true, description: 'Promoted before this time.' }) to?: Date | null;
 }
 
 @ObjectType()
@@ -161,15 +172,14 @@ export class StageResultResolver {
 @Resolver(() => Promotion)
 export class PromotionResolver {
   @Requires()
-  @Query(() => PromotionConnection, { description: 'Promotion history, alphabetical by name.' })
+  @Query(() => PromotionConnection, { description: 'Promotion history: alphabetical by name (case-insensitive) unless orderBy says otherwise, e.g. { field: CREATED_AT, direction: DESC } for newest first.' })
   async promotions(
     @Arg('filter', () => PromotionFilter, { nullable: true }) filter: PromotionFilter | null,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Args() page: PageArgs,
+    @Arg('orderBy', () => PromotionOrder, { nullable: true }) orderBy: Order<PromotionOrderField> | null,
     @Ctx() { services }: Context,
   ): Promise<Connection<PromotionEntity>> {
-    const page = await services.promotions.list(filter ?? {}, first, after);
-    return toConnection(page.nodes, page.totalCount, page.hasNextPage, encodeCursor);
+    return toConnection(await services.promotions.list(filter ?? {}, page, orderBy ?? undefined));
   }
 
   @Requires()

@@ -1,9 +1,8 @@
 import { NodeInterface } from '../node.js';
-import { Arg, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
 import type { RollbackEntity, RollbackStatus } from '../../entities/rollback.js';
 import type { StoredEvent } from '../../events/event-log.js';
-import { encodeCursor } from '../../services/paging.js';
-import { ConnectionType, toConnection, type Connection } from '../connection.js';
+import { ConnectionType, OrderInput, PageArgs, toConnection, type Connection, type Order } from '../connection.js';
 import type { Context } from '../context.js';
 import { Requires } from '../guard.js';
 
@@ -37,11 +36,23 @@ export class Rollback {
 
 export const RollbackConnection = ConnectionType('Rollback', () => Rollback);
 
+export enum RollbackOrderField {
+  NAME = 'NAME',
+  PROMOTION_TIME = 'PROMOTION_TIME',
+}
+registerEnumType(RollbackOrderField, {
+  name: 'RollbackOrderField',
+  valuesConfig: { NAME: { description: 'The promotion’s name, case-insensitive.' }, PROMOTION_TIME: { description: 'When the import was made; DESC = newest first.' } },
+});
+export const RollbackOrder = OrderInput<RollbackOrderField>('RollbackOrder', RollbackOrderField, 'How rollbacks are sorted (default: NAME, ASC).');
+
 @InputType()
 export class RollbackFilter {
   @Field(() => RollbackStatusEnum, { nullable: true }) status?: RollbackStatus | null;
   @Field(() => ID, { nullable: true }) promotionId?: string | null;
   @Field(() => String, { nullable: true }) text?: string | null;
+  @Field(() => Date, { nullable: true, description: 'Promotion time at or after this.' }) from?: Date | null;
+  @Field(() => Date, { nullable: true, description: 'Promotion time before this.' }) to?: Date | null;
 }
 
 @ObjectType()
@@ -59,15 +70,14 @@ export class RollbackProgressEvent {
 @Resolver()
 export class RollbackResolver {
   @Requires()
-  @Query(() => RollbackConnection, { description: 'Rollbacks recorded on this stage, alphabetical by name.' })
+  @Query(() => RollbackConnection, { description: 'Rollbacks recorded on this stage: alphabetical by name (case-insensitive) unless orderBy says otherwise.' })
   async rollbacks(
     @Arg('filter', () => RollbackFilter, { nullable: true }) filter: RollbackFilter | null,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Args() page: PageArgs,
+    @Arg('orderBy', () => RollbackOrder, { nullable: true }) orderBy: Order<RollbackOrderField> | null,
     @Ctx() { services }: Context,
   ): Promise<Connection<RollbackEntity>> {
-    const page = await services.rollbacks.list(filter ?? {}, first, after);
-    return toConnection(page.nodes, page.totalCount, page.hasNextPage, encodeCursor);
+    return toConnection(await services.rollbacks.list(filter ?? {}, page, orderBy ?? undefined));
   }
 
   @Requires()
