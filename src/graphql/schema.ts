@@ -8,7 +8,7 @@ import { AuditResolver } from './audit/resolver.js';
 import { GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResolver } from './gateways/resolver.js';
 import { PromotionResolver, StageResultResolver } from './promotions/resolver.js';
 import { RollbackResolver } from './rollbacks/resolver.js';
-import { StageResolver } from './stages/resolver.js';
+import { StageResolver, StageStatusResolver } from './stages/resolver.js';
 import { answerRemoteDataFromItself } from './federation/remote-fields.js';
 import { DriftResolver, StageGraphResolver } from './federation/stage-graph.js';
 import { authChecker } from './guard.js';
@@ -16,7 +16,7 @@ import { UserResolver } from './users/resolver.js';
 import { NodeResolver } from './nodes/resolver.js';
 import { withGlobalIds } from './global-ids.js';
 
-export const resolvers = [UserResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver, ArchiveResolver, StageResolver, PromotionResolver, StageResultResolver, RollbackResolver, StageGraphResolver, DriftResolver, GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResolver, NodeResolver] as const;
+export const resolvers = [UserResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver, ArchiveResolver, StageResolver, StageStatusResolver, PromotionResolver, StageResultResolver, RollbackResolver, StageGraphResolver, DriftResolver, GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResolver, NodeResolver] as const;
 
 /**
  * Every subscription here has its own `subscribe` (the event log, which works across replicas);
