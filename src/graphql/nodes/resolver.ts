@@ -75,10 +75,18 @@ function decode(field: string, value: string): GlobalId {
   return id;
 }
 
+/** The stages registered here, read once per request however many ids name them. */
+const knownStages = new WeakMap<Context, Promise<Set<string>>>();
+function stagesKnown(ctx: Context): Promise<Set<string>> {
+  let known = knownStages.get(ctx);
+  if (!known) knownStages.set(ctx, (known = ctx.services.stages.list().then((rows) => new Set(rows.map((s) => s.name)))));
+  return known;
+}
+
 async function resolveNode(ctx: Context, id: GlobalId, info: GraphQLResolveInfo): Promise<unknown> {
   if (id.stage !== ctx.services.stage) {
     // Only stages this instance knows: an id naming another one was not issued here.
-    if (!(await ctx.services.stages.list()).some((s) => s.name === id.stage)) {
+    if (!(await stagesKnown(ctx)).has(id.stage)) {
       throw badInput(`the id names stage ${id.stage}, which this instance does not know`, { field: 'id' });
     }
     return resolveNodeRemotely(ctx, id.stage, id, info);
