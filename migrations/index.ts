@@ -9,6 +9,7 @@ import { JobLeaseToken1764410000000 } from './1764410000000-job-lease-token.js';
 import { GatewaySyncAndTokens1764460000000 } from './1764460000000-gateway-sync-and-tokens.js';
 import { StageTls1764650000000 } from './1764650000000-stage-tls.js';
 import { GatewayTokenTombstones1764700000000 } from './1764700000000-gateway-token-tombstones.js';
+import { ListingOrders1764750000000 } from './1764750000000-listing-orders.js';
 
 /** Every migration, in order. Listed explicitly so the same code runs from src and from dist. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   GatewaySyncAndTokens1764460000000,
   StageTls1764650000000,
   GatewayTokenTombstones1764700000000,
+  ListingOrders1764750000000,
 ];
