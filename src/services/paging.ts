@@ -67,8 +67,12 @@ function decodeCursor(field: 'after' | 'before', cursor: string, ordering: Order
   throw badInput(`${field} is not a cursor of this listing in this order`, { field });
 }
 
-/** The SQL a key is selected as for a cursor: times as whole microseconds since the epoch. */
-const selected = (key: SortKey) => (key.kind === 'time' ? `floor(extract(epoch from ${key.sql}) * 1000000)::bigint::text` : key.sql);
+/**
+ * The SQL a key is selected as for a cursor: times as whole microseconds since the epoch. In
+ * parentheses, so TypeORM takes it for an expression, not for the entity's own column (whose
+ * selection an alias would replace, leaving the entity without it).
+ */
+const selected = (key: SortKey) => (key.kind === 'time' ? `floor(extract(epoch from ${key.sql}) * 1000000)::bigint::text` : `(${key.sql})`);
 /** The SQL a cursor value is compared as. */
 const compared = (key: SortKey, param: string) => (key.kind === 'time' ? `(TIMESTAMPTZ 'epoch' + (:${param})::bigint * INTERVAL '1 microsecond')` : `:${param}`);
 
@@ -114,7 +118,7 @@ export async function fetchPage<T extends ObjectLiteral, R>(
   if (afterCursor) beyond(query as SelectQueryBuilder<ObjectLiteral>, alias, ordering, afterCursor, forwardOp, 'after');
   if (beforeCursor) beyond(query as SelectQueryBuilder<ObjectLiteral>, alias, ordering, beforeCursor, backOp, 'before');
   const direction = backward === (ordering.direction === 'ASC') ? 'DESC' : 'ASC';
-  query.addSelect(`(${countSql})`, 'page_total_count').addSelect(`${alias}.id`, 'page_id');
+  query.addSelect(`(${countSql})`, 'page_total_count').addSelect(`(${alias}.id)`, 'page_id');
   ordering.keys.forEach((k, i) => query.addSelect(selected(k), `page_k${i}`));
   query.orderBy();
   for (const k of ordering.keys) query.addOrderBy(k.sql, direction);

@@ -73,6 +73,8 @@ describe('assets connection', () => {
     const found = await dev.gql('{ assets(filter: { keyword: "pager-charlie" }) { edges { node { id } } } }', {}, token);
     await dev.gql('mutation($id: ID!) { updateAsset(id: $id, input: { description: "touched" }) { id } }', { id: found.data!.assets.edges[0].node.id }, token);
     const recent = await page({ first: 2, order: { field: 'UPDATED_AT', direction: 'DESC' } });
+    const byType = await dev.gql('{ assets(filter: { keyword: "pager-*" }, orderBy: { field: TYPE, direction: DESC }, first: 1) { edges { node { id assetId type } } } }', {}, token);
+    expect(byType.data!.assets.edges[0].node).toMatchObject({ type: 'POLICY', assetId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     expect(recent.edges.map((e: any) => e.node.name)).toEqual(['pager-charlie', 'pager-zulu group']);
     expect(await walk(3, true, { field: 'UPDATED_AT', direction: 'DESC' })).toEqual(await walk(5, false, { field: 'UPDATED_AT', direction: 'DESC' }));
   });
@@ -121,6 +123,9 @@ describe('histories', () => {
       await waitForPromotion(dev, res.data!.promote.id); // one promotion per stage at a time
     }
     const newest = await promotions({ order: { field: 'CREATED_AT', direction: 'DESC' } });
+    // every node is a whole row: found again by its id
+    const ids = (await dev.gql('{ promotions(last: 2) { edges { node { id name } } } }', {}, token)).data!.promotions.edges;
+    for (const { node } of ids) expect((await dev.gql('query($id: ID!) { promotion(id: $id) { name } }', { id: node.id }, token)).data!.promotion.name).toBe(node.name);
     expect(newest.edges.map((e: any) => e.node.name)).toEqual([...created].reverse());
     expect((await promotions({ order: { field: 'NAME', direction: 'ASC' } })).edges.map((e: any) => e.node.name)).toEqual(['A first', 'b second', 'c third', 'D fourth']);
     expect((await promotions({})).edges.map((e: any) => e.node.name)).toEqual(['A first', 'b second', 'c third', 'D fourth']);

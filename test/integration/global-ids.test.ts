@@ -8,7 +8,8 @@ import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/node-id.js';
 import { promoteAndWait, registerStage } from '../support/promotion.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { freePort } from '../../src/db/embedded.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../support/server.js';
 
 let dev: TestServer;
 let prod: TestServer;
@@ -26,6 +27,7 @@ beforeAll(async () => {
   token = await dev.adminToken();
   // dev calls the production instance "prod": ids of its objects, read through dev, name "prod".
   await registerStage(dev, 'prod', prod);
+  await dev.gql('mutation($i: CreateStageInput!) { createStage(input: $i) { name } }', { i: { name: 'down', url: `http://127.0.0.1:${await freePort()}`, username: 'admin', password: ADMIN_PASSWORD } }, token);
   const found = await dev.gql(`{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { ${ASSET} } } } }`, {}, token);
   ({ assetId, id: devId } = found.data!.assets.edges[0].node);
   const promotion = await promoteAndWait(dev, { name: 'Petstore to prod', assetIds: [assetId], targetStages: ['prod'] });
@@ -85,21 +87,28 @@ describe('node and nodes', () => {
     expect(remote.data!.node).toMatchObject({ __typename: 'ApiAsset', id: prodId, assetId });
     expect(remote.data!.node.description).not.toBe('changed on dev only');
 
-    const stages = await dev.gql('{ stages { id name } stage(name: "dev") { id } }', {}, token);
+    const stages = await dev.gql('{ stages: stage(name: "prod") { id } stage(name: "dev") { id } }', {}, token);
     const all = await dev.gql(
       `query($ids: [ID!]!) { nodes(ids: $ids) { __typename id ... on Asset { assetId } ... on Promotion { name } ... on Stage { name isLocal } } }`,
-      { ids: [prodId, promotionId, stages.data!.stages[0].id, stages.data!.stage.id, devId, encodeGlobalId('Asset', 'dev', '00000000-0000-4000-8000-000000000000')] },
+      { ids: [prodId, promotionId, stages.data!.stages.id, stages.data!.stage.id, devId, encodeGlobalId('Asset', 'dev', '00000000-0000-4000-8000-000000000000')] },
       token,
     );
     expect(all.errors).toBeUndefined();
     expect(all.data!.nodes).toEqual([
       { __typename: 'ApiAsset', id: prodId, assetId },
       { __typename: 'Promotion', id: promotionId, name: 'Petstore to prod' },
-      { __typename: 'Stage', id: stages.data!.stages[0].id, name: 'prod', isLocal: false },
+      { __typename: 'Stage', id: stages.data!.stages.id, name: 'prod', isLocal: false },
       { __typename: 'Stage', id: stages.data!.stage.id, name: 'dev', isLocal: true },
       { __typename: 'ApiAsset', id: devId, assetId },
       null,
     ]);
+  });
+
+  it('gives an item of an unreachable stage an error of its own, and the others their objects', async () => {
+    const res = await dev.gql('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: [devId, encodeGlobalId('Asset', 'down', assetId), prodId] }, token);
+    expect(res.data!.nodes).toEqual([{ id: devId }, null, { id: prodId }]);
+    expect(res.errors).toHaveLength(1);
+    expect(res.errors![0]).toMatchObject({ path: ['nodes', 1], extensions: { code: 'STAGE_UNREACHABLE' } });
   });
 
   it('needs MANAGE_PROMOTIONS for a remote stage’s object, like stage(name) fields', async () => {
@@ -144,6 +153,7 @@ describe('id arguments', () => {
     const rollback = (await dev.gql('query($id: ID!) { promotion(id: $id) { stages { rollback { id name } } } }', { id: promotionId }, token)).data!.promotion.stages[0].rollback;
     expect(rollback.name).toBe('Petstore to prod');
     const again = await dev.gql('query($id: ID!) { node(id: $id) { id ... on Rollback { name } } }', { id: rollback.id }, token);
+    expect(again.errors, JSON.stringify(again.errors)).toBeUndefined();
     expect(again.data!.node).toEqual(rollback);
   });
 });

@@ -105,9 +105,13 @@ export class NodeResolver {
   }
 
   @Requires()
-  @Query(() => [NodeInterface], { nullable: 'items', description: 'Objects by global id, in the order given (null where one does not exist); bounded like every list argument.' })
-  nodes(@Arg('ids', () => [ID]) ids: string[], @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<unknown[]> {
+  @Query(() => [NodeInterface], {
+    nullable: 'items',
+    description: 'Objects by global id, in the order given (null where one does not exist, or with an error of its own where its stage fails); bounded like every list argument.',
+  })
+  nodes(@Arg('ids', () => [ID]) ids: string[], @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<unknown>[] {
     const decoded = ids.map((id) => decode('ids', id));
-    return Promise.all(decoded.map((id) => resolveNode(ctx, id, info)));
+    // One promise per item: an unreachable stage fails its own items (path [nodes, i]), not the list.
+    return decoded.map((id) => resolveNode(ctx, id, info));
   }
 }
