@@ -108,11 +108,14 @@ function stageRead(type: GraphQLObjectType, root: unknown, context: Context): st
 /** The kind of a Node type's ids: every Asset type shares one. */
 const kindOf = (type: GraphQLObjectType): NodeKind => (type.getInterfaces().some((i) => i.name === 'Asset') ? 'Asset' : (type.name as NodeKind));
 
+/** Payloads that are not the object itself but carry its id: the same global id as the object's. */
+const idOfKind: Record<string, NodeKind> = { CreatedApiToken: 'ApiToken', CreatedGatewayToken: 'GatewayInstanceToken' };
+
 export function withGlobalIds(schema: GraphQLSchema): GraphQLSchema {
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
-    if (type.getInterfaces().some((i) => i.name === 'Node')) {
-      const kind = kindOf(type);
+    if (type.getInterfaces().some((i) => i.name === 'Node') || idOfKind[type.name]) {
+      const kind = idOfKind[type.name] ?? kindOf(type);
       type.getFields().id!.resolve = (root: { id: unknown }, _args, context: Context) => {
         const key = String(root.id);
         const remote = remoteStageOf(root);
