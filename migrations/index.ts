@@ -9,6 +9,7 @@ import { JobLeaseToken1764410000000 } from './1764410000000-job-lease-token.js';
 import { GatewaySyncAndTokens1764460000000 } from './1764460000000-gateway-sync-and-tokens.js';
 import { StageTls1764650000000 } from './1764650000000-stage-tls.js';
 import { GatewayTokenTombstones1764700000000 } from './1764700000000-gateway-token-tombstones.js';
+import { ListingOrders1764750000000 } from './1764750000000-listing-orders.js';
 import { AccessProfiles1764800000000 } from './1764800000000-access-profiles.js';
 import { NameSlugs1764810000000 } from './1764810000000-name-slugs.js';
 import { ImportBackups1764820000000 } from './1764820000000-import-backups.js';
@@ -26,6 +27,7 @@ export const migrations = [
   GatewaySyncAndTokens1764460000000,
   StageTls1764650000000,
   GatewayTokenTombstones1764700000000,
+  ListingOrders1764750000000,
   AccessProfiles1764800000000,
   NameSlugs1764810000000,
   ImportBackups1764820000000,

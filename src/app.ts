@@ -175,6 +175,9 @@ export async function startStagecraft(config: Config, options: StartOptions = {}
     const { port } = http.server.address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     services.outbound.setSelf(port, [config.host, host]);
+    // After setSelf: the outbound rule knows this server's own address before the first check.
+    services.stageStatus.start(config.stageCheckMs);
+    undo.push(() => services.stageStatus.stop());
     log.info({ port, stage: config.stage }, 'stagecraft listening');
 
     let stopping: Promise<void> | undefined;

@@ -33,6 +33,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** How long a replica holds a job without renewing; a job of a dead replica is retried after it. */
   jobLeaseMs: number;
+  /** How often every registered stage is checked for Stage.status (one check per stage per interval). */
+  stageCheckMs: number;
   /**
    * Hosts, addresses and CIDRs outbound calls (stages, registries, upstreams) may reach although
    * the outbound rule refuses them (link-local, metadata …): `STAGECRAFT_ALLOWED_HOSTS`.
@@ -279,6 +281,7 @@ const schema = z.object({
   development: z.boolean(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   jobLeaseMs: z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(500, 'must be at least 500').max(3_600_000, 'must be at most 3600000'),
+  stageCheckMs: z.coerce.number({ message: 'must be a number' }).int('must be an integer').min(100, 'must be at least 100').max(86_400_000, 'must be at most 86400000'),
   allowedHosts: z.string().superRefine((text, ctx) => {
     try {
       parseAllowList(text);
@@ -310,6 +313,7 @@ const sources: Record<string, string> = {
   graphiql: '--no-graphiql / STAGECRAFT_GRAPHIQL',
   logLevel: 'LOG_LEVEL',
   jobLeaseMs: 'STAGECRAFT_JOB_LEASE_MS',
+  stageCheckMs: 'STAGECRAFT_STAGE_CHECK_MS',
   allowedHosts: 'STAGECRAFT_ALLOWED_HOSTS',
   corsCredentials: '--cors-credentials / STAGECRAFT_CORS_CREDENTIALS',
   sessionTtlMs: 'STAGECRAFT_SESSION_TTL_MS',
@@ -353,6 +357,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     development: env.NODE_ENV === 'development',
     logLevel: env.LOG_LEVEL ?? 'info',
     jobLeaseMs: env.STAGECRAFT_JOB_LEASE_MS ?? '30000',
+    stageCheckMs: env.STAGECRAFT_STAGE_CHECK_MS ?? '30000',
     allowedHosts: env.STAGECRAFT_ALLOWED_HOSTS ?? '',
     corsCredentials: flags['cors-credentials'] ? 'true' : (env.STAGECRAFT_CORS_CREDENTIALS ?? 'false'),
     sessionTtlMs: env.STAGECRAFT_SESSION_TTL_MS ?? String(defaultAuthLimits.sessionTtlMs),

@@ -4,6 +4,7 @@
  * follows the progress (src/cli/promotion-progress.ts), then prints the per-stage result.
  */
 import { EXIT, parseCommandArgs, printable, usageError, type CliIO } from './command.js';
+import { rawKey } from '../graphql/node-id.js';
 import { graphqlRequest, unexpectedResponse } from './graphql.js';
 import { connectionHelp, connectionOptions, resolveConnection, type Connection } from './http.js';
 import { followProgress, ProgressView } from './promotion-progress.js';
@@ -235,6 +236,8 @@ async function promote(conn: Connection, input: PromoteInput, io: CliIO, wait: b
  */
 export async function startedPromotion(conn: Connection, queued: Promotion | null | undefined, io: CliIO, wait: boolean, json: boolean): Promise<number> {
   if (!queued || typeof queued.id !== 'string' || !Array.isArray(queued.stages)) throw unexpectedResponse('a promotion');
+  // Pipelines get the promotion's UUID (what every stage knows it by), not the server's global id.
+  queued = { ...queued, id: rawKey(queued.id) };
   const stageNames = queued.stages.map((s) => s.stageName);
   if (!wait) {
     io.stdout.write(json ? `${JSON.stringify(queued, null, 2)}\n` : `${printable(queued.id)}\n`);
@@ -252,8 +255,9 @@ export async function startedPromotion(conn: Connection, queued: Promotion | nul
   } finally {
     view.finish();
   }
-  const { promotion } = await graphqlRequest<{ promotion: Promotion }>(conn, PROMOTION, { id: queued.id });
-  if (!promotion || !Array.isArray(promotion.stages)) throw unexpectedResponse('the promotion');
+  const { promotion: answered } = await graphqlRequest<{ promotion: Promotion }>(conn, PROMOTION, { id: queued.id });
+  if (!answered || !Array.isArray(answered.stages)) throw unexpectedResponse('the promotion');
+  const promotion = { ...answered, id: rawKey(String(answered.id)) };
   io.stdout.write(json ? `${JSON.stringify(promotion, null, 2)}\n` : formatResult(promotion));
   return promotion.stages.length > 0 && promotion.stages.every((s) => s.status === 'SUCCESS') ? EXIT.OK : EXIT.INCOMPLETE;
 }

@@ -4,6 +4,7 @@
  * promotion and stage on the source server, which asks the target with its stored credentials.
  */
 import { EXIT, parseCommandArgs, printable, usageError, type CliIO } from './command.js';
+import { rawKey } from '../graphql/node-id.js';
 import { graphqlRequest, unexpectedResponse } from './graphql.js';
 import { connectionHelp, connectionOptions, resolveConnection } from './http.js';
 
@@ -82,6 +83,7 @@ export async function rollbackCommand(args: string[], io: CliIO): Promise<number
     ? (await graphqlRequest<{ rollbackPromotion: Rollback }>(conn, BY_PROMOTION, { promotionId, stage, force })).rollbackPromotion
     : (await graphqlRequest<{ rollback: Rollback }>(conn, BY_ID, { id: rollbackId, force })).rollback;
   if (!rollback || typeof rollback.status !== 'string' || !Array.isArray(rollback.report)) throw unexpectedResponse('a rollback');
+  rollback.id = rawKey(String(rollback.id)); // its UUID, not the server's global id
   io.stdout.write(values.json ? `${JSON.stringify(rollback, null, 2)}\n` : formatRollback(rollback));
   return rollback.status === 'ROLLED_BACK' ? EXIT.OK : EXIT.INCOMPLETE;
 }

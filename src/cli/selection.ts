@@ -5,6 +5,7 @@
  * filter the same way for `POST /archive/export` and for `Query.assets`.
  */
 import { CliError, EXIT, printable, usageError } from './command.js';
+import { rawKey } from '../graphql/node-id.js';
 import { graphqlRequest, unexpectedResponse } from './graphql.js';
 import type { Connection } from './http.js';
 
@@ -105,7 +106,7 @@ export async function assetIdsMatching(conn: Connection, filter: AssetFilter): P
   for (;;) {
     const { assets }: { assets: AssetPage } = await graphqlRequest<{ assets: AssetPage }>(conn, MATCHING, { filter, first: PAGE, after });
     if (!assets || !Array.isArray(assets.edges) || !assets.pageInfo) throw unexpectedResponse('a page of assets');
-    ids.push(...assets.edges.map((e) => e.node.id));
+    ids.push(...assets.edges.map((e) => rawKey(e.node.id)));
     // The count of the first page bounds the walk, and a cursor never repeats: a confused (or
     // hostile) server cannot keep the command paging forever.
     total ??= typeof assets.totalCount === 'number' ? assets.totalCount : 0;

@@ -3,11 +3,12 @@ import type { AssetType } from '../domain/asset-types.js';
 
 /**
  * One asset of any type. The id is stable across stages (a promoted asset keeps it).
- * Indexes: natural key (unique), type, team, (name, id) for the stable listing order, version set,
+ * Indexes: natural key (unique), type, team, (lower(name), id) and (updated_at, id) for the listing orders, version set,
  * and a trigram GIN index on search_text for keyword search (created in the migration).
  */
 @Entity('assets')
-@Index('idx_assets_order', ['name', 'id'])
+@Index('idx_assets_order', { synchronize: false }) // (lower(name), id): the listing order
+@Index('idx_assets_updated', { synchronize: false }) // (updated_at, id)
 @Index('idx_assets_search', { synchronize: false })
 export class AssetEntity {
   @PrimaryColumn('uuid')

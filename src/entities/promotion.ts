@@ -13,7 +13,8 @@ export interface PromotedAssetReport {
 
 /** A promotion: what was sent where, by whom, and how each target stage fared. */
 @Entity('promotions')
-@Index('idx_promotions_name', ['name', 'id'])
+@Index('idx_promotions_name', { synchronize: false }) // (lower(name), id): the listing order
+@Index('idx_promotions_created', { synchronize: false }) // (created_at, id)
 export class PromotionEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

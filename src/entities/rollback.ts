@@ -24,7 +24,8 @@ export interface RollbackReportEntry {
  * import touched, so rolling back restores exactly the earlier state.
  */
 @Entity('rollbacks')
-@Index('idx_rollbacks_name', ['name', 'id'])
+@Index('idx_rollbacks_name', { synchronize: false }) // (lower(name), id): the listing order
+@Index('idx_rollbacks_time', { synchronize: false }) // (promotion_time, id)
 export class RollbackEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

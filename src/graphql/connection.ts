@@ -1,10 +1,13 @@
-/** Relay-style connections, one generic shape for every paginated list. */
-import { Field, Int, ObjectType, type ClassType } from 'type-graphql';
+/** Relay-style connections, one generic shape for every paginated list, and its ordering input. */
+import { ArgsType, Field, InputType, Int, ObjectType, registerEnumType, type ClassType } from 'type-graphql';
+import type { Page, PageRequest } from '../services/paging.js';
 
-@ObjectType({ description: 'Where a page of a connection ends, and whether more follow.' })
+@ObjectType({ description: 'Where a page sits in its listing (Relay cursor connections).' })
 export class PageInfo {
-  @Field({ description: 'Whether items follow this page (ask again with after: endCursor).' }) hasNextPage!: boolean;
-  @Field(() => String, { nullable: true, description: 'The cursor of the page’s last edge; null for an empty page.' }) endCursor!: string | null;
+  @Field({ description: 'More rows follow endCursor (page on with first/after).' }) hasNextPage!: boolean;
+  @Field({ description: 'More rows precede startCursor (page back with last/before).' }) hasPreviousPage!: boolean;
+  @Field(() => String, { nullable: true, description: 'The first edge’s cursor; null for an empty page.' }) startCursor!: string | null;
+  @Field(() => String, { nullable: true, description: 'The last edge’s cursor; null for an empty page.' }) endCursor!: string | null;
 }
 
 export interface Connection<T> {
@@ -17,7 +20,7 @@ export interface Connection<T> {
 export function ConnectionType<T extends object>(name: string, node: () => ClassType<T> | Function) {
   @ObjectType(`${name}Edge`, { description: `One ${name} of a page, with its cursor.` })
   class Edge {
-    @Field({ description: 'Opaque position of this edge: pass it as after to read on.' }) cursor!: string;
+    @Field({ description: 'Opaque; valid for after/before in the same listing and order.' }) cursor!: string;
     @Field(node, { description: `The ${name}.` }) node!: T;
   }
 
@@ -30,7 +33,47 @@ export function ConnectionType<T extends object>(name: string, node: () => Class
   return ConnectionClass;
 }
 
-export function toConnection<T>(nodes: readonly T[], totalCount: number, hasNextPage: boolean, cursorOf: (node: T) => string): Connection<T> {
-  const edges = nodes.map((node) => ({ cursor: cursorOf(node), node }));
-  return { totalCount, edges, pageInfo: { hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+/** A service's page as a connection; `view` shapes each node. */
+export function toConnection<R, T = R>(page: Page<R>, view: (node: R) => T = (node) => node as unknown as T): Connection<T> {
+  const edges = page.nodes.map((node, i) => ({ cursor: page.cursors[i]!, node: view(node) }));
+  return {
+    totalCount: page.totalCount,
+    edges,
+    pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: page.hasPreviousPage, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
+  };
+}
+
+export enum OrderDirection {
+  ASC = 'ASC',
+  DESC = 'DESC',
+}
+registerEnumType(OrderDirection, { name: 'OrderDirection', description: 'ASC: A→Z, oldest first. DESC: Z→A, newest first.' });
+
+/** What a listing is sorted by: one of its order fields, in a direction. */
+export interface Order<F extends string> {
+  field: F;
+  direction: OrderDirection;
+}
+
+/** An `orderBy` input type for a listing with the order fields of `fields` (a registered enum). */
+export function OrderInput<F extends string>(name: string, fields: object, description: string) {
+  @InputType(name, { description })
+  class OrderClass implements Order<F> {
+    @Field(() => fields, { description: 'What to sort by; ties are broken by id, so the order is stable.' }) field!: F;
+    @Field(() => OrderDirection, { defaultValue: OrderDirection.ASC }) direction!: OrderDirection;
+  }
+  return OrderClass;
+}
+
+/** The paging arguments of every connection field (Relay): forward or backward, one at a time. */
+@ArgsType()
+export class PageArgs implements PageRequest {
+  @Field(() => Int, { nullable: true, description: 'Rows from the start (or after `after`); 20 when neither first nor last is given.' })
+  first?: number | null;
+  @Field(() => String, { nullable: true, description: 'A cursor of this listing in the same order: rows after it.' })
+  after?: string | null;
+  @Field(() => Int, { nullable: true, description: 'Rows from the end (or before `before`); not with first.' })
+  last?: number | null;
+  @Field(() => String, { nullable: true, description: 'A cursor of this listing in the same order: rows before it.' })
+  before?: string | null;
 }

@@ -8,7 +8,7 @@ import { AuditResolver } from './audit/resolver.js';
 import { GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResolver } from './gateways/resolver.js';
 import { PromotionResolver, StageResultResolver } from './promotions/resolver.js';
 import { RollbackResolver } from './rollbacks/resolver.js';
-import { StageResolver } from './stages/resolver.js';
+import { StageResolver, StageStatusResolver } from './stages/resolver.js';
 import { answerRemoteDataFromItself } from './federation/remote-fields.js';
 import { DriftResolver, StageGraphResolver } from './federation/stage-graph.js';
 import { directResolvers } from './direct-resolvers.js';
@@ -16,8 +16,10 @@ import { authChecker } from './guard.js';
 import { printSubgraphSDL, toSubgraphSchema } from './subgraph/schema.js';
 import { AccessResolver } from './users/access-resolver.js';
 import { UserResolver } from './users/resolver.js';
+import { NodeResolver } from './nodes/resolver.js';
+import { withGlobalIds } from './global-ids.js';
 
-export const resolvers = [UserResolver, AccessResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver, ArchiveResolver, StageResolver, PromotionResolver, StageResultResolver, RollbackResolver, StageGraphResolver, DriftResolver, GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResolver] as const;
+export const resolvers = [UserResolver, AccessResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver, ArchiveResolver, StageResolver, StageStatusResolver, PromotionResolver, StageResultResolver, RollbackResolver, StageGraphResolver, DriftResolver, GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResolver, NodeResolver] as const;
 
 /**
  * Every subscription here has its own `subscribe` (the event log, which works across replicas);
@@ -52,7 +54,7 @@ export function createApiSchema(): Promise<GraphQLSchema> {
   })
     .then(synchronousAssetTypes)
     .then((schema) => directResolvers(schema, resolvers))
-    .then(answerRemoteDataFromItself)
+    .then((schema) => withGlobalIds(answerRemoteDataFromItself(schema)))
     .then(describeRootTypes);
   return builtApi;
 }

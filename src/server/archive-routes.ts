@@ -8,7 +8,8 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { isUuid, parseId } from '../db/ids.js';
+import { isIdValue, localKey } from '../graphql/node-id.js';
+import { parseId } from '../db/ids.js';
 import { assetTypes, isAssetType, type AssetType } from '../domain/asset-types.js';
 import type { Privilege } from '../domain/privileges.js';
 import { attributePromotion, PROMOTION_PRIVILEGES } from '../domain/promotion-claim.js';
@@ -56,7 +57,8 @@ function handle(handler: Handler) {
   };
 }
 
-const uuid = z.string().refine(isUuid, 'must be a UUID').transform((v) => v.toLowerCase());
+/** An asset id: the UUID, or a global id of this stage (turned into the UUID in the handler). */
+const uuid = z.string().refine(isIdValue, 'must be a UUID or a global id of this stage');
 const exportBody = z.strictObject({
   assetIds: z.array(uuid).optional(),
   filter: z
@@ -131,7 +133,9 @@ export function archiveRouter(services: Services, log: Logger, limits: Limits = 
         const issue = body.error.issues[0]!;
         throw badInput(`${issue.path.join('.') || 'body'}: ${issue.message}`, { field: String(issue.path[0] ?? 'body') });
       }
-      const { ids, stream } = await services.exporter.export(body.data);
+      const local = (field: string) => (ids: string[] | undefined) => ids?.map((id, i) => localKey(`${field}.${i}`, id, services.stage, 'Asset').toLowerCase());
+      const selection = { ...body.data, assetIds: local('assetIds')(body.data.assetIds), optionalIds: local('optionalIds')(body.data.optionalIds)! };
+      const { ids, stream } = await services.exporter.export(selection);
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       res.status(200).set({
         'Content-Type': 'application/zip',

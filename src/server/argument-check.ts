@@ -1,6 +1,6 @@
 /**
  * The edge check of argument values, run on both transports after validation and before any
- * resolver: every string (NUL, lone surrogates, length), every `ID` (a UUID), every list
+ * resolver: every string (NUL, lone surrogates, length), every `ID` (a UUID or a well-formed global id), every list
  * (length), every JSON value (depth, size, strings and keys) and every `first`/`last`, wherever it
  * sits — literal or variable, root field or nested, inside input objects. A refusal is
  * BAD_USER_INPUT naming the argument path and the limit, and never repeats the value.
@@ -24,7 +24,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Limits } from '../config.js';
-import { isUuid } from '../db/ids.js';
+import { isIdValue } from '../graphql/node-id.js';
 import { jsonProblem, textProblem } from '../domain/input-rules.js';
 
 const PAGE_ARGUMENTS = new Set(['first', 'last']);
@@ -65,7 +65,7 @@ function problemOf(value: unknown, type: GraphQLInputType, path: string, limits:
     if (value.length > limits.maxStringChars) return refuse(path, `must be at most ${limits.maxStringChars} characters`);
     const problem = textProblem(value);
     if (problem) return refuse(path, problem);
-    if (type.name === 'ID' && !isUuid(value)) return refuse(path, 'must be an id (a UUID)');
+    if (type.name === 'ID' && !isIdValue(value)) return refuse(path, 'must be an id (a UUID or a global id)');
     return null;
   }
   if (typeof value === 'object') {

@@ -22,7 +22,7 @@ import { AppError, badInput, conflict, notFound } from '../errors.js';
 import type { SecretBox } from '../secrets.js';
 import type { AuthUser } from './auth.js';
 import { listedAsset, listedAssetColumns, type ListedAsset } from './asset-rows.js';
-import { pageRowsByName, type Page } from './paging.js';
+import { byName, orderingOf, pageRows, type Page, type PageRequest, type SortKey } from './paging.js';
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: string, keylen: number, options: object) => Promise<Buffer>;
 
@@ -60,6 +60,17 @@ const listSome = (ids: readonly string[]) => ids.slice(0, SHOWN_IDS).join(', ') 
 
 const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,39}$/;
 export const MAX_PAGE = 500;
+
+export type AssetOrderField = 'NAME' | 'TYPE' | 'UPDATED_AT';
+export interface AssetOrder {
+  field: AssetOrderField;
+  direction: 'ASC' | 'DESC';
+}
+const assetOrders: Record<AssetOrderField, SortKey[]> = {
+  NAME: [byName('a')],
+  TYPE: [{ sql: 'a.type', kind: 'text' }, byName('a')],
+  UPDATED_AT: [{ sql: 'a.updated_at', kind: 'time' }],
+};
 
 /**
  * Text PostgreSQL stores as given: no NUL (it cannot), no lone UTF-16 surrogates (they would be
@@ -264,8 +275,8 @@ export class AssetService {
     return chosen.row;
   }
 
-  async search(filter: AssetFilter, first: number, after: string | null | undefined): Promise<AssetPage> {
-    return pageRowsByName(this.filtered(filter).select(listedAssetColumns('a')), 'a', first, after, MAX_PAGE, listedAsset);
+  async search(filter: AssetFilter, page: PageRequest, order: AssetOrder = { field: 'NAME', direction: 'ASC' }): Promise<AssetPage> {
+    return pageRows(this.filtered(filter).select(listedAssetColumns('a')), 'a', page, orderingOf(assetOrders, order), MAX_PAGE, listedAsset);
   }
 
   /** The assets to move with `ids`, dependencies first. Unknown ids are NOT_FOUND. */
@@ -288,7 +299,7 @@ export class AssetService {
   /** Ids matching a search filter, in listing order (for exporting a selection by filter). */
   async idsMatching(filter: AssetFilter): Promise<string[]> {
     const query = this.filtered(filter).select('a.id', 'id');
-    const rows: { id: string }[] = await query.orderBy('a.name').addOrderBy('a.id').getRawMany();
+    const rows: { id: string }[] = await query.orderBy('lower(a.name)').addOrderBy('a.id').getRawMany();
     return rows.map((r) => r.id);
   }
 

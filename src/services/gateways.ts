@@ -347,6 +347,19 @@ export class GatewayService {
     return this.db.getRepository(GatewayInstanceEntity).find({ where: { tokenId: In([...tokenIds]) }, order: { hostname: 'ASC', id: 'ASC' } });
   }
 
+  /** One instance, token or registry by id, or null (for `node(id)`). */
+  instanceById(id: string): Promise<GatewayInstanceEntity | null> {
+    return this.db.getRepository(GatewayInstanceEntity).findOneBy({ id });
+  }
+
+  tokenById(id: string): Promise<GatewayTokenEntity | null> {
+    return this.db.getRepository(GatewayTokenEntity).findOneBy({ id });
+  }
+
+  registryById(id: string): Promise<ServiceRegistryEntity | null> {
+    return this.db.getRepository(ServiceRegistryEntity).findOne({ where: { id }, relations: { group: true } });
+  }
+
   groupsByIds(ids: readonly string[]): Promise<GatewayGroupEntity[]> {
     return this.db.getRepository(GatewayGroupEntity).findBy({ id: In([...ids]) });
   }

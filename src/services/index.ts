@@ -20,6 +20,7 @@ import { GatewayService } from './gateways.js';
 import { OutboundPolicy } from './outbound.js';
 import { RollbackService } from './rollbacks.js';
 import { StageService } from './stages.js';
+import { StageStatusMonitor } from './stage-status.js';
 import { UserService } from './users.js';
 
 /** Switches from the configuration (webMethods' extended settings of the same names). */
@@ -54,6 +55,8 @@ export interface Services {
   outbound: OutboundPolicy;
   /** The name of the stage this instance is. */
   stage: string;
+  /** Reachability of the registered stages, checked in the background (started by the app). */
+  stageStatus: StageStatusMonitor;
 }
 
 export function createServices(
@@ -85,6 +88,7 @@ export function createServices(
     assets,
     exporter,
     stages,
+    stageStatus: new StageStatusMonitor(stages, log),
     promotions: new PromotionService(db, stages, exporter, events, log, assetTypes),
     rollbacks: new RollbackService(db, events),
     drift: new DriftService(db, assets, stages, stage),

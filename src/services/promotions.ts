@@ -23,7 +23,7 @@ import { productVersion } from '../version.js';
 import type { ArchiveExporter } from './archive/export.js';
 import { RANDOM_PASSPHRASE_BYTES, type AssetDocument } from './archive/format.js';
 import type { AuthUser } from './auth.js';
-import { pageByName, type Page } from './paging.js';
+import { byName, orderingOf, pageEntities, timeRange, type Page, type PageRequest, type SortKey } from './paging.js';
 import type { StageService } from './stages.js';
 
 export const PROMOTION_JOB = 'promotion';
@@ -81,9 +81,19 @@ export interface PromotionFilter {
   status?: RunStatus | null;
   stage?: string | null;
   text?: string | null;
+  /** Times from (inclusive) … to (exclusive). */
+  from?: Date | null;
+  to?: Date | null;
 }
 
 const MAX_PAGE = 200;
+
+export type PromotionOrderField = 'NAME' | 'CREATED_AT';
+export interface PromotionOrder {
+  field: PromotionOrderField;
+  direction: 'ASC' | 'DESC';
+}
+const promotionOrders: Record<PromotionOrderField, SortKey[]> = { NAME: [byName('p')], CREATED_AT: [{ sql: 'p.created_at', kind: 'time' }] };
 /** A promotion's archive above this size is sent deflated (the default upload limit is 64 MiB). */
 const STORED_ARCHIVE_MAX_BYTES = 32 * 1024 * 1024;
 
@@ -128,13 +138,14 @@ export class PromotionService {
     return this.db.getRepository(PromotionStageEntity).find({ where: { promotionId: In([...ids]) }, order: { stageName: 'ASC' } });
   }
 
-  /** Alphabetical by name (then id), filtered by status, target stage and text. */
-  async list(filter: PromotionFilter, first: number, after?: string | null): Promise<Page<PromotionEntity>> {
+  /** Filtered by status, target stage, text and time; alphabetical (case-insensitive) unless ordered otherwise. */
+  async list(filter: PromotionFilter, page: PageRequest, order: PromotionOrder = { field: 'NAME', direction: 'ASC' }): Promise<Page<PromotionEntity>> {
     const query = this.db.getRepository(PromotionEntity).createQueryBuilder('p');
     if (filter.status) query.andWhere('p.status = :status', { status: filter.status });
     if (filter.stage) query.andWhere('p.target_stages ? :stage', { stage: filter.stage });
     if (filter.text) query.andWhere('(p.name ILIKE :text OR p.description ILIKE :text)', { text: `%${filter.text.replace(/[\\%_]/g, '\\$&')}%` });
-    return pageByName(query, 'p', first, after, MAX_PAGE);
+    timeRange(query, 'p.created_at', filter);
+    return pageEntities(query, 'p', page, orderingOf(promotionOrders, order), MAX_PAGE);
   }
 
   readProgress(promotionId: string, afterSequence: number): Promise<StoredEvent[]> {

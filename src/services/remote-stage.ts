@@ -14,6 +14,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { AppError, type ErrorCode } from '../errors.js';
 import { OUTBOUND_REFUSED, type OutboundPolicy } from './outbound.js';
 import type { StageTls } from '../domain/stage-tls.js';
+import { rawKey } from '../graphql/node-id.js';
 import { context, trace } from '@opentelemetry/api';
 import { currentObserver, type Observer } from '../observability/observer.js';
 import { endSpan, SpanKind, traceHeaders } from '../observability/tracing.js';
@@ -296,6 +297,20 @@ export class RemoteStage {
     this.token = data.login.token;
   }
 
+  private ownName: Promise<string> | undefined;
+
+  /** The stage's name for itself (what its global ids name), asked once per client. */
+  ownStageName(): Promise<string> {
+    this.ownName ??= this.info().then(
+      (info) => info.stage,
+      (err: unknown) => {
+        this.ownName = undefined;
+        throw err;
+      },
+    );
+    return this.ownName;
+  }
+
   /** Who we are signed in as there, and what that stage is. */
   async info(): Promise<{ stage: string; productVersion: string; privileges: string[] }> {
     const data = await this.graphql<{ serverInfo?: { stage?: unknown; productVersion?: unknown }; me?: { privileges?: unknown } }>(
@@ -312,6 +327,7 @@ export class RemoteStage {
     ) {
       throw this.notStagecraft(200);
     }
+    this.ownName = Promise.resolve(serverInfo.stage);
     return { stage: serverInfo.stage, productVersion: serverInfo.productVersion, privileges: me.privileges.filter((p): p is string => typeof p === 'string') };
   }
 
@@ -321,7 +337,8 @@ export class RemoteStage {
       const data = await this.graphql<{ assetsByIds: RemoteAsset[] }>('query($ids: [ID!]!) { assetsByIds(ids: $ids) { id type name checksum version } }', {
         ids: ids.slice(i, i + 500),
       });
-      for (const a of data.assetsByIds) found.set(a.id, a);
+      // Ids come back as the stage's global ids (raw keys from an older one): keyed by raw key.
+      for (const a of data.assetsByIds) found.set(rawKey(a.id), { ...a, id: rawKey(a.id) });
     }
     return found;
   }
@@ -366,7 +383,8 @@ export class RemoteStage {
       `query($p: ID!) { rollbacks(filter: { promotionId: $p }, first: 1) { edges { node { ${REMOTE_ROLLBACK_FIELDS} } } } }`,
       { p: promotionId },
     );
-    return data.rollbacks.edges[0]?.node ?? null;
+    const found = data.rollbacks.edges[0]?.node;
+    return found ? { ...found, id: rawKey(String(found.id)) } : null;
   }
 
   async rollback(id: string, force: boolean): Promise<Record<string, unknown>> {
@@ -374,7 +392,7 @@ export class RemoteStage {
       `mutation($id: ID!, $force: Boolean!) { rollback(id: $id, force: $force) { ${REMOTE_ROLLBACK_FIELDS} } }`,
       { id, force },
     );
-    return data.rollback;
+    return { ...data.rollback, id: rawKey(String(data.rollback.id)) };
   }
 }
 

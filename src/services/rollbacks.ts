@@ -13,15 +13,25 @@ import { RollbackEntity, type PreImage, type RollbackReportEntry, type RollbackS
 import { assetProgress } from '../domain/progress-batches.js';
 import { AppError, badInput, conflict, notFound } from '../errors.js';
 import { appendEvent, type EventLog, type StoredEvent } from '../events/event-log.js';
-import { pageByName, type Page } from './paging.js';
+import { byName, orderingOf, pageEntities, timeRange, type Page, type PageRequest, type SortKey } from './paging.js';
 
 export const rollbackStream = (id: string) => `rollback:${id}`;
 const MAX_PAGE = 200;
+
+export type RollbackOrderField = 'NAME' | 'PROMOTION_TIME';
+export interface RollbackOrder {
+  field: RollbackOrderField;
+  direction: 'ASC' | 'DESC';
+}
+const rollbackOrders: Record<RollbackOrderField, SortKey[]> = { NAME: [byName('r')], PROMOTION_TIME: [{ sql: 'r.promotion_time', kind: 'time' }] };
 
 export interface RollbackFilter {
   status?: RollbackStatus | null;
   promotionId?: string | null;
   text?: string | null;
+  /** Times from (inclusive) … to (exclusive). */
+  from?: Date | null;
+  to?: Date | null;
 }
 
 export class RollbackService {
@@ -36,13 +46,14 @@ export class RollbackService {
     return rollback;
   }
 
-  /** Alphabetical by name (the promotion's), then id. */
-  async list(filter: RollbackFilter, first: number, after?: string | null): Promise<Page<RollbackEntity>> {
+  /** Filtered by status, promotion, text and promotion time; alphabetical (case-insensitive) unless ordered otherwise. */
+  async list(filter: RollbackFilter, page: PageRequest, order: RollbackOrder = { field: 'NAME', direction: 'ASC' }): Promise<Page<RollbackEntity>> {
     const query = this.db.getRepository(RollbackEntity).createQueryBuilder('r');
     if (filter.status) query.andWhere('r.status = :status', { status: filter.status });
     if (filter.promotionId) query.andWhere('r.promotion_id = :promotionId', { promotionId: filter.promotionId });
     if (filter.text) query.andWhere('(r.name ILIKE :text OR r.description ILIKE :text)', { text: `%${filter.text.replace(/[\\%_]/g, '\\$&')}%` });
-    return pageByName(query, 'r', first, after, MAX_PAGE);
+    timeRange(query, 'r.promotion_time', filter);
+    return pageEntities(query, 'r', page, orderingOf(rollbackOrders, order), MAX_PAGE);
   }
 
   async delete(id: string): Promise<boolean> {

@@ -88,6 +88,11 @@ export class StageService {
     return stage;
   }
 
+  /** A registered stage by its row id, or null (for `node(id)`). */
+  byId(id: string): Promise<StageEntity | null> {
+    return this.db.getRepository(StageEntity).findOneBy({ id });
+  }
+
   /** Validates a full stage definition; nothing is sealed or stored here. */
   private define(input: FullStageInput): StageDefinition {
     if (typeof input.name !== 'string' || !STAGE_NAME.test(input.name)) {

@@ -106,7 +106,7 @@ describe('a server killed while it applies an import', () => {
     const first = await startChild();
     const token = await login(first.url);
     const create = async (input: Record<string, unknown>) =>
-      (await gql(first.url, 'mutation($input: CreateAssetInput!) { createAsset(input: $input) { id } }', { input }, token)).createAsset.id as string;
+      (await gql(first.url, 'mutation($input: CreateAssetInput!) { createAsset(input: $input) { assetId } }', { input }, token)).createAsset.assetId as string;
     const policy = await create({ type: 'POLICY', name: 'Crash Auth', spec: { kind: 'AUTHENTICATION', config: { header: 'X-Key' } } });
     const secure = await create({ type: 'ALIAS', name: 'crash-db-password', spec: { secure: true, value: 'crash-secret-value' } });
     const backend = await create({ type: 'ALIAS', name: 'crash-backend', spec: { kind: 'ENDPOINT', value: 'http://backend.internal' } });

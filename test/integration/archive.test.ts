@@ -1,5 +1,6 @@
 import { sql as sqlOn } from '../support/database.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeGlobalId } from '../../src/graphql/node-id.js';
 import { checksumsOf, exportArchive, importArchive, manifestOf, unzip, zip } from '../support/archive.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -12,8 +13,8 @@ let petstoreId: string;
 beforeAll(async () => {
   [source, target] = await Promise.all([startTestServer({ env: { STAGECRAFT_SEED: 'true', STAGECRAFT_STAGE: 'dev' } }), startTestServer({ env: { STAGECRAFT_STAGE: 'qa' } })]);
   [sourceToken, targetToken] = await Promise.all([source.adminToken(), target.adminToken()]);
-  const res = await source.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { id } } } }', {}, sourceToken);
-  petstoreId = res.data!.assets.edges[0].node.id;
+  const res = await source.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { assetId } } } }', {}, sourceToken);
+  petstoreId = res.data!.assets.edges[0].node.assetId;
 });
 afterAll(() => Promise.all([source?.stop(), target?.stop()]));
 
@@ -101,7 +102,7 @@ describe('import', () => {
     }
 
     const listed = await target.gql('{ importReports { totalCount edges { node { id status sourceStage types { type successful } } } } }', {}, targetToken);
-    expect(listed.data!.importReports.edges[0].node).toMatchObject({ id: body.id, status: 'SUCCESS', sourceStage: 'dev' });
+    expect(listed.data!.importReports.edges[0].node).toMatchObject({ id: encodeGlobalId('ImportReport', 'qa', body.id), status: 'SUCCESS', sourceStage: 'dev' });
     const json = await fetch(`${target.url}/archive/import-reports/${body.id}.json`, { headers: { authorization: `Bearer ${targetToken}` } });
     expect(((await json.json()) as any).assets).toHaveLength(body.assets.length);
     const csv = await fetch(`${target.url}/archive/import-reports/${body.id}.csv`, { headers: { authorization: `Bearer ${targetToken}` } });
@@ -164,10 +165,10 @@ describe('import', () => {
   });
 
   it('links API versions across gaps only with fixMissingVersions', async () => {
-    const v1 = (await source.gql('mutation { createAsset(input: { type: API, name: "Chain API", version: "1" }) { id } }', {}, sourceToken)).data!.createAsset.id;
+    const v1 = (await source.gql('mutation { createAsset(input: { type: API, name: "Chain API", version: "1" }) { assetId } }', {}, sourceToken)).data!.createAsset.assetId;
     const ids = [v1];
     for (const v of ['2', '3', '4', '5']) {
-      ids.push((await source.gql('mutation($id: ID!, $v: String!) { createApiVersion(fromId: $id, version: $v) { id } }', { id: v1, v }, sourceToken)).data!.createApiVersion.id);
+      ids.push((await source.gql('mutation($id: ID!, $v: String!) { createApiVersion(fromId: $id, version: $v) { assetId } }', { id: v1, v }, sourceToken)).data!.createApiVersion.assetId);
     }
     const archive = await exportArchive(source, sourceToken, { assetIds: [ids[0], ids[1], ids[3], ids[4]] });
     const chainOf = async (server: TestServer, token: string, id: string) =>

@@ -11,12 +11,14 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-const CREATE = `mutation($input: CreateAssetInput!) { createAsset(input: $input) { id type name checksum version spec } }`;
+const CREATE = `mutation($input: CreateAssetInput!) { createAsset(input: $input) { assetId type name checksum version spec } }`;
 
 async function create(input: Record<string, unknown>): Promise<any> {
   const res = await server.gql(CREATE, { input }, admin);
   if (res.errors) throw new Error(JSON.stringify(res.errors));
-  return res.data!.createAsset;
+  // `id` here is the UUID (what SQL, error details and pipelines use); id arguments take it too.
+  const { assetId, ...asset } = res.data!.createAsset;
+  return { id: assetId, ...asset };
 }
 
 const sql = (query: string, params: unknown[] = []) => sqlOn(server.databaseUrl, query, params);

@@ -3,6 +3,7 @@
  * (dist/cli.js) against a seeded source server and an empty target, over HTTP with tokens.
  */
 import { spawn } from 'node:child_process';
+import { rawKey } from '../../src/graphql/node-id.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -27,8 +28,8 @@ let dir: string;
 beforeAll(async () => {
   [source, target] = await Promise.all([startTestServer({ env: { STAGECRAFT_SEED: 'true', STAGECRAFT_STAGE: 'dev' } }), startTestServer({ env: { STAGECRAFT_STAGE: 'qa' } })]);
   [sourceToken, targetToken] = await Promise.all([source.adminToken(), target.adminToken()]);
-  const res = await source.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { id } } } }', {}, sourceToken);
-  petstoreId = res.data!.assets.edges[0].node.id;
+  const res = await source.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { assetId } } } }', {}, sourceToken);
+  petstoreId = res.data!.assets.edges[0].node.assetId;
   dir = await mkdtemp(path.join(os.tmpdir(), 'stagecraft-cli-archive-'));
 });
 afterAll(async () => {
@@ -250,7 +251,7 @@ describe('stagecraft import', () => {
     const reports = await target.gql('{ importReports { edges { node { id status } } } }', {}, targetToken);
     const latest = reports.data!.importReports.edges[0].node;
     expect(latest.status).toBe('SUCCESS');
-    expect(out).toMatch(new RegExp(`\\nreport: ${latest.id}\\n$`));
+    expect(out).toMatch(new RegExp(`\\nreport: ${rawKey(latest.id)}\\n$`));
   });
 
   it('imports the same archive again with every overwrite setting: all UNCHANGED, exit 0; --dry-run says so and writes nothing', async () => {

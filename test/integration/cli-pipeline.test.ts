@@ -5,6 +5,7 @@
  * or unreachable).
  */
 import http from 'node:http';
+import { rawKey } from '../../src/graphql/node-id.js';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,8 +24,8 @@ beforeAll(async () => {
   [dev, qa] = await Promise.all([startTestServer({ env: { STAGECRAFT_SEED: 'true', STAGECRAFT_STAGE: 'dev' } }), startTestServer({ env: { STAGECRAFT_STAGE: 'qa' } })]);
   [devToken, qaToken] = await Promise.all([dev.adminToken(), qa.adminToken()]);
   await registerStage(dev, 'qa', qa);
-  const res = await dev.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { id } } } }', {}, devToken);
-  petstoreId = res.data!.assets.edges[0].node.id;
+  const res = await dev.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { assetId } } } }', {}, devToken);
+  petstoreId = res.data!.assets.edges[0].node.assetId;
 });
 afterAll(async () => {
   await Promise.all([dev?.stop(), qa?.stop()]);
@@ -311,7 +312,7 @@ describe('promote by filter, repromote and rollback (dev → qa)', () => {
     const run = await cli(['rollback', rollbackId, ...at(qa, qaToken), '--json']);
     expect(run.status).toBe(0);
     const rollback = JSON.parse(run.stdout);
-    expect(rollback).toMatchObject({ id: rollbackId, name: 'petstore third', promotionId: id, sourceStage: 'dev', status: 'ROLLED_BACK' });
+    expect(rollback).toMatchObject({ id: rawKey(rollbackId), name: 'petstore third', promotionId: id, sourceStage: 'dev', status: 'ROLLED_BACK' });
     expect(rollback.report.every((e: { status: string }) => e.status === 'REMOVED')).toBe(true);
     expect(await qaAssetCount()).toBe(0);
 

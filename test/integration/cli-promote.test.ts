@@ -31,8 +31,8 @@ beforeAll(async () => {
     const res = await dev.gql('mutation($i: CreateStageInput!) { createStage(input: $i) { name } }', { i: { name, url: server.url, username: 'admin', password: ADMIN_PASSWORD } }, devToken);
     expect(res.errors).toBeUndefined();
   }
-  const res = await dev.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { id } } } }', {}, devToken);
-  petstoreId = res.data!.assets.edges[0].node.id;
+  const res = await dev.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { assetId } } } }', {}, devToken);
+  petstoreId = res.data!.assets.edges[0].node.assetId;
 });
 afterAll(async () => {
   await Promise.all([dev?.stop(), qa?.stop(), prod?.stop()]);

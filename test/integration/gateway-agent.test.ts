@@ -7,6 +7,7 @@
  * plane: no resubscription after stop(), and no backlog of heartbeats after an outage.
  */
 import { randomBytes } from 'node:crypto';
+import { rawKey } from '../../src/graphql/node-id.js';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -123,7 +124,7 @@ describe('gateway agent against a control plane that goes away', () => {
     await gateway.configured();
     expect(gateway.proxy.revision).toBe(r1);
     expect(await get(gateway.port)).toEqual({ status: 200, body: dog(1), upstream: first.port });
-    const online = await until('the instance is ONLINE at revision r1', groupState, (g) => g.instances.some((i) => i.id === gateway.instanceId && i.status === 'ONLINE' && i.configRevision === r1));
+    const online = await until('the instance is ONLINE at revision r1', groupState, (g) => g.instances.some((i) => rawKey(i.id) === gateway.instanceId && i.status === 'ONLINE' && i.configRevision === r1));
     expect(online.instances).toHaveLength(1);
 
     // ---- the control plane goes away (its database stays)
@@ -165,13 +166,13 @@ describe('gateway agent against a control plane that goes away', () => {
     for (let i = 0; i < 5; i++) expect((await get(gateway.port)).upstream).toBe(second.port);
 
     const after = await until('the instance is ONLINE at revision r2', groupState, (g) => g.instances.some((i) => i.status === 'ONLINE' && i.configRevision === r2));
-    expect(after.instances).toEqual([expect.objectContaining({ id: gateway.instanceId, status: 'ONLINE', configRevision: r2 })]);
+    expect(after.instances.map((i: any) => ({ ...i, id: rawKey(i.id) }))).toEqual([expect.objectContaining({ id: gateway.instanceId, status: 'ONLINE', configRevision: r2 })]);
     expect(gatewayLogs.filter((l) => l.msg === 'connected to the control plane').length).toBeGreaterThanOrEqual(2);
   });
 
   it('turns OFFLINE ONLINE_WINDOW_MS after the gateway stops heartbeating', { timeout: ONLINE_WINDOW_MS + 30_000 }, async () => {
     expect(gateway, 'needs the gateway of the previous test').toBeDefined();
-    const instance = async () => (await groupState()).instances.find((i) => i.id === gateway.instanceId)!;
+    const instance = async () => (await groupState()).instances.find((i) => rawKey(i.id) === gateway.instanceId)!;
 
     // heartbeats keep lastSeen fresh while it runs
     const seen = Date.parse((await instance()).lastSeen);

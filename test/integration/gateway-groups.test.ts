@@ -3,6 +3,7 @@
  * versions, sync between groups, registries, and the configuration stream a gateway receives.
  */
 import { createClient } from 'graphql-ws';
+import { encodeGlobalId, rawKey } from '../../src/graphql/node-id.js';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, take, type TestServer } from '../support/server.js';
@@ -104,7 +105,7 @@ describe('services', () => {
 
     const synced = await cp.gql('mutation($i: SyncServiceVersionInput!) { syncServiceVersion(input: $i) { id serviceVersion { version syncedFrom } } }', { i: { serviceVersionId: running, targetGroup: 'Production Group', upstream: nodes(18082) } }, admin);
     expect(synced.errors).toBeUndefined();
-    expect(synced.data!.syncServiceVersion.serviceVersion).toEqual({ version: '1.0.0', syncedFrom: running });
+    expect(synced.data!.syncServiceVersion.serviceVersion).toEqual({ version: '1.0.0', syncedFrom: rawKey(running) }); // the UUID
     const progress = await take(cp.wsClient(admin), 'subscription($id: ID!) { syncProgress(operationId: $id) { phase message } }', { id: synced.data!.syncServiceVersion.id }, 10, 20_000);
     expect(progress.map((p: any) => p.data.syncProgress.phase)).toEqual(['PUBLISHED', 'INSTANCE', 'COMPLETED']);
     // Syncs by status on /metrics (loopback callers need no token).
@@ -114,7 +115,7 @@ describe('services', () => {
     expect(configs[1].config.services[0]).toMatchObject({ name: 'Swagger Petstore', version: '1.0.0', upstream: { nodes: [{ host: '127.0.0.1', port: 18082, weight: 1 }] } });
 
     const g = (await group('Production Group')).data!.gatewayGroup;
-    expect(g.instances).toEqual([{ id: instanceId, hostname: 'gw-test', status: 'ONLINE', configRevision: configs[1].revision }]);
+    expect(g.instances).toEqual([{ id: encodeGlobalId('GatewayInstance', 'dev', instanceId), hostname: 'gw-test', status: 'ONLINE', configRevision: configs[1].revision }]);
     // the same sync again: UNCHANGED, no new revision, and its progress ends at once
     const again = await cp.gql('mutation($i: SyncServiceVersionInput!) { syncServiceVersion(input: $i) { id action message revision serviceVersion { id } } }', { i: { serviceVersionId: running, targetGroup: 'Production Group', upstream: nodes(18082) } }, admin);
     expect(again.errors).toBeUndefined();

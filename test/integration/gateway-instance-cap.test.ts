@@ -4,6 +4,7 @@
  * its non-forced deletion. Instances OFFLINE for long are pruned, and do not count.
  */
 import { randomUUID } from 'node:crypto';
+import { rawKey } from '../../src/graphql/node-id.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, sql } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -15,8 +16,11 @@ let admin: string;
 
 const BEAT = 'mutation($id: ID!, $h: String!) { gatewayHeartbeat(instanceId: $id, hostname: $h, revision: 0) }';
 const beat = (token: string, id: string, hostname = 'gw') => cp.gql(BEAT, { id, h: hostname }, token);
-const tokenFor = async (group: string) =>
-  (await cp.gql('mutation($g: String!) { createGatewayInstanceToken(gatewayGroup: $g) { id token } }', { g: group }, admin)).data!.createGatewayInstanceToken as { id: string; token: string };
+/** A join token with its UUID (the API answers a global id; SQL below reads the UUID). */
+const tokenFor = async (group: string) => {
+  const created = (await cp.gql('mutation($g: String!) { createGatewayInstanceToken(gatewayGroup: $g) { id token } }', { g: group }, admin)).data!.createGatewayInstanceToken as { id: string; token: string };
+  return { ...created, id: rawKey(created.id) };
+};
 const rowsOf = async (tokenId: string) => (await sql(database.url, 'SELECT id::text AS id FROM gateway_instances WHERE token_id = $1 ORDER BY id', [tokenId])).map((r: any) => r.id as string);
 
 beforeAll(async () => {

@@ -8,6 +8,7 @@
  * number of SQL statements for 1 group as for 10.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { rawKey } from '../../src/graphql/node-id.js';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../../src/dataplane/agent.js';
@@ -156,8 +157,8 @@ describe('a service in a gateway group, through a real gateway instance', () => 
   });
 
   it('refuses to delete a group with an ONLINE instance unless forced; the forced instance logs it and answers 503', async () => {
-    const online = await until('the instance is ONLINE', () => groupState('edge'), (g) => g.instances.some((i: any) => i.id === gateway.instanceId && i.status === 'ONLINE'));
-    const instance = online.instances.find((i: any) => i.id === gateway.instanceId);
+    const online = await until('the instance is ONLINE', () => groupState('edge'), (g) => g.instances.some((i: any) => rawKey(i.id) === gateway.instanceId && i.status === 'ONLINE'));
+    const instance = online.instances.find((i: any) => rawKey(i.id) === gateway.instanceId);
     const refused = await cp.gql('mutation { deleteGatewayGroup(name: "edge") }', {}, admin);
     expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', instances: [{ id: gateway.instanceId, hostname: instance.hostname }] });
     expect(refused.errors?.[0]?.message).toBe(`gateway group edge has 1 ONLINE instance: ${instance.hostname} (${gateway.instanceId}); stop it first, or delete with force: true`);

@@ -7,6 +7,7 @@
  * tokens listed and revoked.
  */
 import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { rawKey } from '../../src/graphql/node-id.js';
 import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
@@ -114,8 +115,9 @@ describe('heartbeats: their own group, their own instance', () => {
     expect(hijack.errors?.[0]?.message).toBe(`gateway instance ${victim} is registered by another gateway token; start the instance again to get an id of its own`);
     expect(await sql(cp.databaseUrl, 'SELECT group_id, hostname, config_revision, last_seen FROM gateway_instances WHERE id = $1', [victim])).toEqual(before);
     const groups = (await gql('{ gatewayGroups { name instances { id hostname } } }')).gatewayGroups;
-    expect(groups.find((g: any) => g.name === 'other').instances).toEqual([{ id: victim, hostname: 'other-gw' }]);
-    expect(groups.find((g: any) => g.name === 'default').instances.map((i: any) => i.id)).not.toContain(victim);
+    // instance ids read back as global ids; the agent's UUID is their key
+    expect(groups.find((g: any) => g.name === 'other').instances.map((i: any) => ({ ...i, id: rawKey(i.id) }))).toEqual([{ id: victim, hostname: 'other-gw' }]);
+    expect(groups.find((g: any) => g.name === 'default').instances.map((i: any) => rawKey(i.id))).not.toContain(victim);
   });
 
   it('another token of the same group cannot heartbeat for an instance it did not register', async () => {
@@ -148,6 +150,7 @@ describe('gateway tokens listed and revoked', () => {
     const instance = randomUUID();
     await heartbeat(a.token, instance, 0, 'listed-gw');
     const res = await cp.gql('{ gatewayInstanceTokens(gatewayGroup: "listed") { id createdAt revokedAt gatewayGroup { name } instances { id hostname status } } }', {}, admin);
+    for (const t of res.data!.gatewayInstanceTokens) for (const i of t.instances) i.id = rawKey(i.id); // the agent's UUID
     expect(res.data!.gatewayInstanceTokens).toEqual([
       { id: a.id, createdAt: expect.any(String), revokedAt: null, gatewayGroup: { name: 'listed' }, instances: [{ id: instance, hostname: 'listed-gw', status: 'ONLINE' }] },
       { id: b.id, createdAt: expect.any(String), revokedAt: null, gatewayGroup: { name: 'listed' }, instances: [] },

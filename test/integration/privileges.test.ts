@@ -34,6 +34,8 @@ const expected: Record<RootKind, Record<string, Need>> = {
     userGroups: ['MANAGE_USERS'],
     assetsByIds: 'SIGNED_IN',
     serverInfo: 'SIGNED_IN',
+    node: 'SIGNED_IN',
+    nodes: 'SIGNED_IN',
     stages: 'SIGNED_IN',
     stage: 'SIGNED_IN',
     promotions: 'SIGNED_IN',

@@ -14,13 +14,13 @@ let prod: TestServer;
 const ids: Record<string, string> = {};
 
 async function create(server: TestServer, input: Record<string, unknown>): Promise<string> {
-  const res = await server.gql('mutation($i: CreateAssetInput!) { createAsset(input: $i) { id } }', { i: input }, await server.adminToken());
+  const res = await server.gql('mutation($i: CreateAssetInput!) { createAsset(input: $i) { assetId } }', { i: input }, await server.adminToken());
   expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data!.createAsset.id;
+  return res.data!.createAsset.assetId;
 }
 
 const aliasFor = async (server: TestServer, name: string, stage: string) =>
-  (await server.gql('query($n: String!, $s: String!) { aliasFor(name: $n, stage: $s) { id ... on Alias { value stage } } }', { n: name, s: stage }, await server.adminToken()));
+  (await server.gql('query($n: String!, $s: String!) { aliasFor(name: $n, stage: $s) { assetId ... on Alias { value stage } } }', { n: name, s: stage }, await server.adminToken()));
 
 /** The opened secure value of an alias, read from the stage's own store. */
 async function secureValue(server: TestServer, id: string): Promise<string> {
@@ -65,9 +65,9 @@ describe('aliases down a chain', () => {
     expect(promotion.stages[0]).toMatchObject({ status: 'SUCCESS', reason: '8 assets promoted' });
     expectPlanMatchesReport(plan, promotion.stages[0]);
 
-    expect((await aliasFor(qa, 'orders-backend', 'qa')).data!.aliasFor).toMatchObject({ id: ids.backend, value: 'http://orders.qa.internal', stage: 'qa' });
-    expect((await aliasFor(qa, 'orders-backend', 'prod')).data!.aliasFor).toMatchObject({ id: ids['backend-prod'], value: 'http://orders.prod.internal' });
-    expect((await aliasFor(qa, 'orders-token', 'qa')).data!.aliasFor).toMatchObject({ id: ids['token-qa'], value: 'qa-token' });
+    expect((await aliasFor(qa, 'orders-backend', 'qa')).data!.aliasFor).toMatchObject({ assetId: ids.backend, value: 'http://orders.qa.internal', stage: 'qa' });
+    expect((await aliasFor(qa, 'orders-backend', 'prod')).data!.aliasFor).toMatchObject({ assetId: ids['backend-prod'], value: 'http://orders.prod.internal' });
+    expect((await aliasFor(qa, 'orders-token', 'qa')).data!.aliasFor).toMatchObject({ assetId: ids['token-qa'], value: 'qa-token' });
     expect(await secureValue(qa, ids['password-qa'])).toBe('qa-secret');
     // dev's own variant did not leave dev
     const devVariant = await qa.gql('query($id: ID!) { asset(id: $id) { id } }', { id: ids['backend-dev'] }, await qa.adminToken());
@@ -91,7 +91,7 @@ describe('aliases down a chain', () => {
     expectPlanMatchesReport(plan, promotion.stages[0]);
 
     // prod holds prod's values, never qa's
-    expect((await aliasFor(prod, 'orders-backend', 'prod')).data!.aliasFor).toMatchObject({ id: ids.backend, value: 'http://orders.prod.internal', stage: 'prod' });
+    expect((await aliasFor(prod, 'orders-backend', 'prod')).data!.aliasFor).toMatchObject({ assetId: ids.backend, value: 'http://orders.prod.internal', stage: 'prod' });
     expect(await secureValue(prod, ids['password-qa'])).toBe('prod-secret');
     const onProd = await prod.gql('{ assets(first: 50, filter: { types: [ALIAS] }) { edges { node { name ... on Alias { value stage } } } } }', {}, await prod.adminToken());
     expect(JSON.stringify(onProd.data)).not.toMatch(/qa/);
@@ -104,7 +104,7 @@ describe('aliases down a chain', () => {
     const fixed = await promoteAndWait(qa, input);
     expect(fixed.stages[0].status).toBe('SUCCESS');
     expectPlanMatchesReport(again, fixed.stages[0]);
-    expect((await aliasFor(prod, 'orders-token', 'prod')).data!.aliasFor).toMatchObject({ id: ids['token-qa'], value: 'prod-token' });
+    expect((await aliasFor(prod, 'orders-token', 'prod')).data!.aliasFor).toMatchObject({ assetId: ids['token-qa'], value: 'prod-token' });
   });
 });
 

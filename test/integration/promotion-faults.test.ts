@@ -8,6 +8,7 @@
  *     restarts with exactly the rows it had, and a repromote then succeeds.
  */
 import type { ChildProcess } from 'node:child_process';
+import { rawKey } from '../../src/graphql/node-id.js';
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -233,8 +234,8 @@ describe('promotion faults', () => {
     const token = await login(first.url);
     await addStage(first.url, token, 'held', held.url, 'any-password');
     await addStage(first.url, token, 'prod', prod.url, ADMIN_PASSWORD);
-    const petstoreId = (await gql(first.url, '{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { id } } } }', {}, token)).assets
-      .edges[0].node.id as string;
+    const petstoreId = (await gql(first.url, '{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { assetId } } } }', {}, token)).assets
+      .edges[0].node.assetId as string;
 
     const queued = await gql(
       first.url,
@@ -242,7 +243,7 @@ describe('promotion faults', () => {
       { input: { name: 'cut short', assetIds: [petstoreId], targetStages: ['held', 'prod'], overwriteAssets: true, overwriteAliases: true } },
       token,
     );
-    const id = queued.promote.id as string;
+    const id = rawKey(queued.promote.id as string); // the UUID: SQL below reads it
     const stageStatus = async (stage: string) =>
       (await sql(db.url, 'SELECT status FROM promotion_stages WHERE promotion_id = $1 AND stage_name = $2', [id, stage]))[0]?.status as string;
 
@@ -272,7 +273,7 @@ describe('promotion faults', () => {
     expect(jobAfter).toMatchObject({ status: 'DONE', attempts: 2, locked_by: null });
     expect(await sql(db.url, "SELECT stage_name FROM promotion_stages WHERE status IN ('QUEUED', 'RUNNING')")).toEqual([]);
     // prod really has it
-    const onProd = await prod.gql('query($id: ID!) { asset(id: $id) { id name } }', { id: petstoreId }, await prod.adminToken());
+    const onProd = await prod.gql('query($id: ID!) { asset(id: $id) { id: assetId name } }', { id: petstoreId }, await prod.adminToken());
     expect(onProd.data!.asset).toEqual({ id: petstoreId, name: 'Swagger Petstore' });
     // the progress stream tells the same story and ends
     const phases = (await gql(second.url, 'query($id: ID!) { promotionEvents(promotionId: $id) { stageName phase message } }', { id }, secondToken)).promotionEvents;
@@ -314,8 +315,8 @@ describe('promotion faults', () => {
     const devToken = await dev.adminToken();
     const actor = await dev.app.services.users.firstSuperAdmin();
     const assets = dev.app.services.assets;
-    const petstoreId = (await dev.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { id } } } }', {}, devToken)).data!.assets
-      .edges[0].node.id as string;
+    const petstoreId = (await dev.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { assetId } } } }', {}, devToken)).data!.assets
+      .edges[0].node.assetId as string;
     const policies = await inParallel(Array.from({ length: 10 }, (_, i) => i), 5, (i) =>
       assets.create(actor, { type: 'POLICY', name: `fault policy ${i}`, spec: { kind: 'RATE_LIMIT', config: { requests: i + 1, perSeconds: 60 } } }),
     );
@@ -397,7 +398,7 @@ describe('promotion faults', () => {
     expect((await dev.gql('mutation($u: String!, $p: String!) { updateStage(name: "prod", input: { url: $u, password: $p }) { url } }', { u: second.url, p: PASSWORD }, devToken)).errors).toBeUndefined();
     const repromoted = await dev.gql('mutation($id: ID!) { repromote(promotionId: $id, targetStages: ["prod"], name: "big push, again") { id repromotedFrom } }', { id }, devToken);
     expect(repromoted.errors).toBeUndefined();
-    expect(repromoted.data!.repromote.repromotedFrom).toBe(id);
+    expect(repromoted.data!.repromote.repromotedFrom).toBe(rawKey(id)); // the UUID
     const repromotedAt = Date.now();
     const done = await settled(dev.url, devToken, repromoted.data!.repromote.id, 45_000);
     const doneAt = Date.now();

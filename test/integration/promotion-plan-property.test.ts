@@ -34,9 +34,9 @@ const catalog = fc.record({
 });
 
 async function create(server: TestServer, input: Record<string, unknown>): Promise<string> {
-  const res = await server.gql('mutation($i: CreateAssetInput!) { createAsset(input: $i) { id } }', { i: input }, await server.adminToken());
+  const res = await server.gql('mutation($i: CreateAssetInput!) { createAsset(input: $i) { assetId } }', { i: input }, await server.adminToken());
   if (res.errors) throw new Error(JSON.stringify(res.errors));
-  return res.data!.createAsset.id;
+  return res.data!.createAsset.assetId;
 }
 
 /** Puts a GROUP under `id` on the target, through an archive import as any client could. */

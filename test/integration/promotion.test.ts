@@ -3,6 +3,7 @@
  * over real HTTP; progress over real WebSockets.
  */
 import { readFile } from 'node:fs/promises';
+import { rawKey } from '../../src/graphql/node-id.js';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -46,7 +47,7 @@ beforeAll(async () => {
     startTestServer({ env: { STAGECRAFT_STAGE: 'prod' } }),
   ]);
   devToken = await dev.adminToken();
-  petstoreId = (await dev.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { id } } } }', {}, devToken)).data!.assets.edges[0].node.id;
+  petstoreId = (await dev.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { assetId } } } }', {}, devToken)).data!.assets.edges[0].node.assetId;
   await addStage('qa', qa.url);
   await addStage('prod', prod.url);
   await addStage('down', `http://127.0.0.1:${await freePort()}`);
@@ -180,7 +181,7 @@ describe('promote', () => {
     const holder = await promote({ name: 'held by silence', targetStages: ['silent'] });
     expect(holder.errors).toBeUndefined();
     const second = await promote({ name: 'second', targetStages: ['silent', 'qa'] });
-    expect(second.errors?.[0]?.extensions).toMatchObject({ code: 'LOCKED', stage: 'silent', promotionId: holder.data!.promote.id });
+    expect(second.errors?.[0]?.extensions).toMatchObject({ code: 'LOCKED', stage: 'silent', promotionId: rawKey(holder.data!.promote.id) });
     expect(second.errors?.[0]?.message).toContain('held by silence');
     // the plan shows the stage's refusal exactly as promote gives it
     const plan = await dev.gql('query($i: PromoteInput!) { promotionPlan(input: $i) { stages { stageName error errorCode items { name } } } }', { i: { name: 'plan', assetIds: [petstoreId], targetStages: ['silent'] } }, devToken);
@@ -212,7 +213,7 @@ describe('promote', () => {
   it('keeps history: alphabetical, filterable, repromotable and deletable', async () => {
     const list = await dev.gql('{ promotions(first: 100, filter: { stage: "qa" }) { totalCount edges { node { name } } } }', {}, devToken);
     const names = list.data!.promotions.edges.map((e: any) => e.node.name);
-    expect(names).toEqual([...names].sort());
+    expect(names).toEqual([...names].sort((a: string, b: string) => a.toLowerCase().localeCompare(b.toLowerCase()))); // case-insensitive
     expect(names).toContain('Petstore to qa and prod');
     expect(names).not.toContain('mixed targets');
     const failed = await dev.gql('{ promotions(filter: { status: FAILURE, text: "overwrite" }) { edges { node { name status } } } }', {}, devToken);
@@ -223,7 +224,7 @@ describe('promote', () => {
       { id: first },
       devToken,
     );
-    expect(again.data!.repromote.repromotedFrom).toBe(first);
+    expect(again.data!.repromote.repromotedFrom).toBe(rawKey(first)); // the UUID
     expect((await finished(again.data!.repromote.id)).promotion.status).toBe('SUCCESS');
     expect((await dev.gql('mutation($id: ID!) { deletePromotion(id: $id) }', { id: again.data!.repromote.id }, devToken)).data).toEqual({ deletePromotion: true });
     expect((await dev.gql(PROMOTION, { id: again.data!.repromote.id }, devToken)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
@@ -240,9 +241,9 @@ describe('promote', () => {
   });
 
   it('links API versions across stages as fixMissingVersions says', async () => {
-    const v1 = (await dev.gql('mutation { createAsset(input: { type: API, name: "Versioned Promotion API", version: "1" }) { id } }', {}, devToken)).data!.createAsset.id;
+    const v1 = (await dev.gql('mutation { createAsset(input: { type: API, name: "Versioned Promotion API", version: "1" }) { assetId } }', {}, devToken)).data!.createAsset.assetId;
     const ids = [v1];
-    for (const v of ['2', '3', '4', '5']) ids.push((await dev.gql('mutation($id: ID!, $v: String!) { createApiVersion(fromId: $id, version: $v) { id } }', { id: v1, v }, devToken)).data!.createApiVersion.id);
+    for (const v of ['2', '3', '4', '5']) ids.push((await dev.gql('mutation($id: ID!, $v: String!) { createApiVersion(fromId: $id, version: $v) { assetId } }', { id: v1, v }, devToken)).data!.createApiVersion.assetId);
     const send = [ids[0], ids[1], ids[3], ids[4]];
     const toQa = await dev.gql(PROMOTE, { input: { name: 'versions without fix', assetIds: send, targetStages: ['qa'] } }, devToken);
     const toProd = await dev.gql(PROMOTE, { input: { name: 'versions with fix', assetIds: send, targetStages: ['prod'], fixMissingVersions: true } }, devToken);
@@ -257,7 +258,7 @@ describe('promote', () => {
 
 describe('selecting stage-bound variants too', () => {
   it('sends the target its variant under the referenced id, other stages’ variants inert, and the source’s own variant never', async () => {
-    const variants = await dev.gql('{ assets(first: 50, filter: { keyword: "petstore-backend", types: [ALIAS] }) { edges { node { id ... on Alias { stage } } } } }', {}, devToken);
+    const variants = await dev.gql('{ assets(first: 50, filter: { keyword: "petstore-backend", types: [ALIAS] }) { edges { node { id: assetId ... on Alias { stage } } } } }', {}, devToken);
     const ids = variants.data!.assets.edges.map((e: any) => e.node.id);
     expect(ids).toHaveLength(4); // unbound, dev, qa, prod
     const res = await dev.gql(PROMOTE, { input: { name: 'with every variant', assetIds: [petstoreId, ...ids], targetStages: ['prod'], overwriteAssets: true, overwriteAliases: true } }, devToken);

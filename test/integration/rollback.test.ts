@@ -3,6 +3,7 @@
  * target's export checksum for checksum at each step.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawKey } from '../../src/graphql/node-id.js';
 import { checksumsOf, exportArchive } from '../support/archive.js';
 import { ADMIN_PASSWORD, startTestServer, take, type TestServer } from '../support/server.js';
 
@@ -28,8 +29,8 @@ async function promoteAndWait(name: string, targetStages: string[], extra: Recor
 
 /** The target's state of the promoted assets: id → checksum (missing ones absent). */
 async function qaState(): Promise<Record<string, string>> {
-  const res = await qa.gql('query($ids: [ID!]!) { assetsByIds(ids: $ids) { id checksum } }', { ids: closure }, qaToken);
-  return Object.fromEntries(res.data!.assetsByIds.map((a: any) => [a.id, a.checksum]));
+  const res = await qa.gql('query($ids: [ID!]!) { assetsByIds(ids: $ids) { assetId checksum } }', { ids: closure }, qaToken);
+  return Object.fromEntries(res.data!.assetsByIds.map((a: any) => [a.assetId, a.checksum]));
 }
 
 /** The Dev/QA/Prod grid cell states of the Petstore API. */
@@ -45,8 +46,8 @@ beforeAll(async () => {
     startTestServer({ env: { STAGECRAFT_STAGE: 'prod' } }),
   ]);
   [devToken, qaToken] = await Promise.all([dev.adminToken(), qa.adminToken()]);
-  petstoreId = (await dev.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { id } } } }', {}, devToken)).data!.assets.edges[0].node.id;
-  closure = (await dev.gql('query($id: ID!) { dependencyClosure(assetIds: [$id]) { id } }', { id: petstoreId }, devToken)).data!.dependencyClosure.map((a: any) => a.id);
+  petstoreId = (await dev.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { assetId } } } }', {}, devToken)).data!.assets.edges[0].node.assetId;
+  closure = (await dev.gql('query($id: ID!) { dependencyClosure(assetIds: [$id]) { assetId } }', { id: petstoreId }, devToken)).data!.dependencyClosure.map((a: any) => a.assetId);
   for (const [name, server] of [['qa', qa], ['prod', prod]] as const) {
     await dev.gql('mutation($i: CreateStageInput!) { createStage(input: $i) { name } }', { i: { name, url: server.url, username: 'admin', password: ADMIN_PASSWORD } }, devToken);
   }
@@ -87,7 +88,7 @@ describe('rollbacks', () => {
 
     // rolling back the first while the second built on it is refused, naming it; nothing changes
     const refused = await qa.gql('mutation($id: ID!) { rollback(id: $id) { status } }', { id: r1.id }, qaToken);
-    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', rollbacks: [{ id: r2.id, name: 'Petstore v2' }] });
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', rollbacks: [{ id: rawKey(r2.id), name: 'Petstore v2' }] });
     expect(await qaState()).toEqual(afterSecond);
 
     // roll back the second from the source, with the stage's credentials, following progress on the target

@@ -6,6 +6,7 @@
  * an operation sent on the socket right after the change runs nothing.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { rawKey } from '../../src/graphql/node-id.js';
 import { sql } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { bearer, connectAndInit, opened, type Closed, type Message, type Peer } from '../support/ws-peer.js';
@@ -204,7 +205,7 @@ describe('each operation re-checks the credential', () => {
     const user = await freshUser('SUPER_ADMIN');
     const peer = await watchedSocket(user.token);
     // Behind the server's back: no NOTIFY, as if it were lost. Only the per-operation check can see it.
-    await sql(a.databaseUrl, 'UPDATE access_tokens SET revoked_at = now() WHERE user_id = $1', [user.id]);
+    await sql(a.databaseUrl, 'UPDATE access_tokens SET revoked_at = now() WHERE user_id = $1', [rawKey(user.id)]);
     const outcome = untilClosed(peer);
     peer.send({ type: 'subscribe', id: 'probe', payload: { query: CREATE_PROBE(`silent-${users}`) } });
     const { messages, closed } = await outcome;

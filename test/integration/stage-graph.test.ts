@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/embedded.js';
+import { rawKey } from '../../src/graphql/node-id.js';
 import { RemoteStage } from '../../src/services/remote-stage.js';
 import { ADMIN_PASSWORD, startTestServer, take, type TestServer } from '../support/server.js';
 
@@ -23,8 +24,8 @@ beforeAll(async () => {
     startTestServer({ env: { STAGECRAFT_STAGE: 'prod' } }),
   ]);
   devToken = await dev.adminToken();
-  petstoreId = (await dev.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { id } } } }', {}, devToken)).data!.assets.edges[0].node.id;
-  closure = (await dev.gql('query($id: ID!) { dependencyClosure(assetIds: [$id]) { id } }', { id: petstoreId }, devToken)).data!.dependencyClosure.map((a: any) => a.id);
+  petstoreId = (await dev.gql('{ assets(filter: { keyword: "Swagger Petstore", types: [API] }) { edges { node { assetId } } } }', {}, devToken)).data!.assets.edges[0].node.assetId;
+  closure = (await dev.gql('query($id: ID!) { dependencyClosure(assetIds: [$id]) { assetId } }', { id: petstoreId }, devToken)).data!.dependencyClosure.map((a: any) => a.assetId);
   for (const [name, url] of [['qa', qa.url], ['prod', prod.url], ['down', `http://127.0.0.1:${await freePort()}`]]) {
     await dev.gql('mutation($i: CreateStageInput!) { createStage(input: $i) { name } }', { i: { name, url, username: 'admin', password: ADMIN_PASSWORD } }, devToken);
   }
@@ -60,7 +61,7 @@ describe('stage(name)', () => {
   });
 
   it('batches every remote field of a request into one call per stage', async () => {
-    const fields = closure.map((id, i) => `a${i}: asset(id: "${id}") { id name checksum }`).join(' ');
+    const fields = closure.map((id, i) => `a${i}: asset(id: "${id}") { assetId name checksum }`).join(' ');
     const query = `{ qa: stage(name: "qa") { ${fields} assets { totalCount } promotions { totalCount } rollbacks { totalCount } }
                      prod: stage(name: "prod") { ${fields} assets { totalCount } } }`;
     await dev.gql(query, {}, devToken); // signs in to both stages once
@@ -68,7 +69,7 @@ describe('stage(name)', () => {
     const res = await dev.gql(query, {}, devToken);
     expect(RemoteStage.requests - before).toBe(2);
     expect(res.errors?.filter((e) => e.extensions?.code !== 'NOT_FOUND')).toBeFalsy();
-    expect(res.data!.qa.a0).toMatchObject({ id: closure[0] });
+    expect(res.data!.qa.a0).toMatchObject({ assetId: closure[0] });
     expect(res.data!.prod.assets.totalCount).toBe(0);
   });
 
@@ -95,7 +96,7 @@ describe('assetMatrix', () => {
   it('shows IN_SYNC, MISSING and UNKNOWN per stage, then DRIFTED after a change here', async () => {
     const before = await matrix();
     expect(before.dev).toMatchObject({ state: 'IN_SYNC', version: '1.0.0' });
-    expect(before.qa).toMatchObject({ state: 'IN_SYNC', version: '1.0.0', lastPromotion: { id: promotionId, name: 'Petstore to qa' } });
+    expect(before.qa).toMatchObject({ state: 'IN_SYNC', version: '1.0.0', lastPromotion: { id: rawKey(promotionId), name: 'Petstore to qa' } });
     expect(before.prod).toMatchObject({ state: 'MISSING', checksum: null, lastPromotion: null });
     expect(before.down).toMatchObject({ state: 'UNKNOWN', error: expect.stringMatching(/STAGE_UNREACHABLE/) });
 

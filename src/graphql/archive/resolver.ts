@@ -1,3 +1,4 @@
+import { NodeInterface } from '../node.js';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import type { AssetType } from '../../domain/asset-types.js';
@@ -32,7 +33,7 @@ class AssetImportResult {
   @Field({ description: 'Why, in words (for a FAILURE, what to change).' }) explanation!: string;
 }
 
-@ObjectType({ description: 'The outcome of one archive import. Also at GET /archive/import-reports/<id>.json and .csv.' })
+@ObjectType({ implements: NodeInterface, description: 'The outcome of one archive import. Also at GET /archive/import-reports/<id>.json and .csv.' })
 export class ImportReport {
   @Field(() => ID, { description: 'The report’s id.' }) id!: string;
   @Field({ description: 'SUCCESS, PARTIAL_SUCCESS or FAILURE.' }) status!: string;
@@ -86,7 +87,7 @@ export class ArchiveResolver {
     @Ctx() { services }: Context,
   ): Promise<Connection<ImportReportEntity>> {
     const page = await services.importReports.list(first, after);
-    return toConnection(page.nodes, page.totalCount, page.hasNextPage, (r) => r.id);
+    return toConnection({ ...page, cursors: page.nodes.map((r) => r.id), hasPreviousPage: !!after });
   }
 
   @Requires('IMPORT_ASSETS')

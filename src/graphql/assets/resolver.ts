@@ -1,10 +1,9 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { badInput } from '../../errors.js';
 import type { ListedAsset } from '../../services/asset-rows.js';
 import type { AuthUser } from '../../services/auth.js';
-import { encodeCursor } from '../../services/paging.js';
-import { toConnection, type Connection } from '../connection.js';
+import { PageArgs, toConnection, type Connection, type Order } from '../connection.js';
 import type { Context } from '../context.js';
 import type { Loaders, LookupLoader } from '../loaders.js';
 import { selectedFieldNames } from '../selection.js';
@@ -16,6 +15,8 @@ import {
   AssetDependencies,
   AssetFilterInput,
   AssetInterface,
+  AssetOrder,
+  type AssetOrderField,
   assetView,
   CreateAssetInput,
   OptionalDependencies,
@@ -46,18 +47,18 @@ export class AssetResolver {
   }
 
   @Requires()
-  @Query(() => AssetConnection, { description: 'Assets in a stable order (name, then id), filtered and paged.' })
+  @Query(() => AssetConnection, { description: 'Assets in a stable order (by orderBy, then id), filtered and paged.' })
   async assets(
     @Arg('filter', () => AssetFilterInput, { nullable: true, description: 'Which assets.' }) filter: AssetFilterInput | null,
-    @Arg('first', () => Int, { defaultValue: 20, description: 'Page size (at most the page limit, 500 by default).' }) first: number,
-    @Arg('after', () => String, { nullable: true, description: 'Cursor: the page after this edge.' }) after: string | null,
+    @Args() page: PageArgs,
+    @Arg('orderBy', () => AssetOrder, { nullable: true, description: 'How the assets are sorted (default: by name).' }) orderBy: Order<AssetOrderField> | null,
     @Ctx() { services, loaders }: Context,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Connection<View>> {
-    const page = await services.assets.search(filter ?? {}, first, after);
-    for (const node of page.nodes) loaders.assetById.prime(node.id, node);
-    await loadAhead(page.nodes, selectedFieldNames(info, ['edges', 'node']), loaders);
-    return toConnection(views(page.nodes), page.totalCount, page.hasNextPage, encodeCursor);
+    const found = await services.assets.search(filter ?? {}, page, orderBy ?? undefined);
+    for (const node of found.nodes) loaders.assetById.prime(node.id, node);
+    await loadAhead(found.nodes, selectedFieldNames(info, ['edges', 'node']), loaders);
+    return toConnection(found, assetView);
   }
 
   @Requires()

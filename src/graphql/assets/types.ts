@@ -3,11 +3,12 @@
  * concrete type per asset type whose spec has fields worth typing. Resolvers return asset rows
  * (ListedAsset: the columns shown); typed fields read from the row's spec through `specField`.
  */
+import { NodeInterface } from '../node.js';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, getMetadataStorage, ID, InputType, Int, InterfaceType, ObjectType, registerEnumType } from 'type-graphql';
 import { aliasKinds, assetTypes, type AssetType } from '../../domain/asset-types.js';
 import type { ListedAsset } from '../../services/asset-rows.js';
-import { ConnectionType } from '../connection.js';
+import { ConnectionType, OrderInput } from '../connection.js';
 import { KeyedById } from '../subgraph/key.js';
 
 export const AssetTypeEnum = Object.fromEntries(assetTypes.map((t) => [t, t])) as { [K in AssetType]: K };
@@ -93,12 +94,15 @@ export const assetTypeName = (asset: ListedAsset & { __typename?: string }): str
 
 @KeyedById()
 @InterfaceType('Asset', {
-  description: 'Anything the catalog holds. Its id is the same on every stage it reaches.',
+  implements: NodeInterface,
+  description: 'Anything the catalog holds. Its assetId is the same on every stage it reaches; its id (global) names the stage too.',
   // type-graphql wraps this in an async function; schema.ts installs it unwrapped on the built schema.
   resolveType: assetTypeName,
 })
 export abstract class AssetInterface {
-  @Field(() => ID, { description: 'The asset’s UUID, the same on every stage it reaches.' }) id!: string;
+  @Field(() => ID, { description: 'Global id: names the type, the stage it was read from and the asset.' }) id!: string;
+  @Field(() => ID, { description: 'The asset’s UUID: the same on every stage it reaches (archives, promotions, the CLI use it).' })
+  assetId!: string;
   @Field(() => AssetTypeEnum, { description: 'The asset type.' }) type!: AssetType;
   @Field({ description: 'The asset’s name (unique per type on a stage).' }) name!: string;
   @Field({ description: 'Free text.' }) description!: string;
@@ -127,7 +131,7 @@ export class Route {
 }
 
 @KeyedById()
-@ObjectType({ implements: AssetInterface, description: 'An API: the service a gateway serves.' })
+@ObjectType({ implements: [NodeInterface, AssetInterface], description: 'An API: the service a gateway serves.' })
 export class ApiAsset extends AssetInterface {
   @Field({ description: 'REST, SOAP, GRAPHQL or WEBSOCKET.' }) apiType!: string;
   @Field({ description: 'Path prefix the gateway serves the API under.' }) basePath!: string;
@@ -139,7 +143,7 @@ export class ApiAsset extends AssetInterface {
 }
 
 @KeyedById()
-@ObjectType({ implements: AssetInterface, description: 'A rule an API applies to its traffic.' })
+@ObjectType({ implements: [NodeInterface, AssetInterface], description: 'A rule an API applies to its traffic.' })
 export class PolicyAsset extends AssetInterface {
   @Field({ description: 'What the policy does, e.g. rate-limit or cors.' }) kind!: string;
   @Field({ description: 'When it runs: on the REQUEST, the RESPONSE or an ERROR.' }) phase!: string;
@@ -147,7 +151,7 @@ export class PolicyAsset extends AssetInterface {
 }
 
 @KeyedById()
-@ObjectType({ implements: AssetInterface, description: 'A named value, bound to a stage or unbound (the default).' })
+@ObjectType({ implements: [NodeInterface, AssetInterface], description: 'A named value, bound to a stage or unbound (the default).' })
 export class Alias extends AssetInterface {
   @Field(() => String, { nullable: true, description: 'Null when the alias is secure: secure values are never returned.' })
   value!: string | null;
@@ -159,7 +163,7 @@ export class Alias extends AssetInterface {
 }
 
 @KeyedById()
-@ObjectType({ implements: AssetInterface, description: 'A consumer application of APIs, identified by its keys or client ids.' })
+@ObjectType({ implements: [NodeInterface, AssetInterface], description: 'A consumer application of APIs, identified by its keys or client ids.' })
 export class ApplicationAsset extends AssetInterface {
   @Field(() => String, { nullable: true, description: 'Whom to contact about the application.' }) contactEmail!: string | null;
   @Field(() => [String], { description: 'API keys, client ids or host names that identify the application’s requests.' }) identifiers!: string[];
@@ -167,7 +171,7 @@ export class ApplicationAsset extends AssetInterface {
 }
 
 @KeyedById()
-@ObjectType({ implements: AssetInterface, description: 'A bundle of APIs offered to applications under plans.' })
+@ObjectType({ implements: [NodeInterface, AssetInterface], description: 'A bundle of APIs offered to applications under plans.' })
 export class PackageAsset extends AssetInterface {
   @Field({ description: 'Who may see the package: PUBLIC or PRIVATE.' }) visibility!: string;
   @Field(() => [String], { description: 'Free labels for search.' }) tags!: string[];
@@ -180,7 +184,7 @@ export class RateLimit {
 }
 
 @KeyedById()
-@ObjectType({ implements: AssetInterface, description: 'Terms of use of a package: a rate limit and a price.' })
+@ObjectType({ implements: [NodeInterface, AssetInterface], description: 'Terms of use of a package: a rate limit and a price.' })
 export class PlanAsset extends AssetInterface {
   @Field(() => RateLimit, { description: 'How many requests the plan allows.' }) rateLimit!: RateLimit;
   @Field(() => Float, { description: 'Price per billing period.' }) price!: number;
@@ -188,19 +192,19 @@ export class PlanAsset extends AssetInterface {
 }
 
 @KeyedById()
-@ObjectType({ implements: AssetInterface, description: 'An application’s subscription to a package under a plan.' })
+@ObjectType({ implements: [NodeInterface, AssetInterface], description: 'An application’s subscription to a package under a plan.' })
 export class SubscriptionAsset extends AssetInterface {
   @Field({ description: 'ACTIVE, PENDING or SUSPENDED.' }) status!: string;
 }
 
 @KeyedById()
-@ObjectType({ implements: AssetInterface, description: 'A team; its groups are the GROUP assets it requires.' })
+@ObjectType({ implements: [NodeInterface, AssetInterface], description: 'A team; its groups are the GROUP assets it requires.' })
 export class TeamAsset extends AssetInterface {
   @Field(() => String, { nullable: true, description: 'The team’s contact address.' }) email!: string | null;
 }
 
 @KeyedById()
-@ObjectType({ implements: AssetInterface, description: 'Asset types without typed fields of their own.' })
+@ObjectType({ implements: [NodeInterface, AssetInterface], description: 'Asset types without typed fields of their own.' })
 export class GenericAsset extends AssetInterface {}
 
 export const concreteAssetTypes = [ApiAsset, PolicyAsset, Alias, ApplicationAsset, PackageAsset, PlanAsset, SubscriptionAsset, TeamAsset, GenericAsset];
@@ -226,6 +230,7 @@ function viewConstructor(type: { prototype: object }): new (asset: ListedAsset, 
     .map((f) => f.name);
   function AssetView(this: View, asset: ListedAsset, spec: Record<string, unknown>) {
     this.id = asset.id;
+    this.assetId = asset.id;
     this.type = asset.type;
     this.name = asset.name;
     this.description = asset.description;
@@ -278,6 +283,17 @@ export function assetView(asset: ListedAsset): View {
 }
 
 export const AssetConnection = ConnectionType('Asset', () => AssetInterface);
+
+export enum AssetOrderField {
+  NAME = 'NAME',
+  TYPE = 'TYPE',
+  UPDATED_AT = 'UPDATED_AT',
+}
+registerEnumType(AssetOrderField, {
+  name: 'AssetOrderField',
+  valuesConfig: { NAME: { description: 'Case-insensitive.' }, TYPE: { description: 'Then by name.' }, UPDATED_AT: { description: 'Last change.' } },
+});
+export const AssetOrder = OrderInput<AssetOrderField>('AssetOrder', AssetOrderField, 'How assets are sorted (default: NAME, ASC).');
 
 @InputType('AssetFilter', { description: 'Which assets: all conditions must hold.' })
 export class AssetFilterInput {

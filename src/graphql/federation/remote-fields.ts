@@ -7,12 +7,15 @@
  */
 import DataLoader from 'dataloader';
 import {
+  astFromValue,
   defaultFieldResolver,
+  getArgumentValues,
   getNullableType,
   isObjectType,
   Kind,
   print,
   visit,
+  type ArgumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLOutputType,
@@ -25,20 +28,28 @@ import { AppError } from '../../errors.js';
 import type { RemoteAssetReader } from '../../services/drift.js';
 import type { Services } from '../../services/index.js';
 import type { Context } from '../context.js';
+import { localizeArguments } from '../global-ids.js';
+import { encodeGlobalId, rawKey, type NodeKind } from '../node-id.js';
 
 const REMOTE = Symbol('remote');
 
-/** Marks remote data, deeply, so field resolvers know not to look it up locally. */
-export function markRemote<T>(value: T): T {
-  if (Array.isArray(value)) value.forEach(markRemote);
+/**
+ * Marks remote data, deeply, with the stage it came from (by the name this instance knows it by),
+ * so field resolvers know not to look it up locally and ids name that stage.
+ */
+export function markRemote<T>(value: T, stage: string): T {
+  if (Array.isArray(value)) value.forEach((item) => markRemote(item, stage));
   else if (value && typeof value === 'object' && !(REMOTE in value)) {
-    Object.defineProperty(value, REMOTE, { value: true, enumerable: false });
-    Object.values(value).forEach(markRemote);
+    Object.defineProperty(value, REMOTE, { value: stage, enumerable: false });
+    Object.values(value).forEach((item) => markRemote(item, stage));
   }
   return value;
 }
 
 export const isRemote = (value: unknown): boolean => !!value && typeof value === 'object' && REMOTE in value;
+
+/** The stage remote data came from; null for our own. */
+export const remoteStageOf = (value: unknown): string | null => (isRemote(value) ? ((value as { [REMOTE]: string })[REMOTE] ?? null) : null);
 
 const isDateTime = (type: GraphQLOutputType) => getNullableType(type).toString() === 'DateTimeISO';
 
@@ -68,9 +79,15 @@ export function answerRemoteDataFromItself(schema: GraphQLSchema): GraphQLSchema
 /**
  * The field as text for the remote query: the client's arguments and selection, fragments
  * inlined, aliases dropped (the answer is read back by field name), `__typename` added to every
- * selection so abstract types resolve.
+ * selection so abstract types resolve. The field's own arguments travel as literals with their
+ * ids as raw keys (a global id names the stage as this instance knows it, which the remote may
+ * not); `replace` forwards another field (name and arguments) with the client's selection.
  */
-function forwardedField(info: GraphQLResolveInfo): { text: string; variables: Set<string> } {
+function forwardedField(
+  info: GraphQLResolveInfo,
+  stage: string,
+  replace?: { name: string; args: { name: string; value: string }[] },
+): { text: string; variables: Set<string> } {
   const fragments = info.fragments as Record<string, FragmentDefinitionNode>;
   const variables = new Set<string>();
   const inline = (set: SelectionSetNode | undefined): SelectionSetNode | undefined =>
@@ -88,8 +105,22 @@ function forwardedField(info: GraphQLResolveInfo): { text: string; variables: Se
         }),
       ],
     };
-  const field: FieldNode = { ...info.fieldNodes[0]!, alias: undefined, selectionSet: inline(info.fieldNodes[0]!.selectionSet) };
-  visit(field, { Variable: (node) => void variables.add(node.name.value) });
+  const node = info.fieldNodes[0]!;
+  let args: ArgumentNode[];
+  let name = node.name;
+  if (replace) {
+    name = { kind: Kind.NAME, value: replace.name };
+    args = replace.args.map((a) => ({ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: a.name }, value: { kind: Kind.STRING, value: a.value } }));
+  } else {
+    const definition = info.parentType.getFields()[info.fieldName]!;
+    const values = localizeArguments(definition, getArgumentValues(definition, node, info.variableValues), stage);
+    args = definition.args.flatMap((a) => {
+      const value = values[a.name] === undefined ? null : astFromValue(values[a.name], a.type);
+      return value ? [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: a.name }, value } as ArgumentNode] : [];
+    });
+  }
+  const field: FieldNode = { ...node, name, arguments: args, alias: undefined, selectionSet: inline(node.selectionSet) };
+  visit(field, { Variable: (variable) => void variables.add(variable.name.value) });
   return { text: print(field), variables };
 }
 
@@ -120,7 +151,7 @@ export function createRemoteFieldLoader(services: Services): DataLoader<RemoteFi
             const body = await remote.queryRaw(query, values);
             indexes.forEach((i, n) => {
               const error = body.errors?.find((e) => e.path?.[0] === `f${n}`) ?? (body.data ? undefined : body.errors?.[0]);
-              results[i] = error ? remote.remoteError(error) : markRemote(body.data?.[`f${n}`] ?? null);
+              results[i] = error ? remote.remoteError(error) : markRemote(body.data?.[`f${n}`] ?? null, stage);
             });
           } catch (err) {
             // Unexpected failures are ours, not the remote's words: masked like any other.
@@ -141,8 +172,22 @@ export function createRemoteFieldLoader(services: Services): DataLoader<RemoteFi
  */
 export async function resolveRemotely(ctx: Context, stage: string, info: GraphQLResolveInfo): Promise<unknown> {
   ctx.services.stages.assertMayReadRemote(ctx.user, [stage]);
-  const { text, variables } = forwardedField(info);
+  const { text, variables } = forwardedField(info, stage);
   return ctx.loaders.remoteFields.load({ stage, text, variables, definitions: info.operation.variableDefinitions ?? [], values: info.variableValues });
+}
+
+/**
+ * Asks a remote stage for one object by key with the client's selection (`node(id)` for an id
+ * of that stage): the remote's `node` field, with the id re-encoded in the stage's own name.
+ */
+export async function resolveNodeRemotely(ctx: Context, stage: string, id: { kind: NodeKind; key: string }, info: GraphQLResolveInfo): Promise<unknown> {
+  ctx.services.stages.assertMayReadRemote(ctx.user, [stage]);
+  const remote = await ctx.services.stages.remote(stage);
+  const theirId = encodeGlobalId(id.kind, await remote.ownStageName(), id.key);
+  const { text, variables } = forwardedField(info, stage, { name: 'node', args: [{ name: 'id', value: theirId }] });
+  const found = await ctx.loaders.remoteFields.load({ stage, text, variables, definitions: info.operation.variableDefinitions ?? [], values: info.variableValues });
+  if (found instanceof Error) throw found;
+  return found;
 }
 
 /**
@@ -154,13 +199,14 @@ export function remoteAssetReader(ctx: Context): RemoteAssetReader {
   return async (stage, ids) => {
     if (!ids.length) return new Map();
     const text = `assetsByIds(ids: ${JSON.stringify(ids)}) { id checksum version }`;
+    // The remote answers global ids (of its own name for itself): compared by raw key.
     const found = await ctx.loaders.remoteFields.load({ stage, text, variables: new Set(), definitions: [], values: {} });
     if (found instanceof Error) throw found;
     if (!Array.isArray(found)) return new Map();
     return new Map(
       (found as { id: unknown; checksum: unknown; version: unknown }[])
         .filter((a) => a && typeof a.id === 'string' && typeof a.checksum === 'string')
-        .map((a) => [a.id as string, { checksum: a.checksum as string, version: typeof a.version === 'string' ? a.version : null }]),
+        .map((a) => [rawKey(a.id as string), { checksum: a.checksum as string, version: typeof a.version === 'string' ? a.version : null }]),
     );
   };
 }

@@ -4,15 +4,16 @@
  * A stage that cannot be reached fails its own fields only (STAGE_UNREACHABLE).
  */
 import type { GraphQLResolveInfo } from 'graphql';
-import { Arg, Ctx, Field, FieldResolver, ID, Info, Int, ObjectType, Query, registerEnumType, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, Field, FieldResolver, ID, Info, Int, ObjectType, Query, registerEnumType, Resolver, Root } from 'type-graphql';
 import type { DriftState } from '../../services/drift.js';
 import { Requires } from '../guard.js';
 import { AssetResolver } from '../assets/resolver.js';
-import { AssetConnection, AssetFilterInput, AssetInterface } from '../assets/types.js';
+import { AssetConnection, AssetFilterInput, AssetInterface, AssetOrder, type AssetOrderField } from '../assets/types.js';
 import type { Context } from '../context.js';
 import { GatewayGroup, GatewayGroupResolver } from '../gateways/resolver.js';
-import { PromotionConnection, PromotionFilter, PromotionResolver } from '../promotions/resolver.js';
-import { RollbackConnection, RollbackFilter, RollbackResolver } from '../rollbacks/resolver.js';
+import { PromotionConnection, PromotionFilter, PromotionOrder, PromotionResolver, type PromotionOrderField } from '../promotions/resolver.js';
+import { RollbackConnection, RollbackFilter, RollbackOrder, RollbackResolver, type RollbackOrderField } from '../rollbacks/resolver.js';
+import { PageArgs, type Order } from '../connection.js';
 import { Stage } from '../stages/resolver.js';
 import { remoteAssetReader, resolveRemotely } from './remote-fields.js';
 
@@ -27,12 +28,12 @@ export class StageGraphResolver {
   assets(
     @Root() stage: Stage,
     @Arg('filter', () => AssetFilterInput, { nullable: true, description: 'Which assets.' }) filter: AssetFilterInput | null,
-    @Arg('first', () => Int, { defaultValue: 20, description: 'Page size.' }) first: number,
-    @Arg('after', () => String, { nullable: true, description: 'Cursor: the page after this edge.' }) after: string | null,
+    @Args() page: PageArgs,
+    @Arg('orderBy', () => AssetOrder, { nullable: true, description: 'How they are sorted.' }) orderBy: Order<AssetOrderField> | null,
     @Ctx() ctx: Context,
     @Info() info: GraphQLResolveInfo,
   ) {
-    return stage.isLocal ? assets.assets(filter, first, after, ctx, info) : resolveRemotely(ctx, stage.name, info);
+    return stage.isLocal ? assets.assets(filter, page, orderBy, ctx, info) : resolveRemotely(ctx, stage.name, info);
   }
 
   @FieldResolver(() => AssetInterface, { nullable: true, description: 'One asset of that stage.' })
@@ -44,12 +45,12 @@ export class StageGraphResolver {
   promotions(
     @Root() stage: Stage,
     @Arg('filter', () => PromotionFilter, { nullable: true, description: 'Which promotions.' }) filter: PromotionFilter | null,
-    @Arg('first', () => Int, { defaultValue: 20, description: 'Page size.' }) first: number,
-    @Arg('after', () => String, { nullable: true, description: 'Cursor: the page after this edge.' }) after: string | null,
+    @Args() page: PageArgs,
+    @Arg('orderBy', () => PromotionOrder, { nullable: true, description: 'How they are sorted.' }) orderBy: Order<PromotionOrderField> | null,
     @Ctx() ctx: Context,
     @Info() info: GraphQLResolveInfo,
   ) {
-    return stage.isLocal ? promotions.promotions(filter, first, after, ctx) : resolveRemotely(ctx, stage.name, info);
+    return stage.isLocal ? promotions.promotions(filter, page, orderBy, ctx) : resolveRemotely(ctx, stage.name, info);
   }
 
   @FieldResolver(() => [GatewayGroup], { nullable: true, description: 'That stage’s gateway groups.' })
@@ -61,12 +62,12 @@ export class StageGraphResolver {
   rollbacks(
     @Root() stage: Stage,
     @Arg('filter', () => RollbackFilter, { nullable: true, description: 'Which rollbacks.' }) filter: RollbackFilter | null,
-    @Arg('first', () => Int, { defaultValue: 20, description: 'Page size.' }) first: number,
-    @Arg('after', () => String, { nullable: true, description: 'Cursor: the page after this edge.' }) after: string | null,
+    @Args() page: PageArgs,
+    @Arg('orderBy', () => RollbackOrder, { nullable: true, description: 'How they are sorted.' }) orderBy: Order<RollbackOrderField> | null,
     @Ctx() ctx: Context,
     @Info() info: GraphQLResolveInfo,
   ) {
-    return stage.isLocal ? rollbacks.rollbacks(filter, first, after, ctx) : resolveRemotely(ctx, stage.name, info);
+    return stage.isLocal ? rollbacks.rollbacks(filter, page, orderBy, ctx) : resolveRemotely(ctx, stage.name, info);
   }
 }
 

@@ -1,3 +1,4 @@
+import { NodeInterface } from '../node.js';
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
 import { requireId } from '../../db/ids.js';
@@ -20,7 +21,7 @@ class RouteInfo {
 }
 
 @KeyedById()
-@ObjectType({ description: 'A gateway group: instances that run the same configuration.' })
+@ObjectType({ implements: NodeInterface, description: 'A gateway group: instances that run the same configuration.' })
 export class GatewayGroup {
   @Field(() => ID, { description: 'The group’s id.' }) id!: string;
   @Field({ description: 'The name as typed; spaces allowed.' }) name!: string;
@@ -30,7 +31,7 @@ export class GatewayGroup {
 }
 
 @KeyedById()
-@ObjectType({ description: 'A published version of a service (an API) in a gateway group.' })
+@ObjectType({ implements: NodeInterface, description: 'A published version of a service (an API) in a gateway group.' })
 export class ServiceVersion {
   @Field(() => ID, { description: 'The version’s id.' }) id!: string;
   @Field({ description: 'Its version number, e.g. 1.0.1 (kept by a sync).' }) version!: string;
@@ -51,8 +52,8 @@ class GroupService {
   @Field(() => [ServiceVersion], { description: 'Every version published in this group, oldest first.' }) versions!: ServiceVersionEntity[];
 }
 
-@ObjectType({ description: 'A gateway instance (data plane) of a group, as its heartbeats report it.' })
-class GatewayInstance {
+@ObjectType({ implements: NodeInterface, description: 'A gateway instance (data plane) of a group, as its heartbeats report it.' })
+export class GatewayInstance {
   @Field(() => ID, { description: 'The instance’s id (chosen by the instance).' }) id!: string;
   @Field({ description: 'The instance’s host name.' }) hostname!: string;
   @Field({ description: 'ONLINE while heartbeats are fresh, else OFFLINE.' }) status!: string;
@@ -87,8 +88,8 @@ class SyncOperation {
   @Field(() => Int, { description: 'The target group’s revision after the sync.' }) revision!: number;
 }
 
-@ObjectType({ description: 'A join token of a gateway group. The secret is shown only when created.' })
-class GatewayInstanceToken {
+@ObjectType({ implements: NodeInterface, description: 'A join token of a gateway group. The secret is shown only when created.' })
+export class GatewayInstanceToken {
   @Field(() => ID, { description: 'The token’s id.' }) id!: string;
   @Field({ description: 'When the token was created.' }) createdAt!: Date;
   @Field(() => Date, { nullable: true, description: 'Set once revoked: the token no longer authenticates.' }) revokedAt!: Date | null;
@@ -104,8 +105,8 @@ class SyncProgressEvent {
   @Field({ description: 'When it happened.' }) at!: Date;
 }
 
-@ObjectType({ description: 'Where a gateway group’s instances discover upstream nodes.' })
-class ServiceRegistry {
+@ObjectType({ implements: NodeInterface, description: 'Where a gateway group’s instances discover upstream nodes.' })
+export class ServiceRegistry {
   @Field(() => ID, { description: 'The registry’s id.' }) id!: string;
   @Field({ description: 'The name as typed, e.g. "Registry for Test".' }) name!: string;
   @Field({ description: 'The name’s URL/key form, unique in its group; an upstream may name the registry by either.' }) slug!: string;
@@ -182,7 +183,17 @@ class CreateServiceRegistryInput {
   @Field(() => Int, { nullable: true, description: 'How often instances re-read the registry, in milliseconds.' }) refreshMs?: number | null;
 }
 
-const asInstance = (i: GatewayInstanceEntity): GatewayInstance => ({ ...i, status: isOnline(i.lastSeen) ? 'ONLINE' : 'OFFLINE' });
+export const asRegistry = (r: ServiceRegistryEntity & { group?: GatewayGroupEntity }): ServiceRegistry => ({
+  id: r.id,
+  name: r.name,
+  slug: r.slug,
+  type: r.type,
+  address: r.address,
+  refreshMs: r.refreshMs,
+  gatewayGroup: r.group?.name ?? '',
+});
+
+export const asInstance = (i: GatewayInstanceEntity): GatewayInstance => ({ ...i, status: isOnline(i.lastSeen) ? 'ONLINE' : 'OFFLINE' });
 
 @Resolver(() => GatewayGroup)
 export class GatewayGroupResolver {
@@ -201,15 +212,7 @@ export class GatewayGroupResolver {
   @Requires()
   @Query(() => [ServiceRegistry], { description: 'Service registries, of one gateway group or all.' })
   async serviceRegistries(@Arg('gatewayGroup', () => String, { nullable: true, description: 'Only this group’s; null = every group’s.' }) group: string | null, @Ctx() { services }: Context): Promise<ServiceRegistry[]> {
-    return (await services.gateways.registries(group)).map((r: ServiceRegistryEntity & { group?: GatewayGroupEntity }) => ({
-      id: r.id,
-      name: r.name,
-      slug: r.slug,
-      type: r.type,
-      address: r.address,
-      refreshMs: r.refreshMs,
-      gatewayGroup: r.group?.name ?? '',
-    }));
+    return (await services.gateways.registries(group)).map(asRegistry);
   }
 
   @Requires('MANAGE_GATEWAY_GROUPS')

@@ -1,15 +1,16 @@
-import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
+import { NodeInterface } from '../node.js';
+import { Arg, Args, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
 import type { OptionalChoice } from '../../domain/dependencies.js';
 import type { AssetAction } from '../../domain/promotion-decision.js';
 import type { PromotionEntity, PromotionStageEntity, RunStatus } from '../../entities/promotion.js';
 import type { StoredEvent } from '../../events/event-log.js';
 import type { AuthUser } from '../../services/auth.js';
 import type { ProgressPayload } from '../../services/promotions.js';
-import { encodeCursor } from '../../services/paging.js';
 import { OptionalDependencies } from '../assets/types.js';
 import { badInput, notFound } from '../../errors.js';
 import { Rollback } from '../rollbacks/resolver.js';
-import { ConnectionType, toConnection, type Connection } from '../connection.js';
+import { markRemote } from '../federation/remote-fields.js';
+import { ConnectionType, OrderInput, PageArgs, toConnection, type Connection, type Order } from '../connection.js';
 import type { Context } from '../context.js';
 import { CurrentUser, Requires } from '../guard.js';
 import { KeyedById } from '../subgraph/key.js';
@@ -70,7 +71,7 @@ export class StageResult {
 }
 
 @KeyedById()
-@ObjectType({ description: 'Assets sent from this stage to target stages, with each stage’s outcome.' })
+@ObjectType({ implements: NodeInterface, description: 'Assets sent from this stage to target stages, with each stage’s outcome.' })
 export class Promotion {
   @Field(() => ID, { description: 'The promotion’s UUID.' }) id!: string;
   @Field({ description: 'The promotion’s name.' }) name!: string;
@@ -89,6 +90,16 @@ export class Promotion {
 }
 
 export const PromotionConnection = ConnectionType('Promotion', () => Promotion);
+
+export enum PromotionOrderField {
+  NAME = 'NAME',
+  CREATED_AT = 'CREATED_AT',
+}
+registerEnumType(PromotionOrderField, {
+  name: 'PromotionOrderField',
+  valuesConfig: { NAME: { description: 'Case-insensitive.' }, CREATED_AT: { description: 'When it was promoted; DESC = newest first.' } },
+});
+export const PromotionOrder = OrderInput<PromotionOrderField>('PromotionOrder', PromotionOrderField, 'How promotions are sorted (default: NAME, ASC).');
 
 @InputType({ description: 'What to promote, where, and how.' })
 export class PromoteInput {
@@ -110,6 +121,8 @@ export class PromotionFilter {
   @Field(() => PromotionStatus, { nullable: true, description: 'Only promotions with this status.' }) status?: RunStatus | null;
   @Field(() => String, { nullable: true, description: 'Target stage name.' }) stage?: string | null;
   @Field(() => String, { nullable: true, description: 'Text in the name or description.' }) text?: string | null;
+  @Field(() => Date, { nullable: true, description: 'Promoted at or after this time.' }) from?: Date | null;
+  @Field(() => Date, { nullable: true, description: 'Promoted before this time.' }) to?: Date | null;
 }
 
 @ObjectType({ description: 'What a promotion would do with one asset on one stage.' })
@@ -168,22 +181,22 @@ export class StageResultResolver {
   async rollback(@Root() stage: PromotionStageEntity, @Ctx() { services, user }: Context): Promise<Record<string, unknown> | null> {
     if (stage.status === 'QUEUED') return null;
     const found = await (await services.stages.remoteFor(user, stage.stageName)).rollbackFor(stage.promotionId);
-    return found && fromRemote(found);
+    // The target stage's rollback: its id names that stage.
+    return found && markRemote(fromRemote(found), stage.stageName);
   }
 }
 
 @Resolver(() => Promotion)
 export class PromotionResolver {
   @Requires()
-  @Query(() => PromotionConnection, { description: 'Promotion history, alphabetical by name.' })
+  @Query(() => PromotionConnection, { description: 'Promotion history: alphabetical by name (case-insensitive) unless orderBy says otherwise, e.g. { field: CREATED_AT, direction: DESC } for newest first.' })
   async promotions(
     @Arg('filter', () => PromotionFilter, { nullable: true, description: 'Which promotions.' }) filter: PromotionFilter | null,
-    @Arg('first', () => Int, { defaultValue: 20, description: 'Page size.' }) first: number,
-    @Arg('after', () => String, { nullable: true, description: 'Cursor: the page after this edge.' }) after: string | null,
+    @Args() page: PageArgs,
+    @Arg('orderBy', () => PromotionOrder, { nullable: true, description: 'How they are sorted.' }) orderBy: Order<PromotionOrderField> | null,
     @Ctx() { services }: Context,
   ): Promise<Connection<PromotionEntity>> {
-    const page = await services.promotions.list(filter ?? {}, first, after);
-    return toConnection(page.nodes, page.totalCount, page.hasNextPage, encodeCursor);
+    return toConnection(await services.promotions.list(filter ?? {}, page, orderBy ?? undefined));
   }
 
   @Requires()
@@ -243,7 +256,7 @@ export class PromotionResolver {
     const remote = await services.stages.remote(stage);
     const found = await remote.rollbackFor(promotionId);
     if (!found) throw notFound('rollback for promotion', `${promotion.name} on ${stage}`);
-    return fromRemote(await remote.rollback(String(found.id), force));
+    return markRemote(fromRemote(await remote.rollback(String(found.id), force)), stage);
   }
 
   @Requires('MANAGE_PROMOTIONS')

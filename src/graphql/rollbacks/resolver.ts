@@ -1,8 +1,8 @@
-import { Arg, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
+import { NodeInterface } from '../node.js';
+import { Arg, Args, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Query, registerEnumType, Resolver, Root, Subscription } from 'type-graphql';
 import type { RollbackEntity, RollbackStatus } from '../../entities/rollback.js';
 import type { StoredEvent } from '../../events/event-log.js';
-import { encodeCursor } from '../../services/paging.js';
-import { ConnectionType, toConnection, type Connection } from '../connection.js';
+import { ConnectionType, OrderInput, PageArgs, toConnection, type Connection, type Order } from '../connection.js';
 import type { Context } from '../context.js';
 import { Requires } from '../guard.js';
 
@@ -28,7 +28,7 @@ export class RollbackReportEntry {
   @Field({ description: 'CREATED / REPLACED before a rollback; REMOVED / RESTORED after.' }) status!: string;
 }
 
-@ObjectType({ description: 'Recorded on this (target) stage by an import a promotion made: what it takes to undo it.' })
+@ObjectType({ implements: NodeInterface, description: 'Recorded on this (target) stage by an import a promotion made: what it takes to undo it.' })
 export class Rollback {
   @Field(() => ID, { description: 'The rollback’s UUID.' }) id!: string;
   @Field({ description: 'The promotion’s name.' }) name!: string;
@@ -44,11 +44,23 @@ export class Rollback {
 
 export const RollbackConnection = ConnectionType('Rollback', () => Rollback);
 
+export enum RollbackOrderField {
+  NAME = 'NAME',
+  PROMOTION_TIME = 'PROMOTION_TIME',
+}
+registerEnumType(RollbackOrderField, {
+  name: 'RollbackOrderField',
+  valuesConfig: { NAME: { description: 'The promotion’s name, case-insensitive.' }, PROMOTION_TIME: { description: 'When the import was made; DESC = newest first.' } },
+});
+export const RollbackOrder = OrderInput<RollbackOrderField>('RollbackOrder', RollbackOrderField, 'How rollbacks are sorted (default: NAME, ASC).');
+
 @InputType({ description: 'Which rollbacks: all conditions must hold.' })
 export class RollbackFilter {
   @Field(() => RollbackStatusEnum, { nullable: true, description: 'Only rollbacks with this status.' }) status?: RollbackStatus | null;
   @Field(() => ID, { nullable: true, description: 'Only the rollback of this promotion.' }) promotionId?: string | null;
   @Field(() => String, { nullable: true, description: 'Text in the name or description.' }) text?: string | null;
+  @Field(() => Date, { nullable: true, description: 'Promotion time at or after this.' }) from?: Date | null;
+  @Field(() => Date, { nullable: true, description: 'Promotion time before this.' }) to?: Date | null;
 }
 
 @ObjectType({ description: 'A step of a running rollback.' })
@@ -66,15 +78,14 @@ export class RollbackProgressEvent {
 @Resolver()
 export class RollbackResolver {
   @Requires()
-  @Query(() => RollbackConnection, { description: 'Rollbacks recorded on this stage, alphabetical by name.' })
+  @Query(() => RollbackConnection, { description: 'Rollbacks recorded on this stage: alphabetical by name (case-insensitive) unless orderBy says otherwise.' })
   async rollbacks(
     @Arg('filter', () => RollbackFilter, { nullable: true, description: 'Which rollbacks.' }) filter: RollbackFilter | null,
-    @Arg('first', () => Int, { defaultValue: 20, description: 'Page size.' }) first: number,
-    @Arg('after', () => String, { nullable: true, description: 'Cursor: the page after this edge.' }) after: string | null,
+    @Args() page: PageArgs,
+    @Arg('orderBy', () => RollbackOrder, { nullable: true, description: 'How they are sorted.' }) orderBy: Order<RollbackOrderField> | null,
     @Ctx() { services }: Context,
   ): Promise<Connection<RollbackEntity>> {
-    const page = await services.rollbacks.list(filter ?? {}, first, after);
-    return toConnection(page.nodes, page.totalCount, page.hasNextPage, encodeCursor);
+    return toConnection(await services.rollbacks.list(filter ?? {}, page, orderBy ?? undefined));
   }
 
   @Requires()

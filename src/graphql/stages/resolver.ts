@@ -1,4 +1,5 @@
-import { Arg, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { NodeInterface } from '../node.js';
+import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
 import type { StageEntity } from '../../entities/stage.js';
 import { badInput } from '../../errors.js';
 import { productVersion } from '../../version.js';
@@ -7,7 +8,7 @@ import { Requires } from '../guard.js';
 import { KeyedById } from '../subgraph/key.js';
 
 @KeyedById()
-@ObjectType({ description: 'Another Stagecraft instance this one promotes to. Its password is never returned.' })
+@ObjectType({ implements: NodeInterface, description: 'Another Stagecraft instance this one promotes to. Its password is never returned.' })
 export class Stage {
   @Field(() => ID, { description: 'The stage’s id ("local" for this instance).' }) id!: string;
   @Field({ description: 'The stage’s name.' }) name!: string;
@@ -26,8 +27,8 @@ export class Stage {
 }
 
 /** The stage this instance is, as a Stage, so `stage(name)` walks into it like any other. */
-const localStage = (name: string): Stage => ({
-  id: 'local',
+export const localStage = (name: string): Stage => ({
+  id: name,
   name,
   description: 'this instance',
   url: '',
@@ -40,7 +41,7 @@ const localStage = (name: string): Stage => ({
   isLocal: true,
 });
 
-const asStage = (row: StageEntity): Stage => ({
+export const asStage = (row: StageEntity): Stage => ({
   id: row.id,
   name: row.name,
   description: row.description,
@@ -90,10 +91,28 @@ export class StageTestResult {
   @Field(() => Int, { nullable: true, description: 'How long the round trip took, in milliseconds.' }) latencyMs!: number | null;
 }
 
+@ObjectType({ description: 'The last background check of a stage (every STAGECRAFT_STAGE_CHECK_MS, 30 s by default); reading it never reaches the stage.' })
+export class StageStatus {
+  @Field({ description: 'A Stagecraft instance answered (even one that refused the stored credentials).' }) reachable!: boolean;
+  @Field(() => Int, { nullable: true, description: 'Round trip of the check in ms (signing in included when no session was held).' }) latencyMs!: number | null;
+  @Field(() => String, { nullable: true, description: 'The Stagecraft version the stage runs.' }) productVersion!: string | null;
+  @Field({ description: 'When the check finished.' }) checkedAt!: Date;
+  @Field(() => String, { nullable: true, description: 'Why the check failed, in fixed words (`CODE: …`); never the remote’s own text.' }) error!: string | null;
+}
+
 @ObjectType({ description: 'This instance: its stage and product version.' })
 export class ServerInfo {
   @Field({ description: 'The stage this instance is.' }) stage!: string;
   @Field({ description: 'Stagecraft’s version on this instance.' }) productVersion!: string;
+}
+
+@Resolver(() => Stage)
+export class StageStatusResolver {
+  @FieldResolver(() => StageStatus, { nullable: true, description: 'Whether the stage can be reached, as last checked in the background; null until the first check of a new stage.' })
+  status(@Root() stage: Stage, @Ctx() { services }: Context): StageStatus | null {
+    if (stage.isLocal) return { reachable: true, latencyMs: 0, productVersion, checkedAt: new Date(), error: null };
+    return services.stageStatus.get(stage.name);
+  }
 }
 
 /** GraphQL null on an optional field means "leave as is" for the non-nullable columns. */

@@ -11,7 +11,7 @@ export async function toUsers(services: Context['services'], users: readonly Use
   return users.map((u) => ({ id: u.id, username: u.username, role: u.role, privileges: privileges.get(u.id) ?? [], createdAt: u.createdAt }));
 }
 
-const toUser = async (services: Context['services'], u: UserEntity): Promise<User> => (await toUsers(services, [u]))[0]!;
+export const toUser = async (services: Context['services'], u: UserEntity): Promise<User> => (await toUsers(services, [u]))[0]!;
 
 @Resolver()
 export class UserResolver {

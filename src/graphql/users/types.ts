@@ -1,3 +1,4 @@
+import { NodeInterface } from '../node.js';
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { privileges, roles, type Privilege, type Role } from '../../domain/privileges.js';
 
@@ -28,7 +29,7 @@ registerEnumType(PrivilegeEnum, {
   },
 });
 
-@ObjectType({ description: 'A person or pipeline that signs in to this instance.' })
+@ObjectType({ implements: NodeInterface, description: 'A person or pipeline that signs in to this instance.' })
 export class User {
   @Field(() => ID, { description: 'The user’s id.' }) id!: string;
   @Field({ description: 'The sign-in name.' }) username!: string;
@@ -93,7 +94,7 @@ export class AuthPayload {
   @Field(() => User, { description: 'The signed-in user.' }) user!: User;
 }
 
-@ObjectType({ description: 'A long-lived token for pipelines. The token itself is shown only once, at creation.' })
+@ObjectType({ implements: NodeInterface, description: 'A long-lived token for pipelines. The token itself is shown only once, at creation.' })
 export class ApiToken {
   @Field(() => ID, { description: 'The token’s id (not the secret).' }) id!: string;
   @Field({ description: 'What the token is for, as its owner named it.' }) name!: string;
