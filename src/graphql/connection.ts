@@ -47,7 +47,11 @@ export enum OrderDirection {
   ASC = 'ASC',
   DESC = 'DESC',
 }
-registerEnumType(OrderDirection, { name: 'OrderDirection', description: 'ASC: A→Z, oldest first. DESC: Z→A, newest first.' });
+registerEnumType(OrderDirection, {
+  name: 'OrderDirection',
+  description: 'ASC: A→Z, oldest first. DESC: Z→A, newest first.',
+  valuesConfig: { ASC: { description: 'A→Z, oldest first.' }, DESC: { description: 'Z→A, newest first.' } },
+});
 
 /** What a listing is sorted by: one of its order fields, in a direction. */
 export interface Order<F extends string> {
@@ -60,7 +64,7 @@ export function OrderInput<F extends string>(name: string, fields: object, descr
   @InputType(name, { description })
   class OrderClass implements Order<F> {
     @Field(() => fields, { description: 'What to sort by; ties are broken by id, so the order is stable.' }) field!: F;
-    @Field(() => OrderDirection, { defaultValue: OrderDirection.ASC }) direction!: OrderDirection;
+    @Field(() => OrderDirection, { defaultValue: OrderDirection.ASC, description: 'Ascending or descending.' }) direction!: OrderDirection;
   }
   return OrderClass;
 }

@@ -1,12 +1,12 @@
 import { NodeInterface } from '../node.js';
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Arg, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, Field, ID, Int, Mutation, ObjectType, Query, Resolver } from 'type-graphql';
 import type { AssetType } from '../../domain/asset-types.js';
 import type { ImportBackupEntity } from '../../entities/import-backup.js';
 import type { ImportReportEntity } from '../../entities/import-report.js';
 import type { AuthUser } from '../../services/auth.js';
 import { AssetTypeEnum } from '../assets/types.js';
-import { ConnectionType, toConnection, type Connection } from '../connection.js';
+import { ConnectionType, PageArgs, toConnection, type Connection } from '../connection.js';
 import type { Context } from '../context.js';
 import { CurrentUser, Requires } from '../guard.js';
 import { PlanAction } from '../promotions/resolver.js';
@@ -82,12 +82,10 @@ export class ArchiveResolver {
   @Requires('IMPORT_ASSETS')
   @Query(() => ImportReportConnection, { description: 'Stored import reports, newest first.' })
   async importReports(
-    @Arg('first', () => Int, { defaultValue: 20, description: 'Page size.' }) first: number,
-    @Arg('after', () => String, { nullable: true, description: 'Cursor: the page after this edge.' }) after: string | null,
+    @Args() page: PageArgs,
     @Ctx() { services }: Context,
   ): Promise<Connection<ImportReportEntity>> {
-    const page = await services.importReports.list(first, after);
-    return toConnection({ ...page, cursors: page.nodes.map((r) => r.id), hasPreviousPage: !!after });
+    return toConnection(await services.importReports.list(page));
   }
 
   @Requires('IMPORT_ASSETS')

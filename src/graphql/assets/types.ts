@@ -291,6 +291,7 @@ export enum AssetOrderField {
 }
 registerEnumType(AssetOrderField, {
   name: 'AssetOrderField',
+  description: 'What assets can be sorted by.',
   valuesConfig: { NAME: { description: 'Case-insensitive.' }, TYPE: { description: 'Then by name.' }, UPDATED_AT: { description: 'Last change.' } },
 });
 export const AssetOrder = OrderInput<AssetOrderField>('AssetOrder', AssetOrderField, 'How assets are sorted (default: NAME, ASC).');

@@ -100,7 +100,7 @@ async function resolveNode(ctx: Context, id: GlobalId, info: GraphQLResolveInfo)
 export class NodeResolver {
   @Requires()
   @Query(() => NodeInterface, { nullable: true, description: 'Any object by its global id, of this stage or of a remote one (remote stages need MANAGE_PROMOTIONS); null when it no longer exists.' })
-  node(@Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<unknown> {
+  node(@Arg('id', () => ID, { description: 'A global id of any stage.' }) id: string, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<unknown> {
     return resolveNode(ctx, decode('id', id), info);
   }
 
@@ -109,7 +109,7 @@ export class NodeResolver {
     nullable: 'items',
     description: 'Objects by global id, in the order given (null where one does not exist, or with an error of its own where its stage fails); bounded like every list argument.',
   })
-  nodes(@Arg('ids', () => [ID]) ids: string[], @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<unknown>[] {
+  nodes(@Arg('ids', () => [ID], { description: 'Global ids of any stages (bounded like every list argument).' }) ids: string[], @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<unknown>[] {
     const decoded = ids.map((id) => decode('ids', id));
     // One promise per item: an unreachable stage fails its own items (path [nodes, i]), not the list.
     return decoded.map((id) => resolveNode(ctx, id, info));

@@ -97,6 +97,7 @@ export enum PromotionOrderField {
 }
 registerEnumType(PromotionOrderField, {
   name: 'PromotionOrderField',
+  description: 'What promotions can be sorted by.',
   valuesConfig: { NAME: { description: 'Case-insensitive.' }, CREATED_AT: { description: 'When it was promoted; DESC = newest first.' } },
 });
 export const PromotionOrder = OrderInput<PromotionOrderField>('PromotionOrder', PromotionOrderField, 'How promotions are sorted (default: NAME, ASC).');

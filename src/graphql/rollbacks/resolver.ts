@@ -50,6 +50,7 @@ export enum RollbackOrderField {
 }
 registerEnumType(RollbackOrderField, {
   name: 'RollbackOrderField',
+  description: 'What rollbacks can be sorted by.',
   valuesConfig: { NAME: { description: 'The promotion’s name, case-insensitive.' }, PROMOTION_TIME: { description: 'When the import was made; DESC = newest first.' } },
 });
 export const RollbackOrder = OrderInput<RollbackOrderField>('RollbackOrder', RollbackOrderField, 'How rollbacks are sorted (default: NAME, ASC).');

@@ -1,9 +1,11 @@
 import type { DataSource } from 'typeorm';
 import { parseId } from '../../db/ids.js';
 import { ImportReportEntity } from '../../entities/import-report.js';
-import { badInput, notFound } from '../../errors.js';
+import { notFound } from '../../errors.js';
+import { pageEntities, type Ordering, type Page, type PageRequest } from '../paging.js';
 
 const MAX_PAGE = 200;
+const NEWEST_FIRST: Ordering = { name: 'CREATED_AT:DESC', keys: [{ sql: 'r.created_at', kind: 'time' }], direction: 'DESC' };
 
 /** Stored import reports: listing, lookup, and CSV for download. */
 export class ImportReports {
@@ -15,18 +17,9 @@ export class ImportReports {
     return report;
   }
 
-  /** Newest first; `after` is the id of the last report of the previous page. */
-  async list(first: number, after?: string | null): Promise<{ nodes: ImportReportEntity[]; totalCount: number; hasNextPage: boolean }> {
-    if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}`, { field: 'first' });
-    const repo = this.db.getRepository(ImportReportEntity);
-    const query = repo.createQueryBuilder('r');
-    const totalCount = await query.getCount();
-    if (after) {
-      const anchor = await this.get(after);
-      query.where('(r.created_at, r.id) < (:at, :id)', { at: anchor.createdAt, id: anchor.id });
-    }
-    const rows = await query.orderBy('r.created_at', 'DESC').addOrderBy('r.id', 'DESC').take(first + 1).getMany();
-    return { nodes: rows.slice(0, first), totalCount, hasNextPage: rows.length > first };
+  /** Newest first, paged by the Relay rules (first/after, last/before). */
+  list(page: PageRequest): Promise<Page<ImportReportEntity>> {
+    return pageEntities(this.db.getRepository(ImportReportEntity).createQueryBuilder('r'), 'r', page, NEWEST_FIRST, MAX_PAGE);
   }
 }
 
