@@ -26,8 +26,8 @@ const BACKUPS = 'query($a: ID) { importBackups(assetId: $a) { id assetId type na
 
 describe('enableImportBackup', () => {
   it('keeps the API an import overwrites, lists it, and restores it exactly', async () => {
-    const created = await source.gql('mutation { createAsset(input: { type: API, name: "Backup API", version: "1.0", spec: { basePath: "/v1" } }) { id } }', {}, tokens.get(source));
-    const id = created.data!.createAsset.id as string;
+    const created = await source.gql('mutation { createAsset(input: { type: API, name: "Backup API", version: "1.0", spec: { basePath: "/v1" } }) { assetId } }', {}, tokens.get(source));
+    const id = created.data!.createAsset.assetId as string; // the cross-stage UUID
     const first = await exportArchive(source, tokens.get(source)!, { assetIds: [id] });
     await source.gql('mutation($id: ID!) { updateAsset(id: $id, input: { spec: { basePath: "/v2" } }) { id } }', { id }, tokens.get(source));
     const second = await exportArchive(source, tokens.get(source)!, { assetIds: [id] });

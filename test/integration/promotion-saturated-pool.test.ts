@@ -12,6 +12,7 @@ import type { QueryRunner } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { rawKey } from '../../src/graphql/node-id.js';
 
 const SOCKETS = 8;
 const PER_SOCKET = 50; // 400 subscribers
@@ -93,7 +94,7 @@ describe('the job queue under a saturated pool', () => {
 
     const promoted = await dev.gql('mutation($input: PromoteInput!) { promote(input: $input) { id } }', { input: { name: 'under pressure', assetIds: [petstoreId], targetStages: ['prod'] } }, token);
     expect(promoted.errors).toBeUndefined();
-    const id = promoted.data!.promote.id as string;
+    const id = rawKey(promoted.data!.promote.id as string); // the promotion's UUID (its stream and job key)
     const stream = `promotion:${id}`;
     // The job is running and waits for prod's answer.
     await g.importArrived;

@@ -171,6 +171,7 @@ describe('the subgraph endpoint', () => {
     const version = published.data!.publishService;
     await registerStage(stagecraft, 'qa', qa);
     const qaStage = (await stagecraft.gql('{ stages { id name } }', {}, admin)).data!.stages.find((s: { name: string }) => s.name === 'qa');
+    const localStage = (await stagecraft.gql('{ stage(name: "dev") { id } }', {}, admin)).data!.stage;
     const policy = (await stagecraft.gql('mutation { createAsset(input: { type: POLICY, name: "Entity policy" }) { id } }', {}, admin)).data!.createAsset;
     const promotion = await promoteAndWait(stagecraft, { name: 'entity promotion', assetIds: [policy.id], targetStages: ['qa'] });
     const missing = '00000000-0000-4000-8000-000000000000';
@@ -181,7 +182,7 @@ describe('the subgraph endpoint', () => {
         { __typename: 'PolicyAsset', id: petstore.id }, // the asset is not a policy
         { __typename: 'Asset', id: missing },
         { __typename: 'Asset', id: 'not-a-uuid' },
-        { __typename: 'Stage', id: 'local' },
+        { __typename: 'Stage', id: localStage.id },
         { __typename: 'GatewayGroup', id: group.id },
         { __typename: 'ServiceVersion', id: version.id },
         { __typename: 'Promotion', id: missing },
@@ -198,7 +199,7 @@ describe('the subgraph endpoint', () => {
       null,
       null,
       null,
-      { __typename: 'Stage', id: 'local', name: 'dev', isLocal: true },
+      { __typename: 'Stage', id: localStage.id, name: 'dev', isLocal: true },
       { __typename: 'GatewayGroup', id: group.id, name: 'default' },
       { __typename: 'ServiceVersion', id: version.id, version: version.version },
       null,

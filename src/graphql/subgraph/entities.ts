@@ -10,6 +10,7 @@ import { AppError } from '../../errors.js';
 import type { Context } from '../context.js';
 import { admit, type GuardExtension } from '../guard.js';
 import { concreteAssetTypes, graphqlTypeOf } from '../assets/types.js';
+import { localKey, nodeKinds, type NodeKind } from '../node-id.js';
 import type { ListedAsset } from '../../services/asset-rows.js';
 
 /** A representation the gateway sends: the type and the key. */
@@ -81,7 +82,9 @@ export function referenceResolvers(): Record<string, { __resolveReference(refere
         async __resolveReference(reference: Reference, context: Context, info: GraphQLResolveInfo) {
           const guard = (info.schema.getQueryType()!.getFields()[lookup.guardedLike]!.extensions as { guard: GuardExtension }).guard;
           admit(context, guard);
-          return orNull(() => lookup.find(reference.id, context, info));
+          // Keys are global ids (or raw keys): one of another stage or kind names nothing here.
+          const kind: NodeKind = (nodeKinds as readonly string[]).includes(typename) ? (typename as NodeKind) : 'Asset';
+          return orNull(async () => lookup.find(localKey('id', String(reference.id), context.services.stage, kind), context, info));
         },
       },
     ]),
