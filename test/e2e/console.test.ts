@@ -6,8 +6,9 @@
  * (publish, Production Group, token, sync with nodes, then GET /pet/1 through the gateway), an
  * archive export and import, and a VIEWER who sees no write action. Nothing leaves localhost.
  *
- * Screenshots of every page go to test/e2e/screenshots/ (gitignored); the plan step also to
- * docs/console-plan.png (the README shows it). Needs `npm run build` (dist/console, dist/cli.js).
+ * Screenshots of every page go to test/e2e/screenshots/ (gitignored); with
+ * STAGECRAFT_UPDATE_DOCS=1 the plan step also to docs/console-plan.png (the README shows it), so a
+ * test run never changes a committed file. Needs `npm run build` (dist/console, dist/cli.js).
  * The tests share one page and run in order.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -198,7 +199,7 @@ describe('console', () => {
     expect(planText).toContain('CREATE');
     expect(planText).toContain('http://petstore.prod.internal:8080'); // the alias value prod gets
     await shot('05-promote-plan');
-    await page.screenshot({ path: PLAN_SHOT, fullPage: true });
+    if (process.env.STAGECRAFT_UPDATE_DOCS === '1') await page.screenshot({ path: PLAN_SHOT, fullPage: true });
 
     await page.getByRole('button', { name: 'Promote', exact: true }).click();
     await page.waitForURL(/#\/promote\?run=/);
