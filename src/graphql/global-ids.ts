@@ -36,6 +36,8 @@ const kindByArgument: Record<string, NodeKind> = {
   rollbackId: 'Rollback',
   serviceVersionId: 'ServiceVersion',
   instanceId: 'GatewayInstance',
+  profileIds: 'AccessProfile',
+  memberIds: 'User',
 };
 
 /** The kind an argument called `id` names, by the field it belongs to. */
@@ -52,6 +54,11 @@ const kindOfIdByField: Record<string, NodeKind> = {
   revokeApiToken: 'ApiToken',
   revokeGatewayInstanceToken: 'GatewayInstanceToken',
   importReport: 'ImportReport',
+  restoreImportBackup: 'ImportBackup',
+  updateAccessProfile: 'AccessProfile',
+  deleteAccessProfile: 'AccessProfile',
+  updateUserGroup: 'UserGroup',
+  deleteUserGroup: 'UserGroup',
 };
 
 /** Fields that take ids of any stage. */

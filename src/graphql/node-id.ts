@@ -23,6 +23,9 @@ export const nodeKinds = [
   'User',
   'ApiToken',
   'ImportReport',
+  'ImportBackup',
+  'AccessProfile',
+  'UserGroup',
 ] as const;
 export type NodeKind = (typeof nodeKinds)[number];
 const kinds = new Set<string>(nodeKinds);

@@ -39,6 +39,11 @@ export class ImportBackups {
     return this.db.getRepository(ImportBackupEntity).find({ where, order: { createdAt: 'DESC', id: 'DESC' }, take: Math.min(Math.max(first, 1), 500) });
   }
 
+  /** One backup, or null. */
+  get(id: string): Promise<ImportBackupEntity | null> {
+    return this.db.getRepository(ImportBackupEntity).findOneBy({ id: parseId('import backup', id) });
+  }
+
   /** Puts the backed-up version back in place of the current one (itself kept as a backup first, so a restore can be undone). */
   async restore(actor: AuthUser, id: string): Promise<ImportBackupEntity> {
     try {

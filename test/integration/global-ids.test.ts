@@ -157,3 +157,28 @@ describe('id arguments', () => {
     expect(again.data!.node).toEqual(rollback);
   });
 });
+
+describe('administration objects', () => {
+  it('access profiles and user groups have global ids that node, updates and group inputs take', async () => {
+    const profile = await dev.gql('mutation { createAccessProfile(input: { name: "Release managers", privileges: [MANAGE_PROMOTIONS] }) { id name } }', {}, token);
+    expect(profile.errors, JSON.stringify(profile.errors)).toBeUndefined();
+    const profileId = profile.data!.createAccessProfile.id as string;
+    expect(profileId).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(Buffer.from(profileId, 'base64url').toString()).toMatch(/^AccessProfile:dev:[0-9a-f-]{36}$/);
+    const me = (await dev.gql('{ me { id } }', {}, token)).data!.me.id as string;
+    const group = await dev.gql('mutation($p: [ID!], $m: [ID!]) { createUserGroup(input: { name: "Release team", profileIds: $p, memberIds: $m }) { id profiles { id } members { id } } }', { p: [profileId], m: [me] }, token);
+    expect(group.errors, JSON.stringify(group.errors)).toBeUndefined();
+    const created = group.data!.createUserGroup;
+    expect(created.profiles).toEqual([{ id: profileId }]);
+    expect(created.members).toEqual([{ id: me }]);
+    const found = await dev.gql('query($ids: [ID!]!) { nodes(ids: $ids) { id ... on AccessProfile { name } ... on UserGroup { name } } }', { ids: [profileId, created.id] }, token);
+    expect(found.errors, JSON.stringify(found.errors)).toBeUndefined();
+    expect(found.data!.nodes).toEqual([{ id: profileId, name: 'Release managers' }, { id: created.id, name: 'Release team' }]);
+    const renamed = await dev.gql('mutation($id: ID!) { updateAccessProfile(id: $id, input: { name: "Releasers" }) { id name } }', { id: profileId }, token);
+    expect(renamed.data!.updateAccessProfile).toEqual({ id: profileId, name: 'Releasers' });
+    // A user's id where a profile's is expected is refused, naming the kinds.
+    const wrong = await dev.gql('mutation($id: ID!) { deleteAccessProfile(id: $id) }', { id: me }, token);
+    expect(wrong.errors![0].extensions!.code).toBe('BAD_USER_INPUT');
+    expect(wrong.errors![0].message).toMatch(/id of a User, not of a AccessProfile/);
+  });
+});

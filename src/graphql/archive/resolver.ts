@@ -47,8 +47,8 @@ export class ImportReport {
 
 const ImportReportConnection = ConnectionType('ImportReport', () => ImportReport);
 
-@ObjectType({ description: 'A version of an API that an import replaced, kept because enableImportBackup is on (STAGECRAFT_ENABLE_IMPORT_BACKUP).' })
-class ImportBackup {
+@ObjectType({ implements: NodeInterface, description: 'A version of an API that an import replaced, kept because enableImportBackup is on (STAGECRAFT_ENABLE_IMPORT_BACKUP).' })
+export class ImportBackup {
   @Field(() => ID, { description: 'The backup’s id (restoreImportBackup takes it).' }) id!: string;
   @Field(() => ID, { description: 'The asset it is a version of.' }) assetId!: string;
   @Field(() => AssetTypeEnum, { description: 'The asset’s type.' }) type!: AssetType;

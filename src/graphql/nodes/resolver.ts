@@ -16,6 +16,7 @@ import { assertPrivileges, Requires } from '../guard.js';
 import { asNode, NodeInterface } from '../node.js';
 import { decodeGlobalId, type GlobalId, type NodeKind } from '../node-id.js';
 import { asStage, localStage } from '../stages/resolver.js';
+import { toGroup, toProfile } from '../users/access-resolver.js';
 import { toUser } from '../users/resolver.js';
 
 /** A lookup that finds nothing answers null; so does NOT_FOUND from a service's get-or-throw. */
@@ -66,7 +67,20 @@ const local: Record<NodeKind, LocalNode> = {
     privileges: [],
     load: async ({ services, user }, key) => tagged('ApiToken')((await services.auth.listApiTokens(user!.id)).find((t) => t.id === key) ?? null),
   },
-  ImportReport: { privileges: ['EXPORT_IMPORT'], load: ({ services }, key) => orNull(services.importReports.get(key)).then(tagged('ImportReport')) },
+  ImportReport: { privileges: ['IMPORT_ASSETS'], load: ({ services }, key) => orNull(services.importReports.get(key)).then(tagged('ImportReport')) },
+  ImportBackup: { privileges: ['IMPORT_ASSETS'], load: ({ services }, key) => services.importBackups.get(key).then(tagged('ImportBackup')) },
+  // Profiles and groups are few (an administrator's lists): found among them, like their queries.
+  AccessProfile: {
+    privileges: ['MANAGE_USERS'],
+    load: async ({ services }, key) => tagged('AccessProfile')((await services.access.listProfiles()).map(toProfile).find((p) => p.id === key) ?? null),
+  },
+  UserGroup: {
+    privileges: ['MANAGE_USERS'],
+    load: async ({ services }, key) => {
+      const group = (await services.access.listGroups()).find((g) => g.id === key);
+      return tagged('UserGroup')(group ? await toGroup(services, group) : null);
+    },
+  },
 };
 
 function decode(field: string, value: string): GlobalId {

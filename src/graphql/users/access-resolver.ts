@@ -7,9 +7,9 @@ import { CurrentUser, Requires } from '../guard.js';
 import { toUsers } from './resolver.js';
 import { AccessProfile, CreateAccessProfileInput, CreateUserGroupInput, UpdateAccessProfileInput, UpdateUserGroupInput, UserGroup } from './types.js';
 
-const toProfile = (p: AccessProfileEntity): AccessProfile => ({ id: p.id, name: p.name, description: p.description, builtIn: p.builtIn, privileges: profilePrivileges(p) });
+export const toProfile = (p: AccessProfileEntity): AccessProfile => ({ id: p.id, name: p.name, description: p.description, builtIn: p.builtIn, privileges: profilePrivileges(p) });
 
-async function toGroup(services: Context['services'], g: GroupView): Promise<UserGroup> {
+export async function toGroup(services: Context['services'], g: GroupView): Promise<UserGroup> {
   return { id: g.id, name: g.name, description: g.description, profiles: g.profiles.map(toProfile), members: await toUsers(services, g.members) };
 }
 

@@ -39,7 +39,7 @@ export class User {
   @Field({ description: 'When the user was created.' }) createdAt!: Date;
 }
 
-@ObjectType({ description: 'A named set of functional privileges. Groups hold profiles; the built-in ones (one per role) cannot be changed.' })
+@ObjectType({ implements: NodeInterface, description: 'A named set of functional privileges. Groups hold profiles; the built-in ones (one per role) cannot be changed.' })
 export class AccessProfile {
   @Field(() => ID, { description: 'Its id on this instance.' }) id!: string;
   @Field({ description: 'The name as typed; spaces allowed.' }) name!: string;
@@ -48,7 +48,7 @@ export class AccessProfile {
   @Field({ description: 'One of the built-in profiles (SUPER_ADMIN, API_PROVIDER, VIEWER).' }) builtIn!: boolean;
 }
 
-@ObjectType({ description: 'A group of users; every profile it holds grants its privileges to every member.' })
+@ObjectType({ implements: NodeInterface, description: 'A group of users; every profile it holds grants its privileges to every member.' })
 export class UserGroup {
   @Field(() => ID, { description: 'Its id on this instance.' }) id!: string;
   @Field({ description: 'The name as typed; spaces allowed.' }) name!: string;
