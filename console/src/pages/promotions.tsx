@@ -13,7 +13,7 @@ import { PROMOTION, PromotionRun, StageReport, type Promotion, type StageResult 
 
 const PROMOTIONS = gql`
   query ConsolePromotions($filter: PromotionFilter, $first: Int!) {
-    promotions(filter: $filter, first: $first) {
+    promotions(filter: $filter, first: $first, orderBy: { field: CREATED_AT, direction: DESC }) {
       totalCount
       edges { node { id name description status createdAt promotedBy targetStages assetIds } }
     }
@@ -34,7 +34,7 @@ const ROLLBACK_PROMOTION = gql`
   }
 `;
 
-/** The API caps a page at 200; the history is sorted here (newest first), so it is read in one page. */
+/** The newest 200 (the API's page cap), newest first as the API orders them. */
 const HISTORY_LIMIT = 200;
 
 type Row = Pick<Promotion, 'id' | 'name' | 'description' | 'status' | 'createdAt' | 'promotedBy' | 'targetStages' | 'assetIds'>;

@@ -15,7 +15,7 @@ const FIELDS = `id name description status promotionId promotionTime rollbackTim
 
 const ROLLBACKS = gql`
   query ConsoleRollbacks($stage: String!, $filter: RollbackFilter, $first: Int!) {
-    stage(name: $stage) { id name rollbacks(filter: $filter, first: $first) { totalCount edges { node { ${FIELDS} } } } }
+    stage(name: $stage) { id name rollbacks(filter: $filter, first: $first, orderBy: { field: PROMOTION_TIME, direction: DESC }) { totalCount edges { node { ${FIELDS} } } } }
   }
 `;
 
