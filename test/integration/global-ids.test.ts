@@ -4,9 +4,10 @@
  * every id argument takes the raw key or a global id of the stage it reads, and anything else is
  * BAD_USER_INPUT. The cache is Apollo Client 4's default InMemoryCache, talking to real servers.
  */
+import { randomUUID } from 'node:crypto';
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeGlobalId } from '../../src/graphql/node-id.js';
+import { decodeGlobalId, encodeGlobalId } from '../../src/graphql/node-id.js';
 import { promoteAndWait, registerStage } from '../support/promotion.js';
 import { freePort } from '../../src/db/embedded.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../support/server.js';
@@ -116,6 +117,23 @@ describe('node and nodes', () => {
     expect((await dev.gql(NODE, { id: devId }, viewer)).data!.node.assetId).toBe(assetId);
     const res = await dev.gql(NODE, { id: prodId }, viewer);
     expect(res.errors![0].extensions!.code).toBe('FORBIDDEN');
+  });
+
+  it('asks a remote stage (with the stored promoter credentials) only for what the caller may read here', async () => {
+    // An API_PROVIDER holds MANAGE_PROMOTIONS but not MANAGE_USERS: prod's users, profiles and the
+    // promoter's tokens must not come back through node() just because the promoter may read them.
+    const provider = await dev.userWithRole('API_PROVIDER');
+    const prodMe = decodeGlobalId((await prod.gql('{ me { id } }', {}, await prod.adminToken())).data!.me.id)!;
+    const prodUser = encodeGlobalId('User', 'prod', prodMe.key);
+    for (const id of [prodUser, encodeGlobalId('ApiToken', 'prod', randomUUID()), encodeGlobalId('AccessProfile', 'prod', randomUUID())]) {
+      const res = await dev.gql('query($id: ID!) { node(id: $id) { id ... on User { username } } }', { id }, provider);
+      expect(res.errors?.[0]?.extensions?.code, JSON.stringify(res)).toBe('FORBIDDEN');
+      expect(res.data!.node).toBeNull();
+    }
+    expect((await dev.gql(NODE, { id: prodId }, provider)).data!.node.assetId).toBe(assetId);
+    // An administrator (MANAGE_USERS here) still reads prod's users; nobody reads the promoter's tokens.
+    expect((await dev.gql('query($id: ID!) { node(id: $id) { ... on User { username } } }', { id: prodUser }, token)).data!.node.username).toBe('admin');
+    expect((await dev.gql('query($id: ID!) { node(id: $id) { id } }', { id: encodeGlobalId('ApiToken', 'prod', randomUUID()) }, token)).errors![0].extensions!.code).toBe('FORBIDDEN');
   });
 
   it('refuses garbage, huge, raw and foreign ids as BAD_USER_INPUT', async () => {

@@ -103,6 +103,12 @@ async function resolveNode(ctx: Context, id: GlobalId, info: GraphQLResolveInfo)
     if (!(await stagesKnown(ctx)).has(id.stage)) {
       throw badInput(`the id names stage ${id.stage}, which this instance does not know`, { field: 'id' });
     }
+    // The remote stage answers with the stored promoter credentials, not the caller's: the caller
+    // must hold here what the kind needs here. Users and tokens are checked by who asks (one's own),
+    // and there the asker would be the promoter: another's user needs MANAGE_USERS, tokens are refused.
+    assertPrivileges(ctx.user, local[id.kind].privileges);
+    if (id.kind === 'ApiToken') throw new AppError('FORBIDDEN', 'API tokens are read only by their owner, on the stage that issued them');
+    if (id.kind === 'User') assertPrivileges(ctx.user, ['MANAGE_USERS']);
     return resolveNodeRemotely(ctx, id.stage, id, info);
   }
   const kind = local[id.kind];
