@@ -276,7 +276,7 @@ export class AssetService {
   }
 
   async search(filter: AssetFilter, page: PageRequest, order: AssetOrder = { field: 'NAME', direction: 'ASC' }): Promise<AssetPage> {
-    return pageRows(this.filtered(filter).select(listedAssetColumns('a')), 'a', page, orderingOf(assetOrders, order), MAX_PAGE, listedAsset);
+    return pageRows(this.filtered(filter).select(listedAssetColumns('a')), 'a', page, orderingOf('assets', assetOrders, order), MAX_PAGE, listedAsset);
   }
 
   /** The assets to move with `ids`, dependencies first. Unknown ids are NOT_FOUND. */

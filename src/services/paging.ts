@@ -170,9 +170,12 @@ export function pageRows<T extends ObjectLiteral, R>(
   });
 }
 
-/** The ordering a listing's `orderBy` names: the field's keys, in the direction asked. */
-export function orderingOf<F extends string>(keys: Record<F, SortKey[]>, order: { field: F; direction: 'ASC' | 'DESC' }): Ordering {
-  return { name: `${order.field}:${order.direction}`, keys: keys[order.field], direction: order.direction };
+/**
+ * The ordering a listing's `orderBy` names: the field's keys, in the direction asked. Its name (in
+ * every cursor) names the listing too, so a cursor of another listing in the same order is refused.
+ */
+export function orderingOf<F extends string>(listing: string, keys: Record<F, SortKey[]>, order: { field: F; direction: 'ASC' | 'DESC' }): Ordering {
+  return { name: `${listing}:${order.field}:${order.direction}`, keys: keys[order.field], direction: order.direction };
 }
 
 /** Names sort case-insensitively (a "Zeta" after "alpha"). */

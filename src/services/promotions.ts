@@ -145,7 +145,7 @@ export class PromotionService {
     if (filter.stage) query.andWhere('p.target_stages ? :stage', { stage: filter.stage });
     if (filter.text) query.andWhere('(p.name ILIKE :text OR p.description ILIKE :text)', { text: `%${filter.text.replace(/[\\%_]/g, '\\$&')}%` });
     timeRange(query, 'p.created_at', filter);
-    return pageEntities(query, 'p', page, orderingOf(promotionOrders, order), MAX_PAGE);
+    return pageEntities(query, 'p', page, orderingOf('promotions', promotionOrders, order), MAX_PAGE);
   }
 
   readProgress(promotionId: string, afterSequence: number): Promise<StoredEvent[]> {

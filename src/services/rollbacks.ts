@@ -53,7 +53,7 @@ export class RollbackService {
     if (filter.promotionId) query.andWhere('r.promotion_id = :promotionId', { promotionId: filter.promotionId });
     if (filter.text) query.andWhere('(r.name ILIKE :text OR r.description ILIKE :text)', { text: `%${filter.text.replace(/[\\%_]/g, '\\$&')}%` });
     timeRange(query, 'r.promotion_time', filter);
-    return pageEntities(query, 'r', page, orderingOf(rollbackOrders, order), MAX_PAGE);
+    return pageEntities(query, 'r', page, orderingOf('rollbacks', rollbackOrders, order), MAX_PAGE);
   }
 
   async delete(id: string): Promise<boolean> {

@@ -88,11 +88,11 @@ describe('assets connection', () => {
       { first: 2, after: 'not a cursor' },
       { first: 2, after: forge([decoded[0], decoded[1], 'not-a-uuid']) },
       { first: 2, after: forge([...decoded, 'extra']) },
-      { first: 2, after: forge(['NAME:ASC', { $gt: '' }, decoded[2]]) },
-      { first: 2, after: forge(['NAME:ASC', 'x\u0000', decoded[2]]) },
+      { first: 2, after: forge([decoded[0], { $gt: '' }, decoded[2]]) },
+      { first: 2, after: forge([decoded[0], 'x\u0000', decoded[2]]) },
       { first: 2, after: cursor, order: { field: 'UPDATED_AT', direction: 'ASC' } },
       { first: 2, after: cursor, order: { field: 'NAME', direction: 'DESC' } },
-      { last: 2, before: forge(['UPDATED_AT:ASC', '12 OR 1=1', decoded[2]]) },
+      { last: 2, before: forge(['assets:UPDATED_AT:ASC', '12 OR 1=1', decoded[2]]) },
       { first: 2, last: 2 },
       { first: 501 },
       { last: -1 },
@@ -101,6 +101,11 @@ describe('assets connection', () => {
     for (const variables of refusals) {
       const res = await dev.gql(ASSETS, variables, token);
       expect(res.errors?.[0]?.extensions?.code, JSON.stringify(variables)).toBe('BAD_USER_INPUT');
+    }
+    // Another listing in the same order (NAME ascending) is another listing: its cursor is refused too.
+    for (const listing of ['promotions', 'rollbacks']) {
+      const res = await dev.gql(`query($after: String) { ${listing}(after: $after) { totalCount } }`, { after: cursor }, token);
+      expect(res.errors?.[0]?.extensions?.code, listing).toBe('BAD_USER_INPUT');
     }
   });
 });

@@ -5,7 +5,7 @@ import { notFound } from '../../errors.js';
 import { pageEntities, type Ordering, type Page, type PageRequest } from '../paging.js';
 
 const MAX_PAGE = 200;
-const NEWEST_FIRST: Ordering = { name: 'CREATED_AT:DESC', keys: [{ sql: 'r.created_at', kind: 'time' }], direction: 'DESC' };
+const NEWEST_FIRST: Ordering = { name: 'importReports:CREATED_AT:DESC', keys: [{ sql: 'r.created_at', kind: 'time' }], direction: 'DESC' };
 
 /** Stored import reports: listing, lookup, and CSV for download. */
 export class ImportReports {
