@@ -7,7 +7,8 @@
  * transaction, NOTIFY at commit), so each event goes database → NOTIFY → the stream's reader →
  * every subscriber. Baseline: a `ws` server in the same process that answers the same handshake
  * and, per event, sends one JSON frame of the same shape and size, serialised once, to every
- * client. The clients are the same code for both (a worker thread, its own event loop).
+ * client, each socket corked for the batch (as the product corks for a tick). The clients are the
+ * same code for both (a worker thread, its own event loop).
  *
  * Two figures, each side measured in the same round, sides alternating, ROUNDS rounds:
  * - throughput: BURST events published back to back in batches of BATCH (one transaction per
@@ -156,6 +157,9 @@ async function rawBroadcaster(cleanup) {
     url: `ws://127.0.0.1:${server.address().port}/graphql`,
     subscribers: () => subscribed.size,
     broadcast(batch) {
+      // Corked for the batch, as the product corks each socket for a tick: a batch of frames leaves
+      // each socket in one write on both sides, so the ratio compares fan-out, not syscall counts.
+      for (const socket of subscribed) socket._socket.cork();
       for (const e of batch) {
         const at = new Date();
         const frame = JSON.stringify({
@@ -165,6 +169,7 @@ async function rawBroadcaster(cleanup) {
         });
         for (const socket of subscribed) socket.send(frame);
       }
+      for (const socket of subscribed) socket._socket.uncork();
     },
   };
 }
@@ -174,6 +179,8 @@ const CLIENT_WORKER = `
 import { parentPort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import WebSocket from '%WS%';
+// Wall-clock milliseconds with sub-ms precision, comparable across threads (as bench/lib.mjs's now).
+const now = () => performance.timeOrigin + performance.now();
 let sockets = [];
 let onMessage = () => {};
 function connect(url, token, query) {
