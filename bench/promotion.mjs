@@ -51,6 +51,7 @@ import { startStagecraft } from '../dist/src/app.js';
 import { loadConfig } from '../dist/src/config.js';
 import { createDataSource, migrate, statementCounter } from '../dist/src/db/data-source.js';
 import { startEmbeddedDatabase } from '../dist/src/db/embedded.js';
+import { rawKey } from '../dist/src/graphql/node-id.js';
 import { createLogger } from '../dist/src/logger.js';
 import { buildCatalog, catalogShape } from './catalog-builder.mjs';
 import { inParallel, login, progress, range, round, withCleanup } from './lib.mjs';
@@ -267,7 +268,9 @@ async function promotionRun({ label, gql, sampler, subscribers: pool, count, exp
 
       const t0 = performance.timeOrigin + performance.now();
       const t0Wall = Date.now();
-      const promotion = (await gql(PROMOTE, { input })).promote;
+      // The API answers a global id; the bench's SQL needs the row's key (GraphQL accepts either).
+      const answered = (await gql(PROMOTE, { input })).promote;
+      const promotion = { ...answered, id: rawKey(answered.id) };
       const mutationMs = performance.timeOrigin + performance.now() - t0;
       const watch = await watchPromotion(dbUrl, dev, promotion.id, t0);
       let followed;
@@ -714,7 +717,7 @@ async function phasesOf(dev, id, t0Wall, seconds) {
 async function timedPromotion(gql, dev, input) {
   const t0Wall = Date.now();
   const t0 = performance.now();
-  const { id } = (await gql(PROMOTE, { input })).promote;
+  const id = rawKey((await gql(PROMOTE, { input })).promote.id);
   for (;;) {
     const [row] = await dev.services.db.query('SELECT status FROM promotions WHERE id = $1', [id]);
     if (row.status === 'SUCCESS') return { seconds: (performance.now() - t0) / 1000, id, t0Wall };
