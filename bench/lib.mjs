@@ -128,3 +128,39 @@ export async function provisionDatabase(tmp, log, cleanup) {
   cleanup.defer('embedded PostgreSQL', () => embedded.stop());
   return { mode: 'embedded', url: embedded.url };
 }
+
+/**
+ * When BENCH_CPU_PROFILE names a file, a CPU profile (.cpuprofile, for Chrome DevTools or
+ * speedscope) of only the parts wrapped in `profiled(fn)`: the product's side of a measurement,
+ * without set-up or the baseline. Otherwise `profiled(fn)` is just `fn()`.
+ */
+export function cpuProfiler() {
+  const file = process.env.BENCH_CPU_PROFILE;
+  if (!file) return { profiled: (fn) => fn(), save: async () => undefined };
+  let session;
+  const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  const profiles = [];
+  return {
+    async profiled(fn) {
+      if (!session) {
+        const { Session } = await import('node:inspector');
+        session = new Session();
+        session.connect();
+        await post('Profiler.enable');
+      }
+      await post('Profiler.start');
+      try {
+        return await fn();
+      } finally {
+        profiles.push((await post('Profiler.stop')).profile);
+      }
+    },
+    async save() {
+      if (!profiles.length) return;
+      const { writeFile } = await import('node:fs/promises');
+      // One file: the first window's profile (later windows are written beside it, numbered).
+      await Promise.all(profiles.map((p, i) => writeFile(i ? file.replace(/(\.cpuprofile)?$/, `.${i}$1`) : file, JSON.stringify(p))));
+      progress(`CPU profile of the product's side written to ${file}${profiles.length > 1 ? ` (+${profiles.length - 1} numbered)` : ''}`);
+    },
+  };
+}

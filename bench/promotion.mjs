@@ -33,7 +33,8 @@
  * queue, the promotion job's lease and the events stored (a progress line every 10 s).
  *
  * Uses DATABASE_URL when set (two fresh `stagecraft_bench_<random>_*` databases, dropped at the
- * end), otherwise an embedded PostgreSQL in a temporary directory.
+ * end), otherwise an embedded PostgreSQL in a temporary directory. BENCH_CPU_PROFILE=<file> writes
+ * CPU profiles of the timed promotions (bench/lib.mjs; 10,000 first, then 1,000).
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -54,7 +55,7 @@ import { startEmbeddedDatabase } from '../dist/src/db/embedded.js';
 import { rawKey } from '../dist/src/graphql/node-id.js';
 import { createLogger } from '../dist/src/logger.js';
 import { buildCatalog, catalogShape } from './catalog-builder.mjs';
-import { inParallel, login, progress, range, round, withCleanup } from './lib.mjs';
+import { cpuProfiler, inParallel, login, progress, range, round, withCleanup } from './lib.mjs';
 
 export const name = 'promotion';
 
@@ -161,12 +162,15 @@ async function benchmark(cleanup) {
   // alternated, REPEATS times each, at 10,000 and at 1,000 assets.
   const smallIds = await smallSelection(dev);
   const ratios = [];
+  // BENCH_CPU_PROFILE: the promotions of the ratio runs (both servers run in this process).
+  const profiler = cpuProfiler();
+  cleanup.defer('cpu profile', () => profiler.save());
   for (const [label, ids, optional] of [
     ['promotion-10000', assetIds, 'ALL'],
     ['promotion-1000', smallIds.selection, 'NONE'],
   ]) {
     const moved = optional === 'ALL' ? everything : smallIds.closure;
-    ratios.push(await ratioRuns(label, { gql, dev, prod, devDbUrl, copyDbUrl, selection: ids, optional, moved }));
+    ratios.push(await ratioRuns(label, { gql, dev, prod, devDbUrl, copyDbUrl, selection: ids, optional, moved, profiler }));
   }
   await emptyStage(prod);
 
@@ -670,7 +674,7 @@ async function emptyStage(app) {
 }
 
 /** Promotion and COPY, alternated, REPEATS times each: seconds and the ratio range. */
-async function ratioRuns(label, { gql, dev, prod, devDbUrl, copyDbUrl, selection, optional, moved }) {
+async function ratioRuns(label, { gql, dev, prod, devDbUrl, copyDbUrl, selection, optional, moved, profiler }) {
   const product = [];
   const baseline = [];
   const phases = [];
@@ -681,7 +685,7 @@ async function ratioRuns(label, { gql, dev, prod, devDbUrl, copyDbUrl, selection
   await copyRows(devDbUrl, copyDbUrl, moved);
   for (let i = 0; i < REPEATS; i++) {
     await emptyStage(prod);
-    const { seconds, id, t0Wall } = await timedPromotion(gql, dev, { name: `Bench ${label} #${i + 1}`, assetIds: selection, optional, targetStages: ['prod'] });
+    const { seconds, id, t0Wall } = await profiler.profiled(() => timedPromotion(gql, dev, { name: `Bench ${label} #${i + 1}`, assetIds: selection, optional, targetStages: ['prod'] }));
     phases.push(await phasesOf(dev, id, t0Wall, seconds));
     const [{ n }] = await prod.services.db.query('SELECT count(*)::int AS n FROM assets');
     if (n !== moved.length) throw new Error(`${label}: prod holds ${n} assets after the promotion, expected ${moved.length}`);

@@ -14,9 +14,12 @@ export function asNode<T extends object>(value: T, typeName: string): T {
   return value;
 }
 
+/** The concrete type of a Node value: tagged here by asNode, or named by a remote answer. */
+export const nodeTypeName = (value: { __typename?: string; [NODE_TYPE]?: string }): string | undefined => value.__typename ?? value[NODE_TYPE];
+
 @InterfaceType('Node', {
   description: 'An object with a global id: opaque, unique across types and stages (it names the stage it was read from). Fetch it again with node(id).',
-  resolveType: (value: { __typename?: string; [NODE_TYPE]?: string }) => value.__typename ?? value[NODE_TYPE],
+  resolveType: nodeTypeName,
 })
 export abstract class NodeInterface {
   @Field(() => ID, { description: 'Global id: opaque, names the type and the stage; accepted wherever an id of this stage is.' })

@@ -17,6 +17,7 @@ import { printSubgraphSDL, toSubgraphSchema } from './subgraph/schema.js';
 import { AccessResolver } from './users/access-resolver.js';
 import { UserResolver } from './users/resolver.js';
 import { NodeResolver } from './nodes/resolver.js';
+import { nodeTypeName } from './node.js';
 import { withGlobalIds } from './global-ids.js';
 
 export const resolvers = [UserResolver, AccessResolver, AuditResolver, AssetResolver, ApiAssetResolver, TeamAssetResolver, ArchiveResolver, StageResolver, StageStatusResolver, PromotionResolver, StageResultResolver, RollbackResolver, StageGraphResolver, DriftResolver, GatewayGroupResolver, GatewayInstanceTokenResolver, ServiceVersionResolver, NodeResolver] as const;
@@ -75,11 +76,13 @@ export function createSchema(): Promise<GraphQLSchema> {
 
 /**
  * type-graphql makes every resolveType asynchronous: each Asset in an answer (a portal page lists
- * hundreds, with their dependencies) would cost a promise and a Promise.all round. Asset's is
- * synchronous, so it goes on the built schema as it is.
+ * hundreds, with their dependencies) would cost a promise and a Promise.all round, and graphql-jit
+ * (which runs repeated documents, server/compiled-executor.ts) takes only synchronous ones. Ours
+ * are synchronous, so they go on the built schema as they are.
  */
 function synchronousAssetTypes(schema: GraphQLSchema): GraphQLSchema {
   assertInterfaceType(schema.getType('Asset')).resolveType = assetTypeName;
+  assertInterfaceType(schema.getType('Node')).resolveType = nodeTypeName;
   return schema;
 }
 

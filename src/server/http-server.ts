@@ -42,6 +42,7 @@ import { archiveRouter } from './archive-routes.js';
 import { corsMiddleware, upgradeOriginAllowed, type CorsPolicy } from './cors.js';
 import { healthRouter } from './health.js';
 import { checkOperation, documentNestingError, limitRules, parseOptions } from './limits.js';
+import { localGateway } from './compiled-executor.js';
 import { OperationVerdicts, ValidatedDocuments } from './operation-cache.js';
 import { observeOperations } from '../observability/graphql-plugin.js';
 import { serveMetrics } from '../observability/metrics-endpoint.js';
@@ -215,7 +216,8 @@ export async function createHttpServer(config: Config, schema: GraphQLSchema, se
     },
   };
   const apollo = new ApolloServer<Context>({
-    schema,
+    // Our own schema, executed by graphql-jit once a document repeats (compiled-executor.ts).
+    gateway: localGateway(schema),
     introspection: true, // gated per request by checkOperation
     csrfPrevention: true,
     stopOnTerminationSignals: false, // the CLI owns signals and stops everything in order

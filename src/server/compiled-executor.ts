@@ -1,0 +1,88 @@
+/**
+ * Queries and mutations over HTTP run through graphql-jit: a document a client sends again (a
+ * portal page, a CI script's status poll) is compiled once into plain JavaScript and then
+ * executed without graphql-js's per-field interpretation (argument coercion, type checks and
+ * path bookkeeping on every field). Apollo Server 5 has no executor option; its gateway interface
+ * is the documented way to supply one, and here it serves a fixed, local schema.
+ *
+ * A document is compiled on its second execution, not its first: one-off documents (an explorer
+ * session, a hostile client sending a new document per request) run interpreted with graphql-js
+ * and never pay, or make us pay, for a compilation. Compiled documents live in a WeakMap keyed
+ * by Apollo's parsed document, so they leave when Apollo's bounded document store drops them.
+ *
+ * Subscriptions are not affected: graphql-ws executes them (see ws-transport.ts).
+ */
+import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server';
+import { execute, GraphQLError, printSchema, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+
+// The gateway interface's own package is Apollo's dependency, not ours: its types, from Apollo's.
+type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
+type GatewayExecutor = NonNullable<Awaited<ReturnType<GatewayInterface['load']>>['executor']>;
+
+/** Executions of one document (per operation name) before it is compiled. */
+const COMPILE_AFTER = 2;
+
+interface Compilation {
+  runs: number;
+  compiled: CompiledQuery | null;
+}
+
+/** An Apollo "gateway" with no remote services: our own schema, executed by `compiledExecutor`. */
+export function localGateway(schema: GraphQLSchema): GatewayInterface {
+  return {
+    async load() {
+      return { executor: compiledExecutor(schema) };
+    },
+    onSchemaLoadOrUpdate(callback) {
+      callback({ apiSchema: schema, coreSupergraphSdl: printSchema(schema) });
+      return () => undefined;
+    },
+    async stop() {},
+  };
+}
+
+export function compiledExecutor(schema: GraphQLSchema): GatewayExecutor {
+  const byDocument = new WeakMap<DocumentNode, Map<string, Compilation>>();
+
+  function compilationOf(document: DocumentNode, operationName: string | null | undefined): Compilation {
+    let byOperation = byDocument.get(document);
+    if (!byOperation) byDocument.set(document, (byOperation = new Map()));
+    const key = operationName ?? '';
+    let compilation = byOperation.get(key);
+    if (!compilation) byOperation.set(key, (compilation = { runs: 0, compiled: null }));
+    return compilation;
+  }
+
+  return async ({ document, request, context }) => {
+    // The name the client sent, not Apollo's resolved one (null when it names no operation here).
+    const operationName = request.operationName;
+    const compilation = compilationOf(document, operationName);
+    if (!compilation.compiled && ++compilation.runs >= COMPILE_AFTER) {
+      const compiled = compileQuery(schema, document, operationName ?? undefined);
+      // Not compilable (cannot happen for a validated document): stay interpreted for good.
+      if (isCompiledQuery(compiled)) compilation.compiled = compiled;
+      else compilation.runs = -Infinity;
+    }
+    const interpreted = () => execute({ schema, document, contextValue: context, variableValues: request.variables, operationName });
+    if (!compilation.compiled) return interpreted();
+    const result = await compilation.compiled.query(undefined, context, request.variables ?? {});
+    // No `data`: the variables were refused before any resolver ran. graphql-js refuses them
+    // again with the errors Apollo recognises (it reads their nodes) as BAD_USER_INPUT with 400.
+    if (!('data' in result)) return interpreted();
+    return result.errors ? { ...result, errors: result.errors.map(asGraphQLError) } : result;
+  };
+}
+
+/**
+ * graphql-jit's errors carry message, locations, path and the thrown error but no `extensions`
+ * object, which Apollo's error formatting reads: rebuilt as graphql-js errors, they take the
+ * thrown error's extensions and stack as graphql-js's own do.
+ */
+function asGraphQLError(error: GraphQLError): GraphQLError {
+  if (error.extensions) return error;
+  const rebuilt = new GraphQLError(error.message, { path: error.path, originalError: error.originalError });
+  // graphql-js derives locations from AST nodes, which jit's errors no longer hold.
+  (rebuilt as { locations?: GraphQLError['locations'] }).locations = error.locations;
+  return rebuilt;
+}
