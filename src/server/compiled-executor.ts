@@ -5,10 +5,13 @@
  * path bookkeeping on every field). Apollo Server 5 has no executor option; its gateway interface
  * is the documented way to supply one, and here it serves a fixed, local schema.
  *
- * A document is compiled on its second execution, not its first: one-off documents (an explorer
- * session, a hostile client sending a new document per request) run interpreted with graphql-js
- * and never pay, or make us pay, for a compilation. Compiled documents live in a WeakMap keyed
- * by Apollo's parsed document, so they leave when Apollo's bounded document store drops them.
+ * Compiling costs event-loop time (a portal page's query ~25 ms; a 20 KB document that selects
+ * everything, ~200 ms), so it is earned and rationed: a document is compiled on its third
+ * execution, only if its text is at most 8 KiB, and at most 20 compilations a minute happen in
+ * all. One-off documents (an explorer session, a hostile client sending new documents) and
+ * anything over the budget run interpreted with graphql-js, as they would without this module.
+ * Compiled documents live in a WeakMap keyed by Apollo's parsed document, so they leave when
+ * Apollo's bounded document store drops them.
  *
  * Subscriptions are not affected: graphql-ws executes them (see ws-transport.ts).
  */
@@ -20,8 +23,20 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
 type GatewayExecutor = NonNullable<Awaited<ReturnType<GatewayInterface['load']>>['executor']>;
 
-/** Executions of one document (per operation name) before it is compiled. */
-const COMPILE_AFTER = 2;
+/** When a document is compiled; the defaults are what the server uses. */
+export interface CompilePolicy {
+  /** Executions of one document (per operation name) before it is compiled. */
+  compileAfter: number;
+  /** Longer document texts are never compiled: compilation time grows with the document. */
+  maxCompiledText: number;
+  /** Compilations per minute, all documents together. */
+  compilationsPerMinute: number;
+  /** Told of each compilation (tests). */
+  onCompiled?: (document: DocumentNode) => void;
+  now?: () => number;
+}
+
+export const defaultCompilePolicy: CompilePolicy = { compileAfter: 3, maxCompiledText: 8 * 1024, compilationsPerMinute: 20 };
 
 interface Compilation {
   runs: number;
@@ -42,8 +57,20 @@ export function localGateway(schema: GraphQLSchema): GatewayInterface {
   };
 }
 
-export function compiledExecutor(schema: GraphQLSchema): GatewayExecutor {
+export function compiledExecutor(schema: GraphQLSchema, policy: CompilePolicy = defaultCompilePolicy): GatewayExecutor {
   const byDocument = new WeakMap<DocumentNode, Map<string, Compilation>>();
+  const { compileAfter, maxCompiledText, compilationsPerMinute, onCompiled, now = Date.now } = policy;
+  // A token bucket: compilationsPerMinute tokens, refilled continuously.
+  let tokens = compilationsPerMinute;
+  let refilledAt = now();
+  const mayCompile = (): boolean => {
+    const at = now();
+    tokens = Math.min(compilationsPerMinute, tokens + ((at - refilledAt) / 60_000) * compilationsPerMinute);
+    refilledAt = at;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
 
   function compilationOf(document: DocumentNode, operationName: string | null | undefined): Compilation {
     let byOperation = byDocument.get(document);
@@ -58,11 +85,13 @@ export function compiledExecutor(schema: GraphQLSchema): GatewayExecutor {
     // The name the client sent, not Apollo's resolved one (null when it names no operation here).
     const operationName = request.operationName;
     const compilation = compilationOf(document, operationName);
-    if (!compilation.compiled && ++compilation.runs >= COMPILE_AFTER) {
+    if (!compilation.compiled && ++compilation.runs >= compileAfter && (request.query?.length ?? Infinity) <= maxCompiledText && mayCompile()) {
       const compiled = compileQuery(schema, document, operationName ?? undefined);
       // Not compilable (cannot happen for a validated document): stay interpreted for good.
-      if (isCompiledQuery(compiled)) compilation.compiled = compiled;
-      else compilation.runs = -Infinity;
+      if (isCompiledQuery(compiled)) {
+        compilation.compiled = compiled;
+        onCompiled?.(document);
+      } else compilation.runs = -Infinity;
     }
     const interpreted = () => execute({ schema, document, contextValue: context, variableValues: request.variables, operationName });
     if (!compilation.compiled) return interpreted();

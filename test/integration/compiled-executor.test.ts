@@ -14,6 +14,7 @@ import {
   isRequiredArgument,
   execute,
   parse,
+  type DocumentNode,
   type GraphQLCompositeType,
   type GraphQLSchema,
 } from 'graphql';
@@ -21,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSchema } from '../../src/graphql/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { buildContext } from '../../src/server/auth-context.js';
-import { compiledExecutor } from '../../src/server/compiled-executor.js';
+import { compiledExecutor, defaultCompilePolicy } from '../../src/server/compiled-executor.js';
 import { seedDemoCatalog } from '../../src/services/seed.js';
 import { buildOperation, rootFields } from '../support/schema-walk.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -67,21 +68,22 @@ describe('compiled execution', () => {
   afterAll(() => server?.stop());
 
   /**
-   * One document, answered by graphql-js and by the shipped executor once it has compiled the
-   * document (its first run, interpreted, is spent on the first call): [interpreted, compiled].
+   * One document, answered by graphql-js and by the shipped executor, which has compiled it:
+   * [interpreted, compiled].
    */
   function bothWays(query: string) {
-    const executor = compiledExecutor(schema);
     const document = parse(query);
-    let warmedUp = false;
+    let compiled = 0;
+    // Compiled at the first run whatever its size (the server's policy would leave these
+    // documents, larger than 8 KiB, interpreted), so the second run is the compiled one.
+    const executor = compiledExecutor(schema, { compileAfter: 1, maxCompiledText: Infinity, compilationsPerMinute: Infinity, onCompiled: () => compiled++ });
     const contextOf = (caller: 'admin' | 'viewer') => buildContext(server.app.services, log, tokens[caller], '127.0.0.1');
     return async (variables: Record<string, unknown>, caller: 'admin' | 'viewer' = 'admin') => {
       const request = { query, variables };
-      if (!warmedUp) await executor({ document, request, context: await contextOf(caller) } as never);
-      warmedUp = true;
       const interpreted = await execute({ schema, document, variableValues: variables, contextValue: await contextOf(caller) });
-      const compiled = await executor({ document, request, context: await contextOf(caller) } as never);
-      return [comparable(interpreted), comparable(compiled)] as const;
+      const answer = await executor({ document, request, context: await contextOf(caller) } as never);
+      expect(compiled, 'the document was compiled').toBe(1);
+      return [comparable(interpreted), comparable(answer)] as const;
     };
   }
 
@@ -132,5 +134,38 @@ describe('compiled execution', () => {
       expect(JSON.stringify(interpreted)).toMatch(/Variable \\"\$first\\" got invalid value/);
       expect(compiled).toEqual(interpreted);
     }
+  });
+
+  it('compiles a document on its third run, never one over 8 KiB, and at most 20 a minute', async () => {
+    let clock = 0;
+    const compiled: DocumentNode[] = [];
+    const executor = compiledExecutor(schema, { ...defaultCompilePolicy, now: () => clock, onCompiled: (d) => compiled.push(d) });
+    const context = await buildContext(server.app.services, log, tokens.admin, '127.0.0.1');
+    const run = (query: string, document = parse(query)) => executor({ document, request: { query }, context } as never);
+    const small = (n: number) => `query Q${n} { assets(first: 1) { totalCount } }`;
+
+    const document = parse(small(0));
+    await run(small(0), document);
+    await run(small(0), document);
+    expect(compiled).toEqual([]);
+    await run(small(0), document);
+    expect(compiled).toEqual([document]);
+
+    const large = `query Large { assets(first: 1) { totalCount ${'edges { cursor } '.repeat(500)} } }`;
+    expect(large.length).toBeGreaterThan(8 * 1024);
+    const largeDocument = parse(large);
+    for (let i = 0; i < 5; i++) await run(large, largeDocument);
+    expect(compiled).not.toContain(largeDocument);
+
+    // 19 tokens left: 25 documents run three times each compile 19, then one more a minute later.
+    for (let n = 1; n <= 25; n++) {
+      const d = parse(small(n));
+      for (let i = 0; i < 3; i++) expect((await run(small(n), d)).errors).toBeUndefined();
+    }
+    expect(compiled).toHaveLength(20);
+    clock += 3_000; // a twentieth of a minute: one token back
+    const late = parse(small(99));
+    for (let i = 0; i < 3; i++) await run(small(99), late);
+    expect(compiled).toHaveLength(21);
   });
 });
