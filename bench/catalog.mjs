@@ -159,6 +159,7 @@ async function benchmark(cleanup) {
     durationSeconds: round((performance.now() - runStarted) / 1000, 1),
     environment: {
       node: process.version,
+      nodeOptions: process.env.NODE_OPTIONS ?? '',
       platform: `${os.platform()} ${os.arch()}`,
       cpus: os.availableParallelism?.() ?? os.cpus().length,
       database: database.mode,
@@ -333,7 +334,7 @@ export function report(r) {
   const fmt = (v) => (v == null ? '—' : v.toFixed(2));
   return [
     `catalog: portal query, ${r.query.first} of ${r.query.totalCount} APIs in a ${r.catalog.assets.toLocaleString('en')}-asset catalog`,
-    `  PostgreSQL ${r.environment.postgres} (${r.environment.database}), Node ${r.environment.node}, ${r.environment.cpus} CPUs`,
+    `  PostgreSQL ${r.environment.postgres} (${r.environment.database}), Node ${r.environment.node}${r.environment.nodeOptions ? ` (NODE_OPTIONS ${r.environment.nodeOptions})` : ""}, ${r.environment.cpus} CPUs`,
     `  ${r.statementsPerRequest} SQL statements per request (incl. ${r.tokenLookupStatements} for the bearer-token lookup), ${r.rowsPerRequest} rows`,
     '',
     row('', ['p50 ms', 'p99 ms', 'mean ms', 'n']),

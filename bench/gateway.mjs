@@ -127,6 +127,7 @@ async function benchmark(cleanup) {
     durationSeconds: round((performance.now() - runStarted) / 1000, 1),
     environment: {
       node: process.version,
+      nodeOptions: process.env.NODE_OPTIONS ?? '',
       platform: `${os.platform()} ${os.arch()}`,
       cpus: os.availableParallelism?.() ?? os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? null,
@@ -800,7 +801,7 @@ export function report(r) {
   const fmt = (v, d = 2) => (v == null ? '—' : Number(v).toFixed(d));
   const lines = [
     `gateway: GET ${t.load.path}, ${t.load.connections} connections, ${t.load.durationSeconds} s per target in ${t.load.passes} interleaved passes after ${t.load.warmupSeconds} s warm-up (${t.load.generator})`,
-    `  Node ${r.environment.node}, ${r.environment.cpus} CPUs (${r.environment.cpuModel}), ${r.environment.nginx ?? 'no nginx'}, PostgreSQL ${r.environment.database}; load average at start ${r.environment.loadAverageAtStart.join(' ')}`,
+    `  Node ${r.environment.node}${r.environment.nodeOptions ? ` (NODE_OPTIONS ${r.environment.nodeOptions})` : ""}, ${r.environment.cpus} CPUs (${r.environment.cpuModel}), ${r.environment.nginx ?? 'no nginx'}, PostgreSQL ${r.environment.database}; load average at start ${r.environment.loadAverageAtStart.join(' ')}`,
     '',
     row('', ['req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'non-2xx', 'errors', 'proxy cpu*', 'upstr cpu*', 'others**']),
   ];

@@ -221,6 +221,7 @@ async function summary({ runStarted, loadBefore, server, dev, built, assetIds, r
     durationSeconds: round((performance.now() - runStarted) / 1000, 1),
     environment: {
       node: process.version,
+      nodeOptions: process.env.NODE_OPTIONS ?? '',
       platform: `${os.platform()} ${os.arch()}`,
       cpus: os.availableParallelism?.() ?? os.cpus().length,
       database: server.mode,
@@ -954,7 +955,7 @@ export function report(r) {
   if (!r.runs.length) {
     return [
       `promotion: promote dev → empty prod (mutation → promotion SUCCESS) vs COPY of the same asset and reference rows between the two databases`,
-      `  PostgreSQL ${r.environment.postgres} (${r.environment.database}), Node ${r.environment.node}, ${r.environment.cpus} CPUs; load average ${r.environment.loadAverage.before} before, ${r.environment.loadAverage.after} after`,
+      `  PostgreSQL ${r.environment.postgres} (${r.environment.database}), Node ${r.environment.node}${r.environment.nodeOptions ? ` (NODE_OPTIONS ${r.environment.nodeOptions})` : ""}, ${r.environment.cpus} CPUs; load average ${r.environment.loadAverage.before} before, ${r.environment.loadAverage.after} after`,
       `  (PROMOTION_FOLLOW=1 adds the runs followed by 1 and 100 graphql-ws subscribers)`,
       '',
       '  where the promotion time went, from its progress events\' wall-clock times:',
@@ -977,7 +978,7 @@ function runReport(r) {
   const lines = [
     `promotion: ${r.catalog.promoted.toLocaleString('en')} assets promoted dev → prod (optional ALL) through promote + promotionProgress over graphql-ws`,
     `  dev holds ${r.catalog.assets.toLocaleString('en')} assets (${r.catalog.references.toLocaleString('en')} references): the ${r.catalog.prodBoundAliasVariants} prod-bound alias variants are not selected, they travel as their unbound siblings' content`,
-    `  PostgreSQL ${r.environment.postgres} (${r.environment.database}), Node ${r.environment.node}, ${r.environment.cpus} CPUs; catalog built in ${r.catalog.buildSeconds}s; whole benchmark ${r.durationSeconds}s; load average ${r.environment.loadAverage.before} before, ${r.environment.loadAverage.after} after`,
+    `  PostgreSQL ${r.environment.postgres} (${r.environment.database}), Node ${r.environment.node}${r.environment.nodeOptions ? ` (NODE_OPTIONS ${r.environment.nodeOptions})` : ""}, ${r.environment.cpus} CPUs; catalog built in ${r.catalog.buildSeconds}s; whole benchmark ${r.durationSeconds}s; load average ${r.environment.loadAverage.before} before, ${r.environment.loadAverage.after} after`,
     '',
     row('', cells((run, i) => `run ${i + 1}: ${run.label}`)),
     row('promote mutation answered after', cells((run) => `${run.mutationMs} ms`)),
