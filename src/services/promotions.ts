@@ -368,20 +368,23 @@ export class PromotionService {
         exported: (count, bytes) => job.transaction((tx) => this.progress(tx, promotion.id, stageName, 'EXPORTED', `archive of ${countOf(count, 'asset')} built (${bytes} bytes)`, 0, count)).then(() => undefined),
       });
       const reported = reportedAssets(report);
-      await job.transaction((tx) => this.progress(tx, promotion.id, stageName, 'TRANSFERRED', `imported by ${stageName}: ${String(report.status)}`, 0, reported.length));
       const assets: PromotedAssetReport[] = reported.map((a) => ({ assetId: a.id, type: a.type, name: a.name, status: a.status, comment: a.explanation }));
-      // Batched: the per-asset detail is the stage's report; the stream shows headway.
-      await job.transaction((tx) =>
-        appendEvents(
+      const failures = assets.filter((a) => a.status === 'FAILURE').length;
+      const importReportId = typeof report.id === 'string' ? report.id : null;
+      // The target's answer is recorded in one transaction: TRANSFERRED, the batched ASSET
+      // progress (the per-asset detail is the stage's report; the stream shows headway) and the
+      // stage's outcome. A stop before it commits leaves the stage RUNNING (reported INTERRUPTED
+      // by the next run), never a TRANSFERRED stage without its outcome.
+      const transferred = async (tx: EntityManager) => {
+        await this.progress(tx, promotion.id, stageName, 'TRANSFERRED', `imported by ${stageName}: ${String(report.status)}`, 0, reported.length);
+        await appendEvents(
           tx,
           promotionStream(promotion.id),
           assetProgress(assets).map((step) => ({ type: 'ASSET', payload: progressPayload(promotion.id, stageName, 'ASSET', step.message, step.completed, step.total) })),
-        ),
-      );
-      const failures = assets.filter((a) => a.status === 'FAILURE').length;
-      const importReportId = typeof report.id === 'string' ? report.id : null;
-      if (report.status === 'SUCCESS') await this.finishStage(job, promotion.id, stageName, 'SUCCESS', null, `${countOf(assets.length, 'asset')} promoted`, assets, importReportId);
-      else await this.finishStage(job, promotion.id, stageName, 'FAILURE', 'IMPORT_FAILED', `${failures} of ${countOf(assets.length, 'asset')} failed on ${stageName}`, assets, importReportId);
+        );
+      };
+      if (report.status === 'SUCCESS') await this.finishStage(job, promotion.id, stageName, 'SUCCESS', null, `${countOf(assets.length, 'asset')} promoted`, assets, importReportId, transferred);
+      else await this.finishStage(job, promotion.id, stageName, 'FAILURE', 'IMPORT_FAILED', `${failures} of ${countOf(assets.length, 'asset')} failed on ${stageName}`, assets, importReportId, transferred);
     } catch (err) {
       if (err instanceof LeaseLostError) throw err; // not ours any more: write nothing
       if (err instanceof AppError) {
@@ -403,8 +406,11 @@ export class PromotionService {
     reason: string,
     report: PromotedAssetReport[],
     importReportId: string | null = null,
+    /** Written first in the same transaction (the target's answer, when there is one). */
+    before?: (tx: EntityManager) => Promise<void>,
   ): Promise<void> {
     await job.transaction(async (tx) => {
+      await before?.(tx);
       await tx
         .getRepository(PromotionStageEntity)
         .update({ promotionId, stageName }, { status, code, reason, report, importReportId, finishedAt: new Date() });
