@@ -75,7 +75,9 @@ export class SocketSessions {
       if (err instanceof AppError) return false; // graphql-ws closes 4403 Forbidden
       throw err;
     }
-    const owner = principal.user ? `user:${principal.user.id}` : `addr:${clientAddress}`;
+    // Whose caps the socket counts against: a user, a gateway join token (its instances may sit
+    // behind one address, and other tokens on that address are not theirs), or an address.
+    const owner = principal.user ? `user:${principal.user.id}` : principal.gateway ? `gateway-token:${principal.gateway.tokenId}` : `addr:${clientAddress}`;
     // Every gateway instance of a group may share one join token, so tokens get a cap of their own.
     const cap = principal.gateway ? this.limits.socketsPerGatewayToken : this.limits.socketsPerUser;
     const held = [...this.open].filter((s) => s.owner === owner).length;
@@ -118,10 +120,13 @@ export class SocketSessions {
     if (session.subscriptions.size >= subscriptionsPerSocket) {
       throw tooManyRequests(`too many subscriptions on this socket: the limit is ${subscriptionsPerSocket}`, { limit: subscriptionsPerSocket });
     }
+    // A gateway instance holds one subscription (its configuration) on its own socket: a join
+    // token's instances together may hold as many as it may open sockets.
+    const [limit, per] = session.principal.gateway ? [this.limits.socketsPerGatewayToken, 'gateway token'] : [subscriptionsPerUser, 'user'];
     let held = 0;
     for (const s of this.open) if (s.owner === session.owner) held += s.subscriptions.size;
-    if (held >= subscriptionsPerUser) {
-      throw tooManyRequests(`too many subscriptions: the limit is ${subscriptionsPerUser} per user`, { limit: subscriptionsPerUser });
+    if (held >= limit) {
+      throw tooManyRequests(`too many subscriptions: the limit is ${limit} per ${per}`, { limit });
     }
     session.subscriptions.add(id);
   }

@@ -92,3 +92,27 @@ describe('subscriptions', () => {
     expect(await subscribe(two, 'e')).toBeNull();
   });
 });
+
+describe('gateway join tokens', () => {
+  /** A group with a join token; its instances subscribe to the group's configuration. */
+  async function joinToken(group: string): Promise<string> {
+    const admin = await server.adminToken();
+    await server.gql('mutation($n: String!) { createGatewayGroup(input: { name: $n }) { name } }', { n: group }, admin);
+    const created = await server.gql('mutation($g: String!) { createGatewayInstanceToken(gatewayGroup: $g) { token } }', { g: group }, admin);
+    return (created.data as any).createGatewayInstanceToken.token;
+  }
+  const configOf = (group: string) => ({ query: 'subscription($g: String!) { gatewayConfig(group: $g) { revision } }', variables: { g: group } });
+
+  it('count against the token, not the user caps or the address: more instances than a user may hold, each subscribed', async () => {
+    const [east, west] = [await joinToken('caps-east'), await joinToken('caps-west')];
+    // More sockets and subscriptions than socketsPerUser (3) and subscriptionsPerUser (3), all
+    // from this one address, for one token; another token on the same address is not affected.
+    for (const [token, group] of [[east, 'caps-east'], [west, 'caps-west']] as const) {
+      for (let i = 0; i < 5; i++) {
+        const instance = await connectAndInit(server.wsUrl, bearer(token));
+        instance.send({ type: 'subscribe', id: 'config', payload: configOf(group) });
+        expect(await instance.next(), `${group} instance ${i + 1}`).toMatchObject({ id: 'config', type: 'next', payload: { data: { gatewayConfig: { revision: expect.any(Number) } } } });
+      }
+    }
+  });
+});
