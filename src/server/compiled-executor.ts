@@ -5,10 +5,12 @@
  * path bookkeeping on every field). Apollo Server 5 has no executor option; its gateway interface
  * is the documented way to supply one, and here it serves a fixed, local schema.
  *
- * Compiling costs event-loop time (a portal page's query ~25 ms; a 20 KB document that selects
- * everything, ~200 ms), so it is earned and rationed: a document is compiled on its third
- * execution, only if its text is at most 8 KiB, and at most 20 compilations a minute happen in
- * all. One-off documents (an explorer session, a hostile client sending new documents) and
+ * Only queries whose compiled answer is graphql-js's and whose code stays small are compiled
+ * (compilable.ts: no mutations, no variables inside custom-scalar literals, at most 1,000 fields
+ * once fragments and interfaces are expanded). Compiling costs event-loop time (~0.1 ms a field;
+ * a portal page's query ~60 ms the first time), so it is also earned and rationed: a document is
+ * compiled on its third execution, only if its text is at most 8 KiB, and at most 20,000 fields
+ * a minute are compiled in all. One-off documents (an explorer session, a hostile client sending new documents) and
  * anything over the budget run interpreted with graphql-js, as they would without this module.
  * Compiled documents live in a WeakMap keyed by Apollo's parsed document, so they leave when
  * Apollo's bounded document store drops them.
@@ -18,6 +20,7 @@
 import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server';
 import { execute, GraphQLError, printSchema, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { compileCost } from './compilable.js';
 
 // The gateway interface's own package is Apollo's dependency, not ours: its types, from Apollo's.
 type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
@@ -27,19 +30,25 @@ type GatewayExecutor = NonNullable<Awaited<ReturnType<GatewayInterface['load']>>
 export interface CompilePolicy {
   /** Executions of one document (per operation name) before it is compiled. */
   compileAfter: number;
-  /** Longer document texts are never compiled: compilation time grows with the document. */
+  /** Longer document texts are never compiled. */
   maxCompiledText: number;
-  /** Compilations per minute, all documents together. */
-  compilationsPerMinute: number;
+  /** Larger operations (fields once fragments and interfaces are expanded, compilable.ts) are never compiled. */
+  maxExpandedFields: number;
+  /** Fields compiled per minute, all documents together (~0.1 ms of compilation each). */
+  compiledFieldsPerMinute: number;
   /** Told of each compilation (tests). */
   onCompiled?: (document: DocumentNode) => void;
   now?: () => number;
 }
 
-export const defaultCompilePolicy: CompilePolicy = { compileAfter: 3, maxCompiledText: 8 * 1024, compilationsPerMinute: 20 };
+// 1,000 fields compile in ~100 ms (the portal's page query: ~580); 20,000 a minute is at most
+// ~2 s of compilation a minute, however the documents are chosen.
+export const defaultCompilePolicy: CompilePolicy = { compileAfter: 3, maxCompiledText: 8 * 1024, maxExpandedFields: 1_000, compiledFieldsPerMinute: 20_000 };
 
 interface Compilation {
   runs: number;
+  /** Fields of generated code (compilable.ts); null: not to be compiled; undefined: not yet counted. */
+  cost?: number | null;
   compiled: CompiledQuery | null;
 }
 
@@ -59,16 +68,16 @@ export function localGateway(schema: GraphQLSchema): GatewayInterface {
 
 export function compiledExecutor(schema: GraphQLSchema, policy: CompilePolicy = defaultCompilePolicy): GatewayExecutor {
   const byDocument = new WeakMap<DocumentNode, Map<string, Compilation>>();
-  const { compileAfter, maxCompiledText, compilationsPerMinute, onCompiled, now = Date.now } = policy;
-  // A token bucket: compilationsPerMinute tokens, refilled continuously.
-  let tokens = compilationsPerMinute;
+  const { compileAfter, maxCompiledText, maxExpandedFields, compiledFieldsPerMinute, onCompiled, now = Date.now } = policy;
+  // A token bucket of fields: compiledFieldsPerMinute tokens, refilled continuously.
+  let tokens = compiledFieldsPerMinute;
   let refilledAt = now();
-  const mayCompile = (): boolean => {
+  const mayCompile = (fields: number): boolean => {
     const at = now();
-    tokens = Math.min(compilationsPerMinute, tokens + ((at - refilledAt) / 60_000) * compilationsPerMinute);
+    tokens = Math.min(compiledFieldsPerMinute, tokens + ((at - refilledAt) / 60_000) * compiledFieldsPerMinute);
     refilledAt = at;
-    if (tokens < 1) return false;
-    tokens -= 1;
+    if (tokens < fields) return false;
+    tokens -= fields;
     return true;
   };
 
@@ -85,13 +94,17 @@ export function compiledExecutor(schema: GraphQLSchema, policy: CompilePolicy = 
     // The name the client sent, not Apollo's resolved one (null when it names no operation here).
     const operationName = request.operationName;
     const compilation = compilationOf(document, operationName);
-    if (!compilation.compiled && ++compilation.runs >= compileAfter && (request.query?.length ?? Infinity) <= maxCompiledText && mayCompile()) {
-      const compiled = compileQuery(schema, document, operationName ?? undefined);
-      // Not compilable (cannot happen for a validated document): stay interpreted for good.
-      if (isCompiledQuery(compiled)) {
-        compilation.compiled = compiled;
-        onCompiled?.(document);
-      } else compilation.runs = -Infinity;
+    if (!compilation.compiled && ++compilation.runs >= compileAfter) {
+      // Once decided not to compile, a document stays interpreted for good (runs = -Infinity).
+      compilation.cost ??= (request.query?.length ?? Infinity) > maxCompiledText ? null : compileCost(schema, document, operationName, maxExpandedFields);
+      if (compilation.cost === null || compilation.cost > maxExpandedFields) compilation.runs = -Infinity;
+      else if (mayCompile(compilation.cost)) {
+        const compiled = compileQuery(schema, document, operationName ?? undefined);
+        if (isCompiledQuery(compiled)) {
+          compilation.compiled = compiled;
+          onCompiled?.(document);
+        } else compilation.runs = -Infinity; // cannot happen for a validated document
+      }
     }
     const interpreted = () => execute({ schema, document, contextValue: context, variableValues: request.variables, operationName });
     if (!compilation.compiled) return interpreted();

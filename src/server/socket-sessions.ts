@@ -75,14 +75,19 @@ export class SocketSessions {
       if (err instanceof AppError) return false; // graphql-ws closes 4403 Forbidden
       throw err;
     }
-    // Whose caps the socket counts against: a user, a gateway join token (its instances may sit
-    // behind one address, and other tokens on that address are not theirs), or an address.
-    const owner = principal.user ? `user:${principal.user.id}` : principal.gateway ? `gateway-token:${principal.gateway.tokenId}` : `addr:${clientAddress}`;
+    // Whose caps the socket counts against: a gateway join token (its instances may sit behind
+    // one address, and other tokens on that address are not theirs; its principal also carries
+    // a stand-in user), a user, or an anonymous client's address.
+    const [owner, per] = principal.gateway
+      ? [`gateway-token:${principal.gateway.tokenId}`, 'gateway token']
+      : principal.user
+        ? [`user:${principal.user.id}`, 'user']
+        : [`addr:${clientAddress}`, 'client address'];
     // Every gateway instance of a group may share one join token, so tokens get a cap of their own.
     const cap = principal.gateway ? this.limits.socketsPerGatewayToken : this.limits.socketsPerUser;
     const held = [...this.open].filter((s) => s.owner === owner).length;
     if (held >= cap) {
-      ws.extra.socket.close(TOO_MANY_CLOSE, closeReason(`too many open sockets: the limit is ${cap} per ${principal.gateway ? 'gateway token' : 'user'}`));
+      ws.extra.socket.close(TOO_MANY_CLOSE, closeReason(`too many open sockets: the limit is ${cap} per ${per}`));
       return false;
     }
     const session: SocketSession = { token, principal, clientAddress, owner, subscriptions: new Set(), ws, closed: false };

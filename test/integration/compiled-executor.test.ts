@@ -12,6 +12,7 @@ import {
   isLeafType,
   isObjectType,
   isRequiredArgument,
+  buildSchema,
   execute,
   parse,
   type DocumentNode,
@@ -22,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSchema } from '../../src/graphql/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { buildContext } from '../../src/server/auth-context.js';
+import { compileCost } from '../../src/server/compilable.js';
 import { compiledExecutor, defaultCompilePolicy } from '../../src/server/compiled-executor.js';
 import { seedDemoCatalog } from '../../src/services/seed.js';
 import { buildOperation, rootFields } from '../support/schema-walk.js';
@@ -47,6 +49,9 @@ function selectionOf(schema: GraphQLSchema, type: GraphQLCompositeType, depth: n
     : [];
   return `{ ${['__typename', ...fieldsOf(type), ...fragments].join(' ')} }`;
 }
+
+/** A policy that compiles whatever may be compiled, at once. */
+const unlimited = { compileAfter: 1, maxCompiledText: Infinity, maxExpandedFields: Infinity, compiledFieldsPerMinute: Infinity };
 
 /** The answer with what legitimately differs between two executions blanked: error ids. */
 function comparable(result: unknown): unknown {
@@ -74,9 +79,9 @@ describe('compiled execution', () => {
   function bothWays(query: string) {
     const document = parse(query);
     let compiled = 0;
-    // Compiled at the first run whatever its size (the server's policy would leave these
-    // documents, larger than 8 KiB, interpreted), so the second run is the compiled one.
-    const executor = compiledExecutor(schema, { compileAfter: 1, maxCompiledText: Infinity, compilationsPerMinute: Infinity, onCompiled: () => compiled++ });
+    // Compiled at the first run whatever its size (the server's policy would leave these large
+    // documents interpreted), so the second run is the compiled one.
+    const executor = compiledExecutor(schema, { ...unlimited, onCompiled: () => compiled++ });
     const contextOf = (caller: 'admin' | 'viewer') => buildContext(server.app.services, log, tokens[caller], '127.0.0.1');
     return async (variables: Record<string, unknown>, caller: 'admin' | 'viewer' = 'admin') => {
       const request = { query, variables };
@@ -136,36 +141,81 @@ describe('compiled execution', () => {
     }
   });
 
-  it('compiles a document on its third run, never one over 8 KiB, and at most 20 a minute', async () => {
+  it('compiles a document on its third run, never one over 8 KiB or 1,000 fields, within 20,000 fields a minute', async () => {
     let clock = 0;
     const compiled: DocumentNode[] = [];
     const executor = compiledExecutor(schema, { ...defaultCompilePolicy, now: () => clock, onCompiled: (d) => compiled.push(d) });
     const context = await buildContext(server.app.services, log, tokens.admin, '127.0.0.1');
-    const run = (query: string, document = parse(query)) => executor({ document, request: { query }, context } as never);
-    const small = (n: number) => `query Q${n} { assets(first: 1) { totalCount } }`;
+    const run = (query: string, document: DocumentNode, variables: Record<string, unknown> = {}) =>
+      executor({ document, request: { query, variables }, context } as never);
 
-    const document = parse(small(0));
-    await run(small(0), document);
-    await run(small(0), document);
+    // Fields: assets, edges, node, and `width` leaves (x3 for the interface's nine types each).
+    const sized = (n: number, width: number) => `query Q${n} { assets(first: 1) { edges { node { ${Array.from({ length: width }, (_, i) => `f${i}: name`).join(' ')} } } } }`;
+    const small = sized(0, 3);
+    const document = parse(small);
+    await run(small, document);
+    await run(small, document);
     expect(compiled).toEqual([]);
-    await run(small(0), document);
+    await run(small, document);
     expect(compiled).toEqual([document]);
 
     const large = `query Large { assets(first: 1) { totalCount ${'edges { cursor } '.repeat(500)} } }`;
     expect(large.length).toBeGreaterThan(8 * 1024);
     const largeDocument = parse(large);
-    for (let i = 0; i < 5; i++) await run(large, largeDocument);
+    for (let i = 0; i < 4; i++) await run(large, largeDocument);
     expect(compiled).not.toContain(largeDocument);
 
-    // 19 tokens left: 25 documents run three times each compile 19, then one more a minute later.
-    for (let n = 1; n <= 25; n++) {
-      const d = parse(small(n));
-      for (let i = 0; i < 3; i++) expect((await run(small(n), d)).errors).toBeUndefined();
+    // Nested fragments over Asset: 450 characters, ~13,500 fields once jit inlines them for every
+    // asset type (compiling took 1.5 s; one level more, 16 s and 3 GB). @skip does not shrink it.
+    const fragment = (level: number, inner: string) =>
+      `fragment L${level} on Asset { id name dependents { ${inner} } teamAsset { ${inner} } ... on ApiAsset { versions { ${inner} } } }`;
+    const bomb = `query Bomb($s: Boolean!) { me { username } assets(first: 1) @skip(if: $s) { edges { node { ...L1 } } } }
+      ${fragment(1, '...L2')} ${fragment(2, '...L3')} ${fragment(3, 'id')}`;
+    const bombDocument = parse(bomb);
+    for (let i = 0; i < 4; i++) expect(await run(bomb, bombDocument, { s: true })).toEqual({ data: { me: { username: 'admin' } } });
+    expect(compiled).not.toContain(bombDocument);
+
+    // The budget: ~900-field documents (allowed one by one) until 20,000 fields a minute are spent.
+    const before = compiled.length;
+    for (let n = 1; n <= 30; n++) {
+      const text = sized(n, 100);
+      const d = parse(text);
+      for (let i = 0; i < 3; i++) expect((await run(text, d)).errors).toBeUndefined();
     }
-    expect(compiled).toHaveLength(20);
-    clock += 3_000; // a twentieth of a minute: one token back
-    const late = parse(small(99));
-    for (let i = 0; i < 3; i++) await run(small(99), late);
-    expect(compiled).toHaveLength(21);
+    const withinBudget = compiled.length - before;
+    expect(withinBudget).toBeGreaterThanOrEqual(20);
+    expect(withinBudget).toBeLessThan(30);
+    clock += 60_000; // a minute later the budget is back
+    const late = sized(99, 100);
+    const lateDocument = parse(late);
+    for (let i = 0; i < 3; i++) await run(late, lateDocument);
+    expect(compiled).toContain(lateDocument);
+  }, 60_000);
+
+  it('never compiles a mutation: one failing root field still stops the ones after it', async () => {
+    const compiled: DocumentNode[] = [];
+    const executor = compiledExecutor(schema, { ...unlimited, onCompiled: (d) => compiled.push(d) });
+    const query = 'mutation($taken: String!, $fresh: String!) { a: createAsset(input: { name: $taken, type: POLICY }) { name } b: createAsset(input: { name: $fresh, type: POLICY }) { name } }';
+    const document = parse(query);
+    const [taken] = await server.app.services.db.query<{ name: string }[]>("SELECT name FROM assets WHERE type = 'POLICY' LIMIT 1");
+    for (let i = 0; i < 3; i++) {
+      const fresh = `never-created-${i}`;
+      const context = await buildContext(server.app.services, log, tokens.admin, '127.0.0.1');
+      const answer = await executor({ document, request: { query, variables: { taken: taken!.name, fresh } }, context } as never);
+      expect((answer.errors?.[0]?.originalError as { code?: string } | undefined)?.code).toBe('CONFLICT');
+      expect(await server.app.services.db.query('SELECT 1 FROM assets WHERE name = $1', [fresh])).toEqual([]);
+    }
+    expect(compiled).toEqual([]);
+  });
+
+  it('never compiles a query whose custom-scalar literal holds a variable (jit parses it without them)', () => {
+    const small = buildSchema('scalar JSONObject input Filter { k: String } type Query { f(x: JSONObject): Int g(x: Filter): Int }');
+    const cost = (query: string) => compileCost(small, parse(query), undefined, 1_000);
+    expect(cost('query($v: String) { f(x: { k: $v }) }')).toBeNull();
+    expect(cost('query($v: String) { f(x: { k: [1, { deeper: $v }] }) }')).toBeNull();
+    expect(cost('query($v: JSONObject) { f(x: $v) }')).toBe(1); // a whole variable is fine
+    expect(cost('query { f(x: { k: "literal" }) }')).toBe(1);
+    expect(cost('query($v: String) { g(x: { k: $v }) }')).toBe(1); // an input object: jit fills it per request
+    expect(cost('mutation { __typename }')).toBeNull();
   });
 });

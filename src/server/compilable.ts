@@ -1,0 +1,114 @@
+/**
+ * Whether graphql-jit may compile an operation (see compiled-executor.ts), and at what cost: only
+ * where its answer is the same as graphql-js's. Refused:
+ *
+ *  - mutations: graphql-js runs root fields in order and stops at the first one that fails a
+ *    non-null field; jit runs them all, so a later mutation would write what the answer hides;
+ *  - a variable inside an object or list literal given to a custom scalar (`spec: { kind: $k }`
+ *    for a JSONObject): jit parses such literals once, at compile time, without the variables;
+ *  - operations whose code would be large. jit inlines every fragment at every place it is spread
+ *    and expands each selection on an interface once per implementing type, whatever @skip and
+ *    @include say (they are decided per request), so a 600-character document with nested
+ *    fragments over `Asset` expands to millions of fields and compiles for many seconds.
+ *    `expandedFields` counts what jit would generate, cut short past the limit; the executor
+ *    compiles only small operations, within a budget of fields per minute.
+ */
+import {
+  getNamedType,
+  isAbstractType,
+  isCompositeType,
+  isObjectType,
+  isScalarType,
+  isSpecifiedScalarType,
+  Kind,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  BREAK,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
+
+/**
+ * What compiling the operation would cost, in fields of generated code (compiling takes ~0.1 ms
+ * per field on these machines), counted up to just past `limit`; null when it must not be
+ * compiled at all.
+ */
+export function compileCost(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, limit: number): number | null {
+  const operation = operationOf(document, operationName);
+  if (!operation || operation.operation !== 'query') return null;
+  if (variableInCustomScalarLiteral(schema, document)) return null;
+  return expandedFields(schema, document, operation, limit);
+}
+
+function operationOf(document: DocumentNode, operationName: string | null | undefined): OperationDefinitionNode | undefined {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  if (operationName) return operations.find((o) => o.name?.value === operationName);
+  return operations.length === 1 ? operations[0] : undefined;
+}
+
+function variableInCustomScalarLiteral(schema: GraphQLSchema, document: DocumentNode): boolean {
+  const typeInfo = new TypeInfo(schema);
+  let found = false;
+  const literalWithVariable = (node: { kind: Kind }) => {
+    const type = getNamedType(typeInfo.getInputType());
+    if (!type || !isScalarType(type) || isSpecifiedScalarType(type)) return undefined;
+    visit(node as never, { Variable: () => ((found = true), BREAK) });
+    return found ? BREAK : false; // false: this literal is checked whole, skip its inside
+  };
+  visit(document, visitWithTypeInfo(typeInfo, { ObjectValue: literalWithVariable, ListValue: literalWithVariable }));
+  return found;
+}
+
+/**
+ * The fields of `operation` with every fragment inlined and every selection on an abstract type
+ * counted once per possible type, @skip/@include ignored; counting stops soon after `limit`.
+ * Memoised per (selection set, concrete type), so the count itself stays cheap when the
+ * expansion it measures is exponential.
+ */
+export function expandedFields(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, limit: number): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const memo = new Map<SelectionSetNode, Map<string, number>>();
+
+  const applies = (condition: string | undefined, type: GraphQLObjectType): boolean => {
+    if (!condition || condition === type.name) return true;
+    const conditionType = schema.getType(condition);
+    return !!conditionType && isAbstractType(conditionType) && schema.isSubType(conditionType, type);
+  };
+
+  const count = (set: SelectionSetNode, type: GraphQLCompositeType): number => {
+    if (!isObjectType(type)) {
+      let n = 0;
+      for (const possible of schema.getPossibleTypes(type)) if ((n += count(set, possible)) > limit) break;
+      return n;
+    }
+    let known = memo.get(set);
+    if (!known) memo.set(set, (known = new Map()));
+    const seen = known.get(type.name);
+    if (seen !== undefined) return seen;
+    let n = 0;
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        n += 1;
+        const fieldType = selection.selectionSet && type.getFields()[selection.name.value]?.type;
+        const named = fieldType && getNamedType(fieldType);
+        if (selection.selectionSet && named && isCompositeType(named)) n += count(selection.selectionSet, named);
+      } else {
+        const fragment = selection.kind === Kind.INLINE_FRAGMENT ? selection : fragments.get(selection.name.value);
+        if (fragment && applies(fragment.typeCondition?.name.value, type)) n += count(fragment.selectionSet, type);
+      }
+      if (n > limit) break;
+    }
+    known.set(type.name, n);
+    return n;
+  };
+
+  const root = schema.getRootType(operation.operation);
+  return root ? count(operation.selectionSet, root) : Infinity;
+}
