@@ -25,6 +25,7 @@ export interface Reference {
  */
 export class LookupLoader<V> extends DataLoader<string, V> {
   private readonly settled = new Map<string, V>();
+  private readonly fetch: (keys: readonly string[]) => Promise<V[]>;
 
   constructor(batch: (keys: readonly string[]) => Promise<V[]>) {
     super(async (keys) => {
@@ -32,11 +33,34 @@ export class LookupLoader<V> extends DataLoader<string, V> {
       keys.forEach((key, i) => this.settled.set(key, values[i]!));
       return values;
     });
+    this.fetch = batch;
   }
 
   /** The value of a key loaded before; undefined when it has not been (yet). */
   peek(key: string): V | undefined {
     return this.settled.get(key);
+  }
+
+  override load(key: string): Promise<V> {
+    const known = this.settled.get(key);
+    return known !== undefined ? Promise.resolve(known) : super.load(key);
+  }
+
+  /**
+   * Loads the keys not loaded yet in one batch, without DataLoader's promise per key (a page of
+   * a hundred assets asks for four hundred lookups at once); afterwards peek answers for them.
+   * Called in the same tick as other loaders' batches, it shares their statement (asset-lookups.ts).
+   */
+  async loadAhead(keys: readonly string[]): Promise<void> {
+    const missing = [...new Set(keys)].filter((key) => !this.settled.has(key));
+    if (!missing.length) return;
+    let values: V[];
+    try {
+      values = await this.fetch(missing);
+    } catch {
+      return; // left unsettled: each field then loads its own key and reports its own error
+    }
+    missing.forEach((key, i) => this.settled.set(key, values[i]!));
   }
 }
 

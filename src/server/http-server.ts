@@ -65,6 +65,9 @@ export interface HttpServerHandle {
 export async function createHttpServer(config: Config, schema: GraphQLSchema, services: Services, log: Logger, databaseUrl: string, observer: Observer): Promise<HttpServerHandle> {
   const app = express();
   app.disable('x-powered-by');
+  // Express hashes every res.send body for a weak ETag: a SHA-1 over each GraphQL answer that no
+  // client revalidates (POSTs are not cached). Static files keep their own (serve-static).
+  app.set('etag', false);
   app.use(observeRequests(observer, log));
   const server = http.createServer(app);
   const formatError = createErrorFormatter(log, config.development);

@@ -162,10 +162,10 @@ function lookup<V, R>(loader: LookupLoader<V>, key: string, shape: (value: V) =>
 async function loadAhead(assets: readonly ListedAsset[], selected: ReadonlySet<string>, loaders: Loaders): Promise<void> {
   const ids = assets.map((a) => a.id);
   const loads: Promise<unknown>[] = [];
-  if (selected.has('dependencies')) loads.push(loaders.referencesFrom.loadMany(ids));
-  if (selected.has('dependents')) loads.push(loaders.referencesTo.loadMany(ids));
-  if (selected.has('teamAsset')) loads.push(loaders.teamByName.loadMany(assets.flatMap((a) => (a.team ? [a.team] : []))));
-  if (selected.has('versions')) loads.push(loaders.versionsOfSet.loadMany(assets.flatMap((a) => (a.type === 'API' && a.versionSetId ? [a.versionSetId] : []))));
+  if (selected.has('dependencies')) loads.push(loaders.referencesFrom.loadAhead(ids));
+  if (selected.has('dependents')) loads.push(loaders.referencesTo.loadAhead(ids));
+  if (selected.has('teamAsset')) loads.push(loaders.teamByName.loadAhead(assets.flatMap((a) => (a.team ? [a.team] : []))));
+  if (selected.has('versions')) loads.push(loaders.versionsOfSet.loadAhead(assets.flatMap((a) => (a.type === 'API' && a.versionSetId ? [a.versionSetId] : []))));
   await Promise.all(loads);
 }
 
