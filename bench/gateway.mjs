@@ -28,6 +28,8 @@
  * Uses DATABASE_URL when set (a fresh `stagecraft_bench_<random>` database, dropped at the
  * end), otherwise an embedded PostgreSQL in a temporary directory. nginx is taken from
  * /usr/sbin/nginx (Debian's `nginx` package); without it target (c) is skipped.
+ * BENCH_GATEWAY_NODE_ARGS adds node flags to the gateway process (e.g. `--cpu-prof
+ * --cpu-prof-dir=/tmp/gw` for a profile of the data plane); BENCH_GATEWAY_ROLLOUT=0 skips (2).
  *
  * This file is also the child processes' script: `node bench/gateway.mjs upstream` and
  * `node bench/gateway.mjs gateways <control plane> <group> <token> <count>` (IPC required).
@@ -155,7 +157,9 @@ async function measureThroughput({ cleanup, cp, tmp, asset, nodes, upstream }) {
   const joinToken = (await cp.gql('mutation($g: String!) { createGatewayInstanceToken(gatewayGroup: $g) { token } }', { g: group })).createGatewayInstanceToken.token;
 
   // (b) The real `stagecraft gateway` command.
-  const gateway = spawn(process.execPath, [CLI, 'gateway', '--control-plane', cp.url, '--group', group, '--port', '0', '--host', '127.0.0.1'], {
+  // BENCH_GATEWAY_NODE_ARGS: extra node flags for the gateway process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/gw".
+  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const gateway = spawn(process.execPath, [...nodeArgs, CLI, 'gateway', '--control-plane', cp.url, '--group', group, '--port', '0', '--host', '127.0.0.1'], {
     env: { ...process.env, STAGECRAFT_GATEWAY_TOKEN: joinToken, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
