@@ -6,6 +6,10 @@
  *    non-null field; jit runs them all, so a later mutation would write what the answer hides;
  *  - a variable inside an object or list literal given to a custom scalar (`spec: { kind: $k }`
  *    for a JSONObject): jit parses such literals once, at compile time, without the variables;
+ *  - a variable as an input field that has a default (`orderBy: { field: $f, direction: $d }`):
+ *    when the variable is not sent, jit passes null instead of the default (ASC);
+ *  - introspection (`__schema`, `__type`): jit compiles the whole nested tree, which the field
+ *    count below does not see (and introspection is not what a portal repeats);
  *  - operations whose code would be large. jit inlines every fragment at every place it is spread
  *    and expands each selection on an interface once per implementing type, whatever @skip and
  *    @include say (they are decided per request), so a 600-character document with nested
@@ -17,6 +21,7 @@ import {
   getNamedType,
   isAbstractType,
   isCompositeType,
+  isInputObjectType,
   isObjectType,
   isScalarType,
   isSpecifiedScalarType,
@@ -30,6 +35,8 @@ import {
   type GraphQLCompositeType,
   type GraphQLObjectType,
   type GraphQLSchema,
+  type ListValueNode,
+  type ObjectValueNode,
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
@@ -42,7 +49,7 @@ import {
 export function compileCost(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, limit: number): number | null {
   const operation = operationOf(document, operationName);
   if (!operation || operation.operation !== 'query') return null;
-  if (variableInCustomScalarLiteral(schema, document)) return null;
+  if (variableJitMisreads(schema, document)) return null;
   return expandedFields(schema, document, operation, limit);
 }
 
@@ -52,16 +59,24 @@ function operationOf(document: DocumentNode, operationName: string | null | unde
   return operations.length === 1 ? operations[0] : undefined;
 }
 
-function variableInCustomScalarLiteral(schema: GraphQLSchema, document: DocumentNode): boolean {
+/** A variable where jit would not read it as graphql-js does (see the list above). */
+function variableJitMisreads(schema: GraphQLSchema, document: DocumentNode): boolean {
   const typeInfo = new TypeInfo(schema);
   let found = false;
-  const literalWithVariable = (node: { kind: Kind }) => {
+  const check = (node: ObjectValueNode | ListValueNode) => {
     const type = getNamedType(typeInfo.getInputType());
-    if (!type || !isScalarType(type) || isSpecifiedScalarType(type)) return undefined;
-    visit(node as never, { Variable: () => ((found = true), BREAK) });
-    return found ? BREAK : false; // false: this literal is checked whole, skip its inside
+    if (type && isScalarType(type) && !isSpecifiedScalarType(type)) {
+      visit(node, { Variable: () => ((found = true), BREAK) });
+      return found ? BREAK : false; // false: this literal was checked whole, skip its inside
+    }
+    if (type && isInputObjectType(type) && node.kind === Kind.OBJECT) {
+      const fields = type.getFields();
+      found = node.fields.some((f) => f.value.kind === Kind.VARIABLE && fields[f.name.value]?.defaultValue !== undefined);
+      if (found) return BREAK;
+    }
+    return undefined;
   };
-  visit(document, visitWithTypeInfo(typeInfo, { ObjectValue: literalWithVariable, ListValue: literalWithVariable }));
+  visit(document, visitWithTypeInfo(typeInfo, { ObjectValue: check, ListValue: check }));
   return found;
 }
 
@@ -96,9 +111,12 @@ export function expandedFields(schema: GraphQLSchema, document: DocumentNode, op
     for (const selection of set.selections) {
       if (selection.kind === Kind.FIELD) {
         n += 1;
-        const fieldType = selection.selectionSet && type.getFields()[selection.name.value]?.type;
-        const named = fieldType && getNamedType(fieldType);
-        if (selection.selectionSet && named && isCompositeType(named)) n += count(selection.selectionSet, named);
+        if (selection.name.value === '__typename') continue;
+        // Introspection (__schema, __type) and anything unknown: not counted, so not compiled.
+        const field = type.getFields()[selection.name.value];
+        if (!field) return Infinity;
+        const named = getNamedType(field.type);
+        if (selection.selectionSet && isCompositeType(named)) n += count(selection.selectionSet, named);
       } else {
         const fragment = selection.kind === Kind.INLINE_FRAGMENT ? selection : fragments.get(selection.name.value);
         if (fragment && applies(fragment.typeCondition?.name.value, type)) n += count(fragment.selectionSet, type);

@@ -36,14 +36,16 @@ export interface CompilePolicy {
   maxExpandedFields: number;
   /** Fields compiled per minute, all documents together (~0.1 ms of compilation each). */
   compiledFieldsPerMinute: number;
+  /** Compiled documents kept (least recently used dropped first; ~1 MB per 1,000 fields each). */
+  maxCompiledDocuments: number;
   /** Told of each compilation (tests). */
   onCompiled?: (document: DocumentNode) => void;
   now?: () => number;
 }
 
-// 1,000 fields compile in ~100 ms (the portal's page query: ~580); 20,000 a minute is at most
-// ~2 s of compilation a minute, however the documents are chosen.
-export const defaultCompilePolicy: CompilePolicy = { compileAfter: 3, maxCompiledText: 8 * 1024, maxExpandedFields: 1_000, compiledFieldsPerMinute: 20_000 };
+// 1,000 fields compile in ~100 ms (the portal's page query: ~580) into ~1 MB of code.
+// ~2 s of compilation a minute, however the documents are chosen; at most ~64 MB of compiled code.
+export const defaultCompilePolicy: CompilePolicy = { compileAfter: 3, maxCompiledText: 8 * 1024, maxExpandedFields: 1_000, compiledFieldsPerMinute: 20_000, maxCompiledDocuments: 64 };
 
 interface Compilation {
   runs: number;
@@ -68,7 +70,20 @@ export function localGateway(schema: GraphQLSchema): GatewayInterface {
 
 export function compiledExecutor(schema: GraphQLSchema, policy: CompilePolicy = defaultCompilePolicy): GatewayExecutor {
   const byDocument = new WeakMap<DocumentNode, Map<string, Compilation>>();
-  const { compileAfter, maxCompiledText, maxExpandedFields, compiledFieldsPerMinute, onCompiled, now = Date.now } = policy;
+  const { compileAfter, maxCompiledText, maxExpandedFields, compiledFieldsPerMinute, maxCompiledDocuments, onCompiled, now = Date.now } = policy;
+  // Compilations holding code, least recently used first. Apollo's document store is bounded by
+  // the size of the documents' text, not of the code hanging off them: this bounds the code.
+  const holding = new Set<Compilation>();
+  const used = (compilation: Compilation) => {
+    holding.delete(compilation);
+    holding.add(compilation);
+    for (const oldest of holding) {
+      if (holding.size <= maxCompiledDocuments) break;
+      holding.delete(oldest);
+      oldest.compiled = null;
+      oldest.runs = 0; // earns its compilation again if it comes back
+    }
+  };
   // A token bucket of fields: compiledFieldsPerMinute tokens, refilled continuously.
   let tokens = compiledFieldsPerMinute;
   let refilledAt = now();
@@ -107,8 +122,10 @@ export function compiledExecutor(schema: GraphQLSchema, policy: CompilePolicy = 
       }
     }
     const interpreted = () => execute({ schema, document, contextValue: context, variableValues: request.variables, operationName });
-    if (!compilation.compiled) return interpreted();
-    const result = await compilation.compiled.query(undefined, context, request.variables ?? {});
+    const { compiled } = compilation;
+    if (!compiled) return interpreted();
+    used(compilation);
+    const result = await compiled.query(undefined, context, request.variables ?? {});
     // No `data`: the variables were refused before any resolver ran. graphql-js refuses them
     // again with the errors Apollo recognises (it reads their nodes) as BAD_USER_INPUT with 400.
     if (!('data' in result)) return interpreted();

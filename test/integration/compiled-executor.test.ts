@@ -51,7 +51,7 @@ function selectionOf(schema: GraphQLSchema, type: GraphQLCompositeType, depth: n
 }
 
 /** A policy that compiles whatever may be compiled, at once. */
-const unlimited = { compileAfter: 1, maxCompiledText: Infinity, maxExpandedFields: Infinity, compiledFieldsPerMinute: Infinity };
+const unlimited = { compileAfter: 1, maxCompiledText: Infinity, maxExpandedFields: Infinity, compiledFieldsPerMinute: Infinity, maxCompiledDocuments: Infinity };
 
 /** The answer with what legitimately differs between two executions blanked: error ids. */
 function comparable(result: unknown): unknown {
@@ -208,14 +208,37 @@ describe('compiled execution', () => {
     expect(compiled).toEqual([]);
   });
 
-  it('never compiles a query whose custom-scalar literal holds a variable (jit parses it without them)', () => {
-    const small = buildSchema('scalar JSONObject input Filter { k: String } type Query { f(x: JSONObject): Int g(x: Filter): Int }');
+  it('never compiles what jit reads differently: variables in custom-scalar literals or in defaulted input fields, introspection', () => {
+    const small = buildSchema(`scalar JSONObject enum D { ASC DESC } input Filter { k: String d: D = ASC }
+      type Query { f(x: JSONObject): Int g(x: Filter): Int }`);
     const cost = (query: string) => compileCost(small, parse(query), undefined, 1_000);
-    expect(cost('query($v: String) { f(x: { k: $v }) }')).toBeNull();
+    expect(cost('query($v: String) { f(x: { k: $v }) }')).toBeNull(); // jit parsed it without $v
     expect(cost('query($v: String) { f(x: { k: [1, { deeper: $v }] }) }')).toBeNull();
+    expect(cost('query($d: D) { g(x: { k: "a", d: $d }) }')).toBeNull(); // jit: null instead of ASC when $d is not sent
     expect(cost('query($v: JSONObject) { f(x: $v) }')).toBe(1); // a whole variable is fine
     expect(cost('query { f(x: { k: "literal" }) }')).toBe(1);
-    expect(cost('query($v: String) { g(x: { k: $v }) }')).toBe(1); // an input object: jit fills it per request
+    expect(cost('query($v: String) { g(x: { k: $v }) }')).toBe(1); // no default there: jit fills it per request
+    expect(cost('{ __schema { types { name } } }')).toBe(Infinity); // introspection: never compiled
     expect(cost('mutation { __typename }')).toBeNull();
+    // The real schema: the ordering input's direction defaults to ASC.
+    expect(compileCost(schema, parse('query($f: AssetOrderField!, $d: OrderDirection) { assets(orderBy: { field: $f, direction: $d }) { totalCount } }'), undefined, 1_000)).toBeNull();
+  });
+
+  it('keeps at most maxCompiledDocuments compiled; one dropped compiles again when it comes back', async () => {
+    const compiled: DocumentNode[] = [];
+    const executor = compiledExecutor(schema, { ...unlimited, compileAfter: 2, maxCompiledDocuments: 2, onCompiled: (d) => compiled.push(d) });
+    const context = await buildContext(server.app.services, log, tokens.admin, '127.0.0.1');
+    const texts = [1, 2, 3].map((n) => `query K${n} { assets(first: ${n}) { totalCount } }`);
+    const documents = texts.map((t) => parse(t));
+    const run = async (i: number) => {
+      const answer = await executor({ document: documents[i]!, request: { query: texts[i]! }, context } as never);
+      expect(answer.errors).toBeUndefined();
+    };
+    for (const i of [0, 1, 2]) for (let k = 0; k < 2; k++) await run(i);
+    expect(compiled).toEqual(documents); // the third pushed the first out
+    await run(0); // interpreted again: earning its compilation anew
+    expect(compiled).toHaveLength(3);
+    await run(0);
+    expect(compiled).toEqual([...documents, documents[0]]);
   });
 });
