@@ -10,6 +10,10 @@
  *    when the variable is not sent, jit passes null instead of the default (ASC);
  *  - introspection (`__schema`, `__type`): jit compiles the whole nested tree, which the field
  *    count below does not see (and introspection is not what a portal repeats);
+ *  - @skip and @include anywhere: jit marks the skipped fragment's shared field nodes, so the
+ *    same fragment spread elsewhere (even in another operation of the document) loses its
+ *    fields, and `info.fieldNodes` still holds skipped copies (a remote-stage field forwarded
+ *    its skipped copy and answered null);
  *  - operations whose code would be large. jit inlines every fragment at every place it is spread
  *    and expands each selection on an interface once per implementing type, whatever @skip and
  *    @include say (they are decided per request), so a 600-character document with nested
@@ -49,7 +53,7 @@ import {
 export function compileCost(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, limit: number): number | null {
   const operation = operationOf(document, operationName);
   if (!operation || operation.operation !== 'query') return null;
-  if (variableJitMisreads(schema, document)) return null;
+  if (hasSkipOrInclude(document) || variableJitMisreads(schema, document)) return null;
   return expandedFields(schema, document, operation, limit);
 }
 
@@ -57,6 +61,12 @@ function operationOf(document: DocumentNode, operationName: string | null | unde
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   if (operationName) return operations.find((o) => o.name?.value === operationName);
   return operations.length === 1 ? operations[0] : undefined;
+}
+
+function hasSkipOrInclude(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, { Directive: (node) => (node.name.value === 'skip' || node.name.value === 'include' ? ((found = true), BREAK) : undefined) });
+  return found;
 }
 
 /** A variable where jit would not read it as graphql-js does (see the list above). */

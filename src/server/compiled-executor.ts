@@ -18,7 +18,7 @@
  * Subscriptions are not affected: graphql-ws executes them (see ws-transport.ts).
  */
 import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server';
-import { execute, GraphQLError, printSchema, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { execute, GraphQLError, parse, printSchema, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import { compileCost } from './compilable.js';
 
@@ -114,7 +114,9 @@ export function compiledExecutor(schema: GraphQLSchema, policy: CompilePolicy = 
       compilation.cost ??= (request.query?.length ?? Infinity) > maxCompiledText ? null : compileCost(schema, document, operationName, maxExpandedFields);
       if (compilation.cost === null || compilation.cost > maxExpandedFields) compilation.runs = -Infinity;
       else if (mayCompile(compilation.cost)) {
-        const compiled = compileQuery(schema, document, operationName ?? undefined);
+        // From a fresh parse of the same text: jit annotates the AST it compiles, and Apollo's
+        // cached document (shared by every request with this text) must stay as parsed.
+        const compiled = compileQuery(schema, parse(request.query!, { noLocation: document.loc === undefined }), operationName ?? undefined);
         if (isCompiledQuery(compiled)) {
           compilation.compiled = compiled;
           onCompiled?.(document);
@@ -140,7 +142,9 @@ export function compiledExecutor(schema: GraphQLSchema, policy: CompilePolicy = 
  */
 function asGraphQLError(error: GraphQLError): GraphQLError {
   if (error.extensions) return error;
-  const rebuilt = new GraphQLError(error.message, { path: error.path, originalError: error.originalError });
+  // jit's own errors (a null in a non-null field, a value its scalar cannot serialise) carry no
+  // thrown error; graphql-js's carry a plain Error, which the formatter masks and logs as internal.
+  const rebuilt = new GraphQLError(error.message, { path: error.path, originalError: error.originalError ?? new Error(error.message) });
   // graphql-js derives locations from AST nodes, which jit's errors no longer hold.
   (rebuilt as { locations?: GraphQLError['locations'] }).locations = error.locations;
   return rebuilt;

@@ -219,9 +219,33 @@ describe('compiled execution', () => {
     expect(cost('query { f(x: { k: "literal" }) }')).toBe(1);
     expect(cost('query($v: String) { g(x: { k: $v }) }')).toBe(1); // no default there: jit fills it per request
     expect(cost('{ __schema { types { name } } }')).toBe(Infinity); // introspection: never compiled
+    // @skip/@include: jit marks the shared nodes of a skipped fragment, emptying its other spreads.
+    expect(cost('query($s: Boolean!) { a: g ...F @skip(if: $s) } fragment F on Query { g }')).toBeNull();
+    expect(cost('{ g @include(if: true) }')).toBeNull();
     expect(cost('mutation { __typename }')).toBeNull();
     // The real schema: the ordering input's direction defaults to ASC.
     expect(compileCost(schema, parse('query($f: AssetOrderField!, $d: OrderDirection) { assets(orderBy: { field: $f, direction: $d }) { totalCount } }'), undefined, 1_000)).toBeNull();
+  });
+
+  it('reports a null in a non-null field as graphql-js does: an internal error underneath, masked and logged', async () => {
+    const small = buildSchema('type Query { a: String! items: [Int!]! ok: Int }');
+    const fields = small.getQueryType()!.getFields();
+    fields.a!.resolve = () => null;
+    fields.items!.resolve = () => [1, null];
+    fields.ok!.resolve = () => 1;
+    for (const query of ['{ a }', '{ items }', '{ ok }']) {
+      const document = parse(query);
+      const interpreted = await execute({ schema: small, document });
+      let compiled = 0;
+      const executor = compiledExecutor(small, { ...unlimited, onCompiled: () => compiled++ });
+      const answer = await executor({ document, request: { query }, context: {} } as never);
+      expect(compiled).toBe(1);
+      expect(comparable(answer)).toEqual(comparable(interpreted));
+      for (const [i, error] of (answer.errors ?? []).entries()) {
+        expect(error.originalError, query).toBeInstanceOf(Error);
+        expect(error.originalError!.message).toBe(interpreted.errors![i]!.originalError!.message);
+      }
+    }
   });
 
   it('keeps at most maxCompiledDocuments compiled; one dropped compiles again when it comes back', async () => {
