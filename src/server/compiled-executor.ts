@@ -1,19 +1,20 @@
 /**
- * Queries and mutations over HTTP run through graphql-jit: a document a client sends again (a
- * portal page, a CI script's status poll) is compiled once into plain JavaScript and then
- * executed without graphql-js's per-field interpretation (argument coercion, type checks and
- * path bookkeeping on every field). Apollo Server 5 has no executor option; its gateway interface
- * is the documented way to supply one, and here it serves a fixed, local schema.
+ * Queries over HTTP that a client sends again (a portal page, a CI script's status poll) run
+ * through graphql-jit: compiled once into plain JavaScript, then executed without graphql-js's
+ * per-field interpretation (argument coercion, type checks and path bookkeeping on every field).
+ * Apollo Server 5 has no executor option; its gateway interface is the documented way to supply
+ * one, and here it serves a fixed, local schema.
  *
- * Only queries whose compiled answer is graphql-js's and whose code stays small are compiled
- * (compilable.ts: no mutations, no variables inside custom-scalar literals, at most 1,000 fields
- * once fragments and interfaces are expanded). Compiling costs event-loop time (~0.1 ms a field;
- * a portal page's query ~60 ms the first time), so it is also earned and rationed: a document is
- * compiled on its third execution, only if its text is at most 8 KiB, and at most 20,000 fields
- * a minute are compiled in all. One-off documents (an explorer session, a hostile client sending new documents) and
- * anything over the budget run interpreted with graphql-js, as they would without this module.
- * Compiled documents live in a WeakMap keyed by Apollo's parsed document, so they leave when
- * Apollo's bounded document store drops them.
+ * Only operations whose compiled answer is graphql-js's and whose code stays small are compiled:
+ * compilable.ts lists what jit reads differently (mutations, introspection, @skip/@include, some
+ * variables) and counts the fields it would generate (at most 1,000). Compiling costs event-loop
+ * time (~0.1 ms a field; a portal page's query ~60 ms the first time), so it is also earned and
+ * rationed: a document is compiled on its third execution, only if its text is at most 8 KiB,
+ * within 20,000 compiled fields a minute in all, and at most 64 compiled documents are kept
+ * (least recently used dropped). One-off documents (an explorer session, a hostile client sending
+ * new documents) and anything over the budget run interpreted with graphql-js, as they would
+ * without this module. Per-document state hangs off Apollo's parsed document (a WeakMap), so it
+ * leaves with it; jit compiles a fresh parse of the text, never that shared document.
  *
  * Subscriptions are not affected: graphql-ws executes them (see ws-transport.ts).
  */
