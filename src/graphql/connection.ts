@@ -59,9 +59,18 @@ export interface Order<F extends string> {
   direction: OrderDirection;
 }
 
-/** An `orderBy` input type for a listing with the order fields of `fields` (a registered enum). */
-export function OrderInput<F extends string>(name: string, fields: object, description: string) {
-  @InputType(name, { description })
+/**
+ * A listing's sort order in the schema: its `<Listing>OrderField` enum (registered here, each
+ * value with its description) and the `<Listing>Order` input type of `orderBy` (default NAME, ASC).
+ * `what` names the listed things ("assets").
+ */
+export function OrderInput<F extends string>(listing: string, what: string, fields: Record<F, F>, descriptions: Record<F, string>) {
+  registerEnumType(fields, {
+    name: `${listing}OrderField`,
+    description: `What ${what} can be sorted by.`,
+    valuesConfig: Object.fromEntries(Object.entries<string>(descriptions).map(([value, description]) => [value, { description }])) as Record<F, { description: string }>,
+  });
+  @InputType(`${listing}Order`, { description: `How ${what} are sorted (default: NAME, ASC).` })
   class OrderClass implements Order<F> {
     @Field(() => fields, { description: 'What to sort by; ties are broken by id, so the order is stable.' }) field!: F;
     @Field(() => OrderDirection, { defaultValue: OrderDirection.ASC, description: 'Ascending or descending.' }) direction!: OrderDirection;

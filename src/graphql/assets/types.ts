@@ -289,12 +289,7 @@ export enum AssetOrderField {
   TYPE = 'TYPE',
   UPDATED_AT = 'UPDATED_AT',
 }
-registerEnumType(AssetOrderField, {
-  name: 'AssetOrderField',
-  description: 'What assets can be sorted by.',
-  valuesConfig: { NAME: { description: 'Case-insensitive.' }, TYPE: { description: 'Then by name.' }, UPDATED_AT: { description: 'Last change.' } },
-});
-export const AssetOrder = OrderInput<AssetOrderField>('AssetOrder', AssetOrderField, 'How assets are sorted (default: NAME, ASC).');
+export const AssetOrder = OrderInput('Asset', 'assets', AssetOrderField, { NAME: 'Case-insensitive.', TYPE: 'Then by name.', UPDATED_AT: 'Last change.' });
 
 @InputType('AssetFilter', { description: 'Which assets: all conditions must hold.' })
 export class AssetFilterInput {

@@ -95,12 +95,7 @@ export enum PromotionOrderField {
   NAME = 'NAME',
   CREATED_AT = 'CREATED_AT',
 }
-registerEnumType(PromotionOrderField, {
-  name: 'PromotionOrderField',
-  description: 'What promotions can be sorted by.',
-  valuesConfig: { NAME: { description: 'Case-insensitive.' }, CREATED_AT: { description: 'When it was promoted; DESC = newest first.' } },
-});
-export const PromotionOrder = OrderInput<PromotionOrderField>('PromotionOrder', PromotionOrderField, 'How promotions are sorted (default: NAME, ASC).');
+export const PromotionOrder = OrderInput('Promotion', 'promotions', PromotionOrderField, { NAME: 'Case-insensitive.', CREATED_AT: 'When it was promoted; DESC = newest first.' });
 
 @InputType({ description: 'What to promote, where, and how.' })
 export class PromoteInput {

@@ -48,12 +48,7 @@ export enum RollbackOrderField {
   NAME = 'NAME',
   PROMOTION_TIME = 'PROMOTION_TIME',
 }
-registerEnumType(RollbackOrderField, {
-  name: 'RollbackOrderField',
-  description: 'What rollbacks can be sorted by.',
-  valuesConfig: { NAME: { description: 'The promotion’s name, case-insensitive.' }, PROMOTION_TIME: { description: 'When the import was made; DESC = newest first.' } },
-});
-export const RollbackOrder = OrderInput<RollbackOrderField>('RollbackOrder', RollbackOrderField, 'How rollbacks are sorted (default: NAME, ASC).');
+export const RollbackOrder = OrderInput('Rollback', 'rollbacks', RollbackOrderField, { NAME: 'The promotion’s name, case-insensitive.', PROMOTION_TIME: 'When the import was made; DESC = newest first.' });
 
 @InputType({ description: 'Which rollbacks: all conditions must hold.' })
 export class RollbackFilter {
