@@ -14,19 +14,12 @@
  * dropped at the end), otherwise an embedded PostgreSQL in a temporary directory.
  * BENCH_CPU_PROFILE=<file> writes a CPU profile of the server rounds only (bench/lib.mjs).
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { startStagecraft } from '../dist/src/app.js';
-import { loadConfig } from '../dist/src/config.js';
 import { statementCounter } from '../dist/src/db/data-source.js';
-import { startEmbeddedDatabase } from '../dist/src/db/embedded.js';
-import { createLogger } from '../dist/src/logger.js';
-import { cpuProfiler, inParallel, login, progress, provisionDatabase, range, round, withCleanup } from './lib.mjs';
+import { cpuProfiler, inParallel, login, progress, range, round, startBenchServer, withCleanup } from './lib.mjs';
 
 export const name = 'catalog';
 
@@ -73,29 +66,8 @@ export const run = () => withCleanup(benchmark);
 
 async function benchmark(cleanup) {
   const runStarted = performance.now();
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'stagecraft-bench-'));
-  cleanup.defer('temporary directory', () => rm(tmp, { recursive: true, force: true }));
-  // The embedded cluster runs as user postgres when we are root: it must reach its directory.
-  await chmod(tmp, 0o755);
-  const log = createLogger('warn', process.stderr);
-
-  const database = await provisionDatabase(tmp, log, cleanup);
-  progress(`database ready (${database.mode})`);
-
-  const dataDir = path.join(tmp, 'stagecraft');
-  await mkdir(dataDir, { recursive: true });
-  const config = loadConfig([], {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    STAGECRAFT_DATA_DIR: dataDir,
-    STAGECRAFT_ADMIN_PASSWORD: ADMIN_PASSWORD,
-    DATABASE_URL: database.url,
-    LOG_LEVEL: 'warn',
-  });
-  const app = await startStagecraft(config, { log, onAdminPassword: () => undefined });
-  cleanup.defer('stagecraft', () => app.stop());
+  const { app, database } = await startBenchServer(cleanup, { env: { STAGECRAFT_ADMIN_PASSWORD: ADMIN_PASSWORD } });
   const graphqlUrl = `${app.url}/graphql`;
-  progress(`stagecraft listening on ${app.url}`);
 
   const buildStarted = performance.now();
   const built = await buildCatalog(app);

@@ -12,15 +12,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { startStagecraft } from '../dist/src/app.js';
-import { loadConfig } from '../dist/src/config.js';
-import { createLogger } from '../dist/src/logger.js';
-import { login, now, progress, provisionDatabase, round, withCleanup } from './lib.mjs';
+import { login, now, progress, round, startBenchServer, withCleanup } from './lib.mjs';
 
 export const name = 'console';
 
@@ -42,16 +36,7 @@ async function chromiumPath() {
 }
 
 async function benchmark(cleanup) {
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'stagecraft-bench-'));
-  cleanup.defer('temporary directory', () => rm(tmp, { recursive: true, force: true }));
-  await chmod(tmp, 0o755);
-  const log = createLogger('warn', process.stderr);
-  const db = await provisionDatabase(tmp, log, cleanup);
-  const dataDir = path.join(tmp, 'stagecraft');
-  await mkdir(dataDir, { recursive: true });
-  const config = loadConfig([], { PORT: '0', HOST: '127.0.0.1', STAGECRAFT_DATA_DIR: dataDir, STAGECRAFT_ADMIN_PASSWORD: ADMIN_PASSWORD, STAGECRAFT_SEED: 'true', DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
-  const app = await startStagecraft(config, { log, onAdminPassword: () => undefined });
-  cleanup.defer('stagecraft', () => app.stop());
+  const { app } = await startBenchServer(cleanup, { env: { STAGECRAFT_ADMIN_PASSWORD: ADMIN_PASSWORD, STAGECRAFT_SEED: 'true' } });
   const token = await login(app.url, ADMIN_PASSWORD);
 
   const browser = await chromium.launch({ executablePath: await chromiumPath(), headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });

@@ -20,18 +20,12 @@
  * (a fresh database, dropped at the end), otherwise an embedded PostgreSQL.
  */
 import { once } from 'node:events';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { WebSocketServer } from 'ws';
-import { startStagecraft } from '../dist/src/app.js';
-import { loadConfig } from '../dist/src/config.js';
 import { appendEvent } from '../dist/src/events/event-log.js';
-import { createLogger } from '../dist/src/logger.js';
-import { login, now, progress, provisionDatabase, round, sleep, withCleanup } from './lib.mjs';
+import { login, now, progress, round, sleep, startBenchServer, withCleanup } from './lib.mjs';
 
 export const name = 'fanout';
 
@@ -47,27 +41,11 @@ const QUERY = 'subscription { auditLog { sequence type actor at details } }';
 export const run = () => withCleanup(benchmark);
 
 async function benchmark(cleanup) {
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'stagecraft-bench-'));
-  cleanup.defer('temporary directory', () => rm(tmp, { recursive: true, force: true }));
-  await chmod(tmp, 0o755);
-  const log = createLogger('warn', process.stderr);
-  const db = await provisionDatabase(tmp, log, cleanup);
-  const dataDir = path.join(tmp, 'stagecraft');
-  await mkdir(dataDir, { recursive: true });
-  const config = loadConfig([], {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    STAGECRAFT_STAGE: 'dev',
-    STAGECRAFT_DATA_DIR: dataDir,
-    STAGECRAFT_ADMIN_PASSWORD: ADMIN_PASSWORD,
-    DATABASE_URL: db.url,
-    LOG_LEVEL: 'warn',
+  const { app } = await startBenchServer(cleanup, {
+    env: { STAGECRAFT_STAGE: 'dev', STAGECRAFT_ADMIN_PASSWORD: ADMIN_PASSWORD },
+    // A thousand dashboards of one user: lift the per-user socket and subscription caps.
+    configure: (config) => Object.assign(config.auth, { socketsPerUser: SUBSCRIBERS + 10, subscriptionsPerUser: SUBSCRIBERS + 10 }),
   });
-  // A thousand dashboards of one user: lift the per-user socket and subscription caps.
-  config.auth.socketsPerUser = SUBSCRIBERS + 10;
-  config.auth.subscriptionsPerUser = SUBSCRIBERS + 10;
-  const app = await startStagecraft(config, { log, onAdminPassword: () => undefined });
-  cleanup.defer('stagecraft', () => app.stop());
   const token = await login(app.url, ADMIN_PASSWORD);
   const baseline = await rawBroadcaster(cleanup);
   const clients = await clientPool(cleanup);

@@ -164,3 +164,34 @@ export function cpuProfiler() {
     },
   };
 }
+
+/**
+ * One Stagecraft in this process, as the catalog, fanout and console benches run it: a temporary
+ * directory, a database (provisionDatabase), config from `env` on top of the bench defaults,
+ * `configure(config)` for what env cannot say, and everything undone by `cleanup`.
+ */
+export async function startBenchServer(cleanup, { env = {}, configure = () => undefined } = {}) {
+  const [{ chmod, mkdir, mkdtemp, rm }, os, path, { startStagecraft }, { loadConfig }, { createLogger }] = await Promise.all([
+    import('node:fs/promises'),
+    import('node:os'),
+    import('node:path'),
+    import('../dist/src/app.js'),
+    import('../dist/src/config.js'),
+    import('../dist/src/logger.js'),
+  ]);
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'stagecraft-bench-'));
+  cleanup.defer('temporary directory', () => rm(tmp, { recursive: true, force: true }));
+  // The embedded cluster runs as user postgres when we are root: it must reach its directory.
+  await chmod(tmp, 0o755);
+  const log = createLogger('warn', process.stderr);
+  const database = await provisionDatabase(tmp, log, cleanup);
+  progress(`database ready (${database.mode})`);
+  const dataDir = path.join(tmp, 'stagecraft');
+  await mkdir(dataDir, { recursive: true });
+  const config = loadConfig([], { PORT: '0', HOST: '127.0.0.1', STAGECRAFT_DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'warn', ...env });
+  configure(config);
+  const app = await startStagecraft(config, { log, onAdminPassword: () => undefined });
+  cleanup.defer('stagecraft', () => app.stop());
+  progress(`stagecraft listening on ${app.url}`);
+  return { app, database, log };
+}
