@@ -30,8 +30,8 @@ export interface SocketSession {
   token: string | null;
   principal: Principal;
   clientAddress: string | null;
-  /** Whose caps the socket counts against. */
-  owner: string;
+  /** Whose caps the socket counts against, and what they are. */
+  caps: Caps;
   /** Ids of the subscriptions it runs (counted against the caps). */
   subscriptions: Set<string>;
   /** graphql-ws's view of the socket: its operations, to complete them on revocation. */
@@ -42,6 +42,30 @@ export interface SocketSession {
 
 export interface SocketExtra extends WsExtra {
   session?: SocketSession;
+}
+
+/** The owner of a socket: the key its sockets and subscriptions are counted under, and their caps. */
+interface Caps {
+  owner: string;
+  /** How refusals name the owner ("the limit is 20 per user"). */
+  per: string;
+  sockets: number;
+  subscriptions: number;
+}
+
+/**
+ * Whose caps a socket counts against: a gateway join token (its instances may sit behind one
+ * address, and other tokens on that address are not theirs; its principal also carries a
+ * stand-in user) with caps of its own, one socket and one subscription (its configuration) per
+ * instance; a user; or an anonymous client's address.
+ */
+function capsOf(principal: Principal, clientAddress: string | null, limits: AuthLimits): Caps {
+  if (principal.gateway) {
+    const perToken = limits.socketsPerGatewayToken;
+    return { owner: `gateway-token:${principal.gateway.tokenId}`, per: 'gateway token', sockets: perToken, subscriptions: perToken };
+  }
+  const [owner, per] = principal.user ? [`user:${principal.user.id}`, 'user'] : [`addr:${clientAddress}`, 'client address'];
+  return { owner, per, sockets: limits.socketsPerUser, subscriptions: limits.subscriptionsPerUser };
 }
 
 /** setTimeout's longest delay; a later expiry is re-armed when it fires. */
@@ -75,22 +99,13 @@ export class SocketSessions {
       if (err instanceof AppError) return false; // graphql-ws closes 4403 Forbidden
       throw err;
     }
-    // Whose caps the socket counts against: a gateway join token (its instances may sit behind
-    // one address, and other tokens on that address are not theirs; its principal also carries
-    // a stand-in user), a user, or an anonymous client's address.
-    const [owner, per] = principal.gateway
-      ? [`gateway-token:${principal.gateway.tokenId}`, 'gateway token']
-      : principal.user
-        ? [`user:${principal.user.id}`, 'user']
-        : [`addr:${clientAddress}`, 'client address'];
-    // Every gateway instance of a group may share one join token, so tokens get a cap of their own.
-    const cap = principal.gateway ? this.limits.socketsPerGatewayToken : this.limits.socketsPerUser;
-    const held = [...this.open].filter((s) => s.owner === owner).length;
-    if (held >= cap) {
-      ws.extra.socket.close(TOO_MANY_CLOSE, closeReason(`too many open sockets: the limit is ${cap} per ${per}`));
+    const caps = capsOf(principal, clientAddress, this.limits);
+    const held = [...this.open].filter((s) => s.caps.owner === caps.owner).length;
+    if (held >= caps.sockets) {
+      ws.extra.socket.close(TOO_MANY_CLOSE, closeReason(`too many open sockets: the limit is ${caps.sockets} per ${caps.per}`));
       return false;
     }
-    const session: SocketSession = { token, principal, clientAddress, owner, subscriptions: new Set(), ws, closed: false };
+    const session: SocketSession = { token, principal, clientAddress, caps, subscriptions: new Set(), ws, closed: false };
     ws.extra.session = session;
     this.open.add(session);
     this.armExpiry(session);
@@ -121,15 +136,13 @@ export class SocketSessions {
 
   /** Counts a subscription against the caps, or throws TOO_MANY_REQUESTS naming the limit. */
   reserveSubscription(session: SocketSession, id: string): void {
-    const { subscriptionsPerSocket, subscriptionsPerUser } = this.limits;
+    const { subscriptionsPerSocket } = this.limits;
     if (session.subscriptions.size >= subscriptionsPerSocket) {
       throw tooManyRequests(`too many subscriptions on this socket: the limit is ${subscriptionsPerSocket}`, { limit: subscriptionsPerSocket });
     }
-    // A gateway instance holds one subscription (its configuration) on its own socket: a join
-    // token's instances together may hold as many as it may open sockets.
-    const [limit, per] = session.principal.gateway ? [this.limits.socketsPerGatewayToken, 'gateway token'] : [subscriptionsPerUser, 'user'];
+    const { owner, per, subscriptions: limit } = session.caps;
     let held = 0;
-    for (const s of this.open) if (s.owner === session.owner) held += s.subscriptions.size;
+    for (const s of this.open) if (s.caps.owner === owner) held += s.subscriptions.size;
     if (held >= limit) {
       throw tooManyRequests(`too many subscriptions: the limit is ${limit} per ${per}`, { limit });
     }
