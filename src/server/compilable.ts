@@ -96,7 +96,7 @@ function variableJitMisreads(schema: GraphQLSchema, document: DocumentNode): boo
  * Memoised per (selection set, concrete type), so the count itself stays cheap when the
  * expansion it measures is exponential.
  */
-export function expandedFields(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, limit: number): number {
+function expandedFields(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, limit: number): number {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   const memo = new Map<SelectionSetNode, Map<string, number>>();
