@@ -53,7 +53,7 @@ export function createApiSchema(): Promise<GraphQLSchema> {
     emitSchemaFile: false,
     pubSub: refusingPubSub,
   })
-    .then(synchronousAssetTypes)
+    .then(synchronousTypeResolvers)
     .then((schema) => directResolvers(schema, resolvers))
     .then((schema) => withGlobalIds(answerRemoteDataFromItself(schema)))
     .then(describeRootTypes);
@@ -80,7 +80,7 @@ export function createSchema(): Promise<GraphQLSchema> {
  * (which runs repeated documents, server/compiled-executor.ts) takes only synchronous ones. Ours
  * are synchronous, so they go on the built schema as they are.
  */
-function synchronousAssetTypes(schema: GraphQLSchema): GraphQLSchema {
+function synchronousTypeResolvers(schema: GraphQLSchema): GraphQLSchema {
   assertInterfaceType(schema.getType('Asset')).resolveType = assetTypeName;
   assertInterfaceType(schema.getType('Node')).resolveType = nodeTypeName;
   return schema;
