@@ -26,7 +26,7 @@ import { bearerToken } from './auth-context.js';
 import { noteRequestUser } from '../observability/request-context.js';
 import { currentObserver } from '../observability/observer.js';
 import { inSpan, SpanKind } from '../observability/tracing.js';
-import { spoolToFile, type SpooledUpload } from './upload-spool.js';
+import { receiveUpload, type ReceivedUpload } from './upload.js';
 
 type Handler = (req: Request, res: Response, user: AuthUser) => Promise<void>;
 
@@ -163,13 +163,13 @@ export function archiveRouter(services: Services, log: Logger, limits: Limits = 
         throw new AppError('TOO_MANY_REQUESTS', `at most ${limits.concurrentImports} archive imports run at once; try again shortly`, { limit: limits.concurrentImports });
       }
       importsRunning++;
-      let upload: SpooledUpload | undefined;
+      let upload: ReceivedUpload | undefined;
       try {
-        upload = await spoolToFile(req, limits.archiveBytes);
+        upload = await receiveUpload(req, limits.archiveBytes);
         if (upload.bytes === 0) throw badInput('the request body is empty', { field: 'archive' });
         log.info({ user: user.username, bytes: upload.bytes, overwrite: options.overwrite, dryRun: options.dryRun }, 'archive import: applying');
         const { report, dryRun } = await inSpan(currentObserver()?.tracer ?? null, 'archive import', SpanKind.INTERNAL, { 'stagecraft.archive.bytes': upload.bytes, ...(options.promotion ? { 'stagecraft.promotion.id': options.promotion.id } : {}) }, () =>
-          services.importer.import(user, { path: upload!.path }, options, zipLimits),
+          services.importer.import(user, upload!.source, options, zipLimits),
         );
         log.info({ reportId: report.id, status: report.status, assets: report.assets.length, dryRun }, 'archive import: done');
         res.status(200).json(reportJson(report, dryRun));

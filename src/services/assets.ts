@@ -58,6 +58,10 @@ export type AssetPage = Page<ListedAsset>;
 const SHOWN_IDS = 10;
 const listSome = (ids: readonly string[]) => ids.slice(0, SHOWN_IDS).join(', ') + (ids.length > SHOWN_IDS ? ` and ${ids.length - SHOWN_IDS} more` : '');
 
+function assertNoneMissing(missing: readonly string[]): void {
+  if (missing.length) throw new AppError('NOT_FOUND', `assets not found: ${listSome(missing)}`, { ids: missing.slice(0, SHOWN_IDS) });
+}
+
 const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,39}$/;
 export const MAX_PAGE = 500;
 
@@ -291,9 +295,19 @@ export class AssetService {
     const roots = ids.map((id) => requireId('assetIds', id));
     const chosen = optionalIds.map((id) => requireId('optionalIds', id));
     const graph = await this.loadGraph(roots, manager);
-    const missing = roots.filter((id) => !graph.has(id));
-    if (missing.length) throw new AppError('NOT_FOUND', `assets not found: ${listSome(missing)}`, { ids: missing.slice(0, SHOWN_IDS) });
+    assertNoneMissing(roots.filter((id) => !graph.has(id)));
     return dependencyClosure(roots, (id) => graph.get(id), optional, new Set(chosen));
+  }
+
+  /**
+   * NOT_FOUND unless every asset of `ids` exists: what a promotion checks when it is queued
+   * (its job works out the closure when it runs, against the catalog as it is then).
+   */
+  async assertExist(ids: readonly string[]): Promise<void> {
+    const wanted = [...new Set(ids.map((id) => requireId('assetIds', id)))];
+    const rows: { id: string }[] = await this.db.query('SELECT id FROM assets WHERE id = ANY($1::uuid[])', [wanted]);
+    const found = new Set(rows.map((r) => r.id));
+    assertNoneMissing(wanted.filter((id) => !found.has(id)));
   }
 
   /** Ids matching a search filter, in listing order (for exporting a selection by filter). */

@@ -89,7 +89,7 @@ export function createServices(
     exporter,
     stages,
     stageStatus: new StageStatusMonitor(stages, log),
-    promotions: new PromotionService(db, stages, exporter, events, log, assetTypes),
+    promotions: new PromotionService(db, stages, exporter, assets, events, log, assetTypes),
     rollbacks: new RollbackService(db, events),
     drift: new DriftService(db, assets, stages, stage),
     gateways: new GatewayService(db, events, secrets, log, outbound, { instancesPerToken: limits.instancesPerGatewayToken }),

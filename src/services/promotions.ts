@@ -22,6 +22,7 @@ import type { Logger } from '../logger.js';
 import { productVersion } from '../version.js';
 import type { ArchiveExporter } from './archive/export.js';
 import { RANDOM_PASSPHRASE_BYTES, type AssetDocument } from './archive/format.js';
+import type { AssetService } from './assets.js';
 import type { AuthUser } from './auth.js';
 import { byName, orderingOf, pageEntities, timeRange, type Page, type PageRequest, type SortKey } from './paging.js';
 import type { StageService } from './stages.js';
@@ -121,6 +122,7 @@ export class PromotionService {
     private readonly db: DataSource,
     private readonly stages: StageService,
     private readonly exporter: ArchiveExporter,
+    private readonly assets: AssetService,
     private readonly events: EventLog,
     private readonly log: Logger,
     private readonly allTypes: readonly AssetType[],
@@ -292,9 +294,6 @@ export class PromotionService {
     how: { dryRun: boolean; onDocument?: (doc: AssetDocument) => void; promotion?: { id: string; name: string; description: string; promotedBy: string }; exported?: (count: number, bytes: number) => Promise<void> },
   ): Promise<{ report: Record<string, unknown>; count: number }> {
     const remote = await this.stages.remote(stageName);
-    const info = await remote.info();
-    const refusal = stageRefusal({ stageName, busyWith: null, targetVersion: info.productVersion, sourceVersion: productVersion });
-    if (refusal) throw new AppError(refusal.code, refusal.message, refusal.details);
     // A one-time passphrase: secure values travel sealed, never in clear.
     const passphrase = randomBytes(RANDOM_PASSPHRASE_BYTES).toString('base64url');
     let count = 0;
@@ -315,8 +314,19 @@ export class PromotionService {
     };
     // Stored entries build and read several times faster; an archive too large to send stored
     // within the target's upload limit (half of what it may expand to) is built deflated.
-    let archive = await build(false);
-    if (archive.length > STORED_ARCHIVE_MAX_BYTES) archive = await build(true);
+    const buildArchive = async () => {
+      const stored = await build(false);
+      return stored.length > STORED_ARCHIVE_MAX_BYTES ? build(true) : stored;
+    };
+    // The stage is asked who it is while the archive is built (the build only reads). Its answer
+    // decides first: an unreachable or refusing stage stops the run before anything is recorded
+    // or sent, as when the two ran one after the other.
+    const [built, answered] = await Promise.allSettled([buildArchive(), remote.info()]);
+    if (answered.status === 'rejected') throw answered.reason;
+    const refusal = stageRefusal({ stageName, busyWith: null, targetVersion: answered.value.productVersion, sourceVersion: productVersion });
+    if (refusal) throw new AppError(refusal.code, refusal.message, refusal.details);
+    if (built.status === 'rejected') throw built.reason;
+    const archive = built.value;
     await how.exported?.(count, archive.length);
     const query = overwriteQuery(promotion.overwriteAssets, promotion.overwriteAliases, promotion.fixMissingVersions, this.allTypes, how.dryRun);
     const report = await remote.importArchive(archive, query, passphrase, how.promotion ?? null);
@@ -330,7 +340,6 @@ export class PromotionService {
   async run(job: JobContext): Promise<void> {
     const promotion = await this.get(String(job.payload.promotionId));
     if (promotion.status === 'SUCCESS' || promotion.status === 'FAILURE') return; // finished by an earlier run
-    await job.transaction((tx) => tx.getRepository(PromotionEntity).update({ id: promotion.id }, { status: 'RUNNING' }));
     const stages = await this.stagesOf([promotion.id]);
     for (const stage of stages) {
       if (stage.status === 'SUCCESS' || stage.status === 'FAILURE') continue;
@@ -358,6 +367,11 @@ export class PromotionService {
 
   private async runStage(job: JobContext, promotion: PromotionEntity, stageName: string): Promise<void> {
     await job.transaction(async (tx) => {
+      // The promotion is RUNNING from its first stage's start (one transaction, not two).
+      if (promotion.status !== 'RUNNING') {
+        await tx.getRepository(PromotionEntity).update({ id: promotion.id }, { status: 'RUNNING' });
+        promotion.status = 'RUNNING';
+      }
       await tx.getRepository(PromotionStageEntity).update({ promotionId: promotion.id, stageName }, { status: 'RUNNING', startedAt: new Date() });
       await this.progress(tx, promotion.id, stageName, 'STARTED', `promoting to ${stageName}`);
     });
@@ -483,7 +497,9 @@ export class PromotionService {
       fixMissingVersions: input.fixMissingVersions ?? false,
       idempotencyKey: input.idempotencyKey?.trim() || null,
     };
-    await this.exporter.selectionIds(normalised); // every asset exists (NOT_FOUND otherwise)
+    // Every asset exists (NOT_FOUND otherwise); the closure is the job's, against the catalog as it is when it runs.
+    await this.assets.assertExist(normalised.assetIds);
+    for (const id of normalised.optionalIds) requireId('optionalIds', id);
     return normalised;
   }
 }

@@ -167,7 +167,13 @@ describe('promote', () => {
 
   it('keeps stages independent: an unreachable stage or refused credentials fail alone', async () => {
     const res = await promote({ name: 'mixed targets', targetStages: ['down', 'badcreds', 'prod'], overwriteAssets: true, overwriteAliases: true });
-    const { promotion } = await finished(res.data!.promote.id);
+    const { promotion, events } = await finished(res.data!.promote.id);
+    // The stage is asked while its archive is built, but its refusal decides first: a stage that
+    // does not answer or refuses our credentials records no EXPORTED, as when asked beforehand.
+    const phasesOf = (stage: string) => events.filter((e: any) => e.stageName === stage).map((e: any) => e.phase);
+    expect(phasesOf('down')).toEqual(['QUEUED', 'STARTED', 'FAILED']);
+    expect(phasesOf('badcreds')).toEqual(['QUEUED', 'STARTED', 'FAILED']);
+    expect(phasesOf('prod')).toEqual(expect.arrayContaining(['STARTED', 'EXPORTED', 'TRANSFERRED', 'SUCCEEDED']));
     const byStage = Object.fromEntries(promotion.stages.map((s: any) => [s.stageName, s]));
     expect(byStage.down).toMatchObject({ status: 'FAILURE', code: 'STAGE_UNREACHABLE' });
     expect(byStage.badcreds).toMatchObject({ status: 'FAILURE', code: 'UNAUTHENTICATED' });
@@ -203,6 +209,7 @@ describe('promote', () => {
       [{ name: 'x', targetStages: [] }, 'BAD_USER_INPUT'],
       [{ name: 'x', targetStages: ['nowhere'] }, 'NOT_FOUND'],
       [{ name: 'x', targetStages: ['qa'], assetIds: ['00000000-0000-4000-8000-000000000000'] }, 'NOT_FOUND'],
+      [{ name: 'x', targetStages: ['qa'], assetIds: [petstoreId, '00000000-0000-4000-8000-00000000000a'] }, 'NOT_FOUND'],
     ];
     for (const [input, code] of cases) expect((await promote(input)).errors?.[0]?.extensions?.code).toBe(code);
     expect((await dev.gql('{ promotions(first: 200) { totalCount } }', {}, devToken)).data!.promotions.totalCount).toBe(before);

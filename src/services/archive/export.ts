@@ -99,8 +99,13 @@ interface RawReference {
   name: string | null;
 }
 
-const SELECT_REFERENCES = `SELECT r.from_id, r.to_id, r.kind, t.type, t.name
-  FROM asset_references r LEFT JOIN assets t ON t.id = r.to_id WHERE r.from_id = ANY($1::uuid[])`;
+/*
+ * A batch's references, and separately the type and name of the targets the export has not read
+ * yet: most targets are assets of the same or an earlier batch, so joining every reference to
+ * its target (a hash of the whole assets table) read again what is already in memory.
+ */
+const SELECT_REFERENCES = `SELECT from_id, to_id, kind FROM asset_references WHERE from_id = ANY($1::uuid[])`;
+const SELECT_TARGETS = `SELECT id, type, name FROM assets WHERE id = ANY($1::uuid[])`;
 /** How much finished ZIP output may wait for the consumer before we stop reading the database. */
 const HIGH_WATER = 1024 * 1024;
 /** How many entries may wait in yazl's queue. */
@@ -154,13 +159,23 @@ export class ArchiveExporter {
       const s = shipments?.byId.get(id);
       return s?.kind === 'SLOT' ? s.contentOf : id;
     };
-    // Two statements per batch, one array parameter each (not a placeholder per id).
+    // Type and name of every asset read so far, by id: what references name their targets with.
+    const named = new Map<string, { type: string; name: string }>();
+    // Two statements per batch, one array parameter each (not a placeholder per id), and a third
+    // for reference targets not read yet.
     const load = async (batch: string[]) => {
       const [rows, refs] = await Promise.all([
         this.db.query<RawSource[]>(SELECT_SOURCES, [[...new Set([...batch, ...batch.map(sourceOfId)])]]),
-        this.db.query<RawReference[]>(SELECT_REFERENCES, [batch]),
+        this.db.query<Omit<RawReference, 'type' | 'name'>[]>(SELECT_REFERENCES, [batch]),
       ]);
-      return { rows: new Map(rows.map((r) => [r.id, sourceOf(r)])), refs: groupBy(refs, (r) => r.from_id) };
+      for (const r of rows) named.set(r.id, { type: r.type, name: r.name });
+      const unread = [...new Set(refs.map((r) => r.to_id).filter((id) => !named.has(id)))];
+      if (unread.length) for (const t of await this.db.query<{ id: string; type: string; name: string }[]>(SELECT_TARGETS, [unread])) named.set(t.id, t);
+      const withTargets: RawReference[] = refs.map((r) => {
+        const target = named.get(r.to_id);
+        return { ...r, type: target?.type ?? null, name: target?.name ?? null };
+      });
+      return { rows: new Map(rows.map((r) => [r.id, sourceOf(r)])), refs: groupBy(withTargets, (r) => r.from_id) };
     };
     // The next batch is read while this one is turned into documents.
     let next = order.length ? load(order.slice(0, BATCH)) : null;
@@ -218,11 +233,11 @@ export class ArchiveExporter {
       this.db.query<Pick<AssetEntity, 'id' | 'name' | 'spec'>[]>(`SELECT id, name, spec FROM assets WHERE type = 'ALIAS' AND id = ANY($1::uuid[])`, [ids]);
     selected.push(...(await aliases(ids)).map(aliasRow));
     if (!selected.length) return { byId, extras: [] };
-    const inClosure = new Set(ids);
     const referenced = new Set<string>();
     const aliasIds = selected.map((r) => r.id);
-    const refs = await this.db.query<{ from_id: string; to_id: string }[]>('SELECT from_id, to_id FROM asset_references WHERE to_id = ANY($1::uuid[])', [aliasIds]);
-    for (const r of refs) if (inClosure.has(r.from_id)) referenced.add(r.to_id);
+    // Only references from inside the closure count (an alias may be referenced by thousands).
+    const refs = await this.db.query<{ to_id: string }[]>('SELECT DISTINCT to_id FROM asset_references WHERE to_id = ANY($1::uuid[]) AND from_id = ANY($2::uuid[])', [aliasIds, ids]);
+    for (const r of refs) referenced.add(r.to_id);
     const names = [...new Set(selected.map((r) => r.name))];
     const variants = (
       await this.db.query<Pick<AssetEntity, 'id' | 'name' | 'spec'>[]>(`SELECT id, name, spec FROM assets WHERE type = 'ALIAS' AND name = ANY($1::varchar[])`, [names])

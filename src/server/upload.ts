@@ -1,7 +1,8 @@
 /**
- * Spools a request body to a temporary file, counting as it goes: an upload never sits in memory,
- * and one over the limit is refused (413) as soon as it crosses it, without reading the rest
- * into anything.
+ * Receives an upload within a size limit, counting as it goes: one over the limit is refused
+ * (413) as soon as it crosses it, without reading the rest into anything. A small upload that
+ * declares its length (a promotion's archive, typically) is kept in memory; anything else is
+ * spooled to a temporary file, so a large upload never sits in memory.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -17,19 +18,33 @@ export class PayloadTooLargeError extends Error {
   readonly expose = true;
 }
 
-export interface SpooledUpload {
-  path: string;
+/**
+ * Uploads declaring at most this many bytes are received in memory. At most
+ * `concurrentImports` uploads are received at once, so this bounds what they hold together.
+ */
+export const IN_MEMORY_UPLOAD_BYTES = 16 * 1024 * 1024;
+
+export interface ReceivedUpload {
+  /** The upload itself (small ones) or the file holding it. */
+  source: Buffer | { path: string };
   bytes: number;
-  /** Deletes the file; call it when done, success or not. */
+  /** Deletes the file, if any; call it when done, success or not. */
   remove(): Promise<void>;
 }
 
-export async function spoolToFile(req: Request, maxBytes: number): Promise<SpooledUpload> {
+export async function receiveUpload(req: Request, maxBytes: number): Promise<ReceivedUpload> {
   const declared = Number(req.headers['content-length']);
   const tooLarge = () => new PayloadTooLargeError(`the upload exceeds the limit of ${maxBytes} bytes`);
   if (Number.isFinite(declared) && declared > maxBytes) {
     req.resume(); // discard the body; the answer does not wait for it
     throw tooLarge();
+  }
+  if (Number.isFinite(declared) && declared <= IN_MEMORY_UPLOAD_BYTES) {
+    // Node's parser ends the body after the declared length: it cannot grow past it.
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const data = Buffer.concat(chunks);
+    return { source: data, bytes: data.length, remove: async () => undefined };
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stagecraft-upload-'));
   const file = path.join(dir, 'upload.bin');
@@ -48,5 +63,5 @@ export async function spoolToFile(req: Request, maxBytes: number): Promise<Spool
     if (err instanceof PayloadTooLargeError) req.resume();
     throw err;
   }
-  return { path: file, bytes, remove };
+  return { source: { path: file }, bytes, remove };
 }
