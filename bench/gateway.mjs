@@ -11,6 +11,8 @@
  *          Petstore API is published with the upstream's node;
  *      (c) through Debian's nginx (one worker, `upstream` with `keepalive 64`, HTTP/1.1 to the
  *          upstream), a child process on a temporary config.
+ *      (d) through a minimal proxy on the gateway's own stack (node:http + undici, ~30 lines in
+ *          this file, nothing of Stagecraft's): the floor any Node proxy on that stack pays.
  *    Each target gets a warm-up, then the measured run. Latency is recorded per response at
  *    10 µs resolution (autocannon's own histogram has 1 ms steps). CPU time of the proxy, the
  *    upstream and the load generator is read from /proc around the measured run: on a 2-core
@@ -192,9 +194,17 @@ async function measureThroughput({ cleanup, cp, tmp, asset, nodes, upstream }) {
     progress(`${NGINX} not found (apt-get install -y nginx): skipping the nginx target`);
   }
 
+  // (d) The floor of the gateway's own stack: a minimal proxy on the same libraries (node:http
+  // server, undici Pool with keep-alive, raw dispatch) with nothing of Stagecraft's: no routing,
+  // health, retries, timeouts or metrics. What it costs, any Node proxy on this stack costs.
+  const floor = forkChild(cleanup, 'node floor proxy', ['node-floor', String(nodes[0].port)]);
+  const { port: floorPort } = await floor.ready;
+  progress(`minimal Node proxy on 127.0.0.1:${floorPort}, pid ${floor.child.pid}`);
+
   const targets = [
     { key: 'direct', label: 'direct (upstream)', port: nodes[0].port, proxyPids: () => [] },
     { key: 'gateway', label: 'stagecraft gateway', port: gatewayPort, proxyPids: () => [gateway.pid] },
+    { key: 'nodeFloor', label: 'minimal node proxy', port: floorPort, proxyPids: () => [floor.child.pid] },
   ];
   if (nginx) targets.push({ key: 'nginx', label: 'nginx', port: nginx.port, proxyPids: () => [nginx.child.pid, ...childPids(nginx.child.pid)] });
 
@@ -277,6 +287,7 @@ async function measureThroughput({ cleanup, cp, tmp, asset, nodes, upstream }) {
 
   // Part 2 needs the cores: the throughput proxies go now.
   await stopChild(gateway);
+  await stopChild(floor.child);
   if (nginx) await stopChild(nginx.child);
 
   const ratio = (a, b) => (a != null && b ? round(a / b, 2) : null);
@@ -291,11 +302,13 @@ async function measureThroughput({ cleanup, cp, tmp, asset, nodes, upstream }) {
       targets: results,
       ratios: {
         gatewayToDirect: { rps: ratio(g.rps, d.rps), p50: ratio(g.latencyMs.p50, d.latencyMs.p50), p99: ratio(g.latencyMs.p99, d.latencyMs.p99) },
+        gatewayToNodeFloor: { proxyCpuPerRequest: ratio(g.cpuMsPer1kRequests.proxy, results.nodeFloor.cpuMsPer1kRequests.proxy), p50: ratio(g.latencyMs.p50, results.nodeFloor.latencyMs.p50) },
         gatewayToNginx: n ? { rps: ratio(g.rps, n.rps), p50: ratio(g.latencyMs.p50, n.latencyMs.p50), p99: ratio(g.latencyMs.p99, n.latencyMs.p99), proxyCpuPerRequest: ratio(g.cpuMsPer1kRequests.proxy, n.cpuMsPer1kRequests.proxy) } : null,
       },
       notes: [
         'every process on one 2-core machine: load generator, proxy and upstream share the cores, so requests/s through a proxy is bounded by CPU, not by the proxy alone',
         'the gateway: `node dist/cli.js gateway` in a child process (LOG_LEVEL warn), configured by the in-process control plane (group bench-throughput)',
+        'minimal node proxy: node:http server + undici Pool (keep-alive) + raw dispatch, hop-by-hop headers dropped, body streamed; no routing, health, retries, timeouts or metrics: the floor of the stack the gateway is built on',
         'nginx: 1 worker, access_log off, upstream keepalive 64, proxy_http_version 1.1, Connection "", keepalive_requests 100000 on both sides (so neither proxy reconnects mid-run)',
         `passes: each target runs ${LOAD.passes} × ${LOAD.durationSeconds / LOAD.passes} s, the targets interleaved (direct, gateway, nginx, direct, …), after one warm-up each; figures are over all its passes`,
         'latency: per 2xx response, from the request being written to the response being read, 10 µs buckets; autocannonLatencyMsPerPass is autocannon\'s own 1 ms-step histogram',
@@ -791,6 +804,12 @@ function headlines(t) {
   } else {
     lines.push(`gateway-proxy-cpu: ratio — (stagecraft gateway ${us(g)?.toFixed(1)} µs/request; no nginx)`);
   }
+  const f = t.targets.nodeFloor;
+  if (f) {
+    const floorRatios = passes.map((i) => g.passes[i].proxyUsPerRequest / f.passes[i].proxyUsPerRequest).filter(Number.isFinite);
+    const floorToNginx = n ? `; the minimal proxy is ${(us(f) / us(n)).toFixed(2)}× nginx` : '';
+    lines.push(`gateway-proxy-cpu-vs-node-floor: ratio ${(us(g) / us(f)).toFixed(2)} (stagecraft gateway ${us(g).toFixed(1)} µs/request vs a minimal node:http + undici proxy ${us(f).toFixed(1)} µs/request; passes ${span(floorRatios)}${floorToNginx})`);
+  }
   const gAdded = passes.map((i) => added(g, i)).filter(Number.isFinite);
   const nAdded = n ? passes.map((i) => added(n, i)).filter(Number.isFinite) : [];
   lines.push(
@@ -813,6 +832,7 @@ export function report(r) {
     lines.push(row(s.target, [s.rps, fmt(s.latencyMs.p50, 3), fmt(s.latencyMs.p90, 3), fmt(s.latencyMs.p99, 3), fmt(s.latencyMs.max, 1), s.non2xx, s.errors + s.timeouts, fmt(s.cpuMsPer1kRequests.proxy, 1), fmt(s.cpuMsPer1kRequests.upstream, 1), fmt(s.otherProcessesCores, 2)]));
   }
   lines.push(row('gateway / direct', [fmt(t.ratios.gatewayToDirect.rps), fmt(t.ratios.gatewayToDirect.p50), '', fmt(t.ratios.gatewayToDirect.p99)]));
+  lines.push(row('gateway / minimal node', ['', fmt(t.ratios.gatewayToNodeFloor.p50), '', '', '', '', '', fmt(t.ratios.gatewayToNodeFloor.proxyCpuPerRequest)]));
   if (t.ratios.gatewayToNginx) {
     lines.push(row('gateway / nginx', [fmt(t.ratios.gatewayToNginx.rps), fmt(t.ratios.gatewayToNginx.p50), '', fmt(t.ratios.gatewayToNginx.p99), '', '', '', fmt(t.ratios.gatewayToNginx.proxyCpuPerRequest)]));
   }
@@ -847,6 +867,41 @@ async function childMain(role, args) {
     const { startPetstore } = await import(new URL('src/demo/petstore.js', DIST));
     const upstream = await startPetstore(0, '127.0.0.1');
     process.send({ type: 'ready', port: upstream.port });
+    return;
+  }
+
+  if (role === 'node-floor') {
+    const [{ default: http }, { Pool }] = await Promise.all([import('node:http'), import('undici')]);
+    const pool = new Pool(`http://127.0.0.1:${args[0]}`, { keepAliveTimeout: 4_000 });
+    const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection']);
+    const server = http.createServer((req, res) => {
+      req.resume();
+      let resume = null;
+      pool.dispatch(
+        { method: req.method, path: req.url, headers: req.rawHeaders, headersTimeout: 0 },
+        {
+          onConnect() {},
+          onHeaders(status, raw, resumeUpstream) {
+            resume = resumeUpstream;
+            const headers = [];
+            for (let i = 0; i < raw.length; i += 2) {
+              const name = raw[i].toString('latin1');
+              if (!HOP.has(name.toLowerCase())) headers.push(name, raw[i + 1].toString('latin1'));
+            }
+            res.writeHead(status, headers);
+            return true;
+          },
+          onData(chunk) {
+            if (res.write(chunk)) return true;
+            res.once('drain', resume);
+            return false;
+          },
+          onComplete: () => res.end(),
+          onError: () => res.destroy(),
+        },
+      );
+    });
+    server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
     return;
   }
 

@@ -69,6 +69,8 @@ const SUBSCRIBERS = 100;
 const RUN_TIMEOUT_MS = 200_000;
 /** Promotion and COPY each run this many times per size, alternated. */
 const REPEATS = Number(process.env.PROMOTION_REPEATS ?? 2);
+/** Which ratio sizes run (PROMOTION_SIZES=1000 for the small one alone); both by default. */
+const SIZES = (process.env.PROMOTION_SIZES ?? '10000,1000').split(',').map(Number);
 /** The runs followed by subscribers (1, then 100) run only when asked: they take minutes. */
 const FOLLOW = process.env.PROMOTION_FOLLOW === '1';
 
@@ -169,6 +171,7 @@ async function benchmark(cleanup) {
     ['promotion-10000', assetIds, 'ALL'],
     ['promotion-1000', smallIds.selection, 'NONE'],
   ]) {
+    if (!SIZES.includes(Number(label.split('-')[1]))) continue;
     const moved = optional === 'ALL' ? everything : smallIds.closure;
     ratios.push(await ratioRuns(label, { gql, dev, prod, devDbUrl, copyDbUrl, selection: ids, optional, moved, profiler }));
   }
@@ -964,7 +967,7 @@ export function report(r) {
   };
   const ratioLines = r.ratios.map(
     (x) =>
-      `${x.label}: ratio ${range(x.ratios, 1)} (promotion ${range(x.promotionSeconds)} s vs COPY ${range(x.copySeconds)} s; ${x.assets.toLocaleString('en')} assets, ${x.repeats} runs each, alternated)`,
+      `${x.label}: ratio ${range(x.ratios, 1)}, median ${median(x.ratios).toFixed(1)} (promotion ${range(x.promotionSeconds)} s vs COPY ${range(x.copySeconds)} s; ${x.assets.toLocaleString('en')} assets, ${x.repeats} runs each, alternated)`,
   );
   const phaseLines = r.ratios.flatMap((x) =>
     x.phases.map((p, i) => `  ${x.label} #${i + 1}: ${x.promotionSeconds[i]} s = ${Object.entries(p).map(([k, v]) => `${k} ${v ?? '—'}`).join(', ')} (s)`),
@@ -1051,3 +1054,9 @@ const countBy = (items, key) => {
   for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
   return counts;
 };
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
