@@ -130,6 +130,11 @@ export interface Limits {
   archiveEntries: number;
   /** Archive imports running at once in this process; more are answered 429. */
   concurrentImports: number;
+  /**
+   * Longest an archive upload may go without sending a byte: a stalled upload is answered 408
+   * and frees its import slot (else it held one until Node's 5-minute request timeout).
+   */
+  uploadIdleMs: number;
   /** Events a subscription may leave waiting before it is dropped as too slow. */
   subscriberQueue: number;
   /** Bytes a WebSocket may leave unsent before it is closed as too slow (1013, resubscribe). */
@@ -159,6 +164,7 @@ export const defaultLimits: Limits = {
   archiveExpandedBytes: 128 * 1024 * 1024,
   archiveEntries: 100_001,
   concurrentImports: 2,
+  uploadIdleMs: 30_000,
   subscriberQueue: 10_000,
   subscriberBufferBytes: 4 * 1024 * 1024,
   instancesPerGatewayToken: 1000,
@@ -180,6 +186,7 @@ export const limitSettings: Partial<Record<keyof Limits, string>> = {
   archiveExpandedBytes: 'STAGECRAFT_ARCHIVE_MAX_EXPANDED_BYTES',
   archiveEntries: 'STAGECRAFT_ARCHIVE_MAX_ENTRIES',
   concurrentImports: 'STAGECRAFT_MAX_CONCURRENT_IMPORTS',
+  uploadIdleMs: 'STAGECRAFT_UPLOAD_IDLE_TIMEOUT_MS',
   subscriberQueue: 'STAGECRAFT_SUBSCRIBER_QUEUE',
   subscriberBufferBytes: 'STAGECRAFT_SUBSCRIBER_BUFFER_BYTES',
   instancesPerGatewayToken: 'STAGECRAFT_MAX_INSTANCES_PER_GATEWAY_TOKEN',

@@ -165,7 +165,7 @@ export function archiveRouter(services: Services, log: Logger, limits: Limits = 
       importsRunning++;
       let upload: ReceivedUpload | undefined;
       try {
-        upload = await receiveUpload(req, limits.archiveBytes);
+        upload = await receiveUpload(req, { maxBytes: limits.archiveBytes, idleMs: limits.uploadIdleMs });
         if (upload.bytes === 0) throw badInput('the request body is empty', { field: 'archive' });
         log.info({ user: user.username, bytes: upload.bytes, overwrite: options.overwrite, dryRun: options.dryRun }, 'archive import: applying');
         const { report, dryRun } = await inSpan(currentObserver()?.tracer ?? null, 'archive import', SpanKind.INTERNAL, { 'stagecraft.archive.bytes': upload.bytes, ...(options.promotion ? { 'stagecraft.promotion.id': options.promotion.id } : {}) }, () =>

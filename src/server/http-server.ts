@@ -331,6 +331,11 @@ function errorHandler(log: Logger): ErrorRequestHandler {
     } else if (err?.status === 413) {
       status = 413;
       body = { code: 'PAYLOAD_TOO_LARGE', message: typeof err.limit === 'number' ? `request body exceeds the limit of ${err.limit} bytes` : err.expose ? err.message : 'request body exceeds the size limit' };
+    } else if (err?.status === 408) {
+      // A stalled upload: the rest of its body will not be read, so the connection ends here.
+      status = 408;
+      body = { code: 'REQUEST_TIMEOUT', message: err.expose ? err.message : 'the request took too long' };
+      res.setHeader('Connection', 'close');
     } else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
       status = err.status;
       body = { code: 'BAD_REQUEST', message: err.expose ? err.message : 'bad request' };
