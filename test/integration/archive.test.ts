@@ -164,6 +164,32 @@ describe('import', () => {
     }
   });
 
+  it('hands a name from one replaced asset to another whichever order the archive lists them in', async () => {
+    const create = async (name: string) => (await source.gql('mutation($n: String!) { createAsset(input: { type: POLICY, name: $n }) { assetId } }', { n: name }, sourceToken)).data!.createAsset.assetId as string;
+    const rename = (id: string, name: string) => source.gql('mutation($id: ID!, $n: String!) { updateAsset(id: $id, input: { name: $n }) { id } }', { id, n: name }, sourceToken);
+    const a = await create('handoff-first');
+    const b = await create('handoff-second');
+    expect((await importArchive(target, targetToken, await exportArchive(source, sourceToken, { assetIds: [a, b] }))).body.status).toBe('SUCCESS');
+    // On the source, A moves to a new name and B takes A's old one.
+    await rename(a, 'handoff-moved');
+    await rename(b, 'handoff-first');
+    const archive = await exportArchive(source, sourceToken, { assetIds: [a, b] });
+    const files = await unzip(archive);
+    const manifest = JSON.parse(files.get('manifest.json')!.toString());
+    // The taker (B) listed first: it must still find the name free once A is decided.
+    const takerFirst = new Map(files).set('manifest.json', Buffer.from(JSON.stringify({ ...manifest, entries: [...manifest.entries].sort((x: any) => (x.id === b ? -1 : 1)) })));
+    const { body } = await importArchive(target, targetToken, await zip(takerFirst), 'overwrite=all');
+    expect(body.assets.map((x: any) => [x.name, x.status])).toEqual([
+      ['handoff-moved', 'REPLACED'],
+      ['handoff-first', 'REPLACED'],
+    ]);
+    const names = await sql(target, 'SELECT id, name FROM assets WHERE id = ANY($1::uuid[]) ORDER BY name', [[a, b]]);
+    expect(names).toEqual([
+      { id: b, name: 'handoff-first' },
+      { id: a, name: 'handoff-moved' },
+    ]);
+  });
+
   it('links API versions across gaps only with fixMissingVersions', async () => {
     const v1 = (await source.gql('mutation { createAsset(input: { type: API, name: "Chain API", version: "1" }) { assetId } }', {}, sourceToken)).data!.createAsset.assetId;
     const ids = [v1];
@@ -262,6 +288,22 @@ describe('import refuses unsafe or invalid archives and writes nothing', () => {
     odd.set(path, Buffer.from(JSON.stringify({ ...doc, type: 'WIDGET' })));
     odd.set('manifest.json', Buffer.from(JSON.stringify({ ...manifest, entries: manifest.entries.map((e: any) => (e.id === doc.id ? { ...e, type: 'WIDGET' } : e)) })));
     await refused(await zip(odd), 'BAD_USER_INPUT', /unknown asset type WIDGET/);
+  });
+
+  it('text PostgreSQL cannot store, or a number its column cannot hold: bad input naming the field, not a server error', async () => {
+    const manifest = JSON.parse(files.get('manifest.json')!.toString());
+    const { path, doc } = docOf('Swagger Petstore');
+    expect(doc.references.length).toBeGreaterThan(0);
+    const withDoc = (changed: object) => new Map(files).set(path, Buffer.from(JSON.stringify({ ...doc, ...changed })));
+    const withManifest = (changed: object) => new Map(files).set('manifest.json', Buffer.from(JSON.stringify({ ...manifest, ...changed })));
+    const cases: [Map<string, Buffer>, RegExp][] = [
+      [withDoc({ references: [{ ...doc.references[0], name: 'nul\u0000name' }, ...doc.references.slice(1)] }), /references\.0\.name must not contain NUL characters/],
+      [withDoc({ name: 'lone \ud800 surrogate' }), /name must not contain unpaired UTF-16 surrogates/],
+      [withDoc({ systemVersion: 3_000_000_000 }), /systemVersion/],
+      [withManifest({ sourceStage: 's'.repeat(41) }), /manifest\.json: sourceStage/],
+      [withManifest({ unavailable: [{ id: doc.id, type: 'ALIAS', name: 'nul\u0000', reason: 'none' }] }), /unavailable\.0\.name must not contain NUL characters/],
+    ];
+    for (const [archive, message] of cases) await refused(await zip(archive), 'BAD_USER_INPUT', message);
   });
 
   it('a wrong passphrase', async () => {

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { UUID_PATTERN } from '../../db/ids.js';
 import { assetChecksum } from '../../domain/checksum.js';
 import { STRICT_SEMVER } from '../../domain/versions.js';
+import { textProblem } from '../../domain/input-rules.js';
 import { badInput } from '../../errors.js';
 import { SecretBox } from '../../secrets.js';
 
@@ -20,26 +21,37 @@ export const documentPath = (id: string) => `assets/${id}.json`;
 export const DOCUMENT_PATH = new RegExp(`^assets/(${UUID_PATTERN.source.slice(1, -1)})\\.json$`);
 
 const uuid = z.string().regex(UUID_PATTERN, 'must be a UUID');
+/**
+ * Any other text of an archive: what PostgreSQL cannot store (NUL, a lone surrogate) refuses the
+ * archive here, as bad input, instead of failing the import's transaction later.
+ */
+const text = () =>
+  z.string().superRefine((value, ctx) => {
+    const problem = textProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+/** Largest value of an `int` column (system versions). */
+const MAX_INT = 2_147_483_647;
 
 export const manifestSchema = z.object({
   formatVersion: z.number().int().positive(),
   productVersion: z.string().regex(STRICT_SEMVER, 'must be a semantic version (1.2.3 or 1.2.3-rc.1)'),
-  sourceStage: z.string(),
-  exportedAt: z.string(),
+  sourceStage: text().max(40),
+  exportedAt: text().max(100),
   /** Present when secure values were sealed with a passphrase. */
   secrets: z
     .strictObject({
       kdf: z.enum(['scrypt', 'hkdf-sha256']),
-      salt: z.string().min(16),
+      salt: text().min(16),
       /** A known text sealed with the passphrase key, to tell a wrong passphrase at once. */
-      check: z.string(),
+      check: text(),
     })
     .nullable(),
   entries: z.array(
     z.strictObject({
-      type: z.string(),
+      type: text().max(40),
       id: uuid,
-      name: z.string(),
+      name: text(),
       checksum: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex digest'),
     }),
   ),
@@ -48,27 +60,27 @@ export const manifestSchema = z.object({
    * target keeps its own, or refuses them (and what requires them) with this reason.
    */
   unavailable: z
-    .array(z.strictObject({ id: uuid, type: z.literal('ALIAS'), name: z.string().max(200), reason: z.string().max(500) }))
+    .array(z.strictObject({ id: uuid, type: z.literal('ALIAS'), name: text().max(200), reason: text().max(500) }))
     .default([]),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 
 export const documentSchema = z.strictObject({
   id: uuid,
-  type: z.string(),
-  name: z.string(),
-  description: z.string(),
-  team: z.string().nullable(),
-  version: z.string().nullable(),
+  type: text().max(40),
+  name: text(),
+  description: text(),
+  team: text().nullable(),
+  version: text().nullable(),
   spec: z.record(z.string(), z.unknown()),
   /** Type and name of the referenced asset (for reports naming it); not part of the checksum. */
-  references: z.array(z.strictObject({ id: uuid, kind: z.enum(['REQUIRED', 'OPTIONAL']), type: z.string().max(40).optional(), name: z.string().max(200).optional() })),
+  references: z.array(z.strictObject({ id: uuid, kind: z.enum(['REQUIRED', 'OPTIONAL']), type: text().max(40).optional(), name: text().max(200).optional() })),
   versionSetId: uuid.nullable(),
-  systemVersion: z.number().int().positive().nullable(),
+  systemVersion: z.number().int().positive().max(MAX_INT).nullable(),
   /** Slow salted digest of the secure value (part of the checksum; reveals nothing usable). */
-  secretDigest: z.string().nullable(),
+  secretDigest: text().nullable(),
   /** The secure value sealed with the passphrase key; null when exported without a passphrase. */
-  secret: z.string().nullable(),
+  secret: text().nullable(),
 });
 export type AssetDocument = z.infer<typeof documentSchema>;
 

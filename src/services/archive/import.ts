@@ -243,7 +243,7 @@ export class ArchiveImporter {
 
     // Step 2: every document in dependency order: decide (domain/promotion-decision), then apply.
     const deferred: { fromId: string; toId: string; kind: 'REQUIRED' | 'OPTIONAL' }[] = [];
-    for (const id of applyOrder(documents)) {
+    for (const id of applyOrder(documents, state)) {
       const doc = documents.get(id)!;
       const current = state.existing.get(id) ?? null;
       const required = doc.references.filter((r) => r.kind === 'REQUIRED');
@@ -539,12 +539,26 @@ function sameContent(prepared: PreparedAsset, doc: CheckedDocument): boolean {
 }
 
 /** Every document after the ones it references (cycles through optional references broken). */
-function applyOrder(documents: CheckedArchive['documents']): string[] {
+/**
+ * Apply order: every asset after the ones it references, and an asset taking over a name (its
+ * natural key) after the asset of this archive that gives that name up, so a name handed from
+ * one replaced asset to another is free when the taker is decided, whatever order the archive
+ * lists them in. A cycle (names rotating among assets) is broken as reference cycles are: its
+ * first taker still finds the name taken.
+ */
+function applyOrder(documents: CheckedArchive['documents'], state: Pick<TargetState, 'existing' | 'keyOwners'>): string[] {
+  const waitsFor = new Map<string, string[]>();
+  for (const [id, doc] of documents) {
+    const giver = state.keyOwners.get(naturalKeyOf(doc));
+    if (!giver || giver === id || !documents.has(giver) || !state.existing.has(giver)) continue;
+    // The holder is in this archive under another name: it gives this one up if it is replaced.
+    if (naturalKeyOf(documents.get(giver)!) !== state.existing.get(giver)!.naturalKey) waitsFor.set(id, [...(waitsFor.get(id) ?? []), giver]);
+  }
   return dependencyClosure(
     [...documents.keys()],
     (id) => {
       const d = documents.get(id);
-      return d && { id, references: d.references.map((r) => ({ to: r.id, kind: r.kind })) };
+      return d && { id, references: [...d.references.map((r) => ({ to: r.id, kind: r.kind })), ...(waitsFor.get(id) ?? []).map((to) => ({ to, kind: 'REQUIRED' as const }))] };
     },
     'ALL',
   );
