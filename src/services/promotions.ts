@@ -478,7 +478,9 @@ export class PromotionService {
     const name = input.name?.trim() ?? '';
     if (!name || name.length > 200) throw badInput('name must be 1 to 200 characters', { field: 'name' });
     if (!input.assetIds?.length) throw badInput('choose at least one asset', { field: 'assetIds' });
-    for (const id of input.assetIds) requireId('assetIds', id);
+    // One spelling per asset (ids are case-insensitive), so the same selection in another case
+    // is the same promotion (idempotencyKey) and no asset is listed twice.
+    const assetIds = [...new Set(input.assetIds.map((id) => requireId('assetIds', id)))];
     const targetStages = [...new Set(input.targetStages ?? [])];
     if (!targetStages.length) throw badInput('choose at least one target stage', { field: 'targetStages' });
     const known = new Set((await this.db.getRepository(StageEntity).find({ select: { name: true }, where: { name: In(targetStages) } })).map((s) => s.name));
@@ -488,9 +490,9 @@ export class PromotionService {
     const normalised = {
       name,
       description: input.description ?? '',
-      assetIds: [...new Set(input.assetIds)],
+      assetIds,
       optional,
-      optionalIds: optional === 'SELECTED' ? [...new Set(input.optionalIds ?? [])] : [],
+      optionalIds: optional === 'SELECTED' ? [...new Set((input.optionalIds ?? []).map((id) => requireId('optionalIds', id)))] : [],
       targetStages: targetStages.sort(),
       overwriteAssets: input.overwriteAssets ?? false,
       overwriteAliases: input.overwriteAliases ?? false,
@@ -499,7 +501,6 @@ export class PromotionService {
     };
     // Every asset exists (NOT_FOUND otherwise); the closure is the job's, against the catalog as it is when it runs.
     await this.assets.assertExist(normalised.assetIds);
-    for (const id of normalised.optionalIds) requireId('optionalIds', id);
     return normalised;
   }
 }

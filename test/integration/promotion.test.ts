@@ -202,6 +202,18 @@ describe('promote', () => {
     await finished(a.data!.promote.id);
   });
 
+  it('reads an id in any case as one asset: listed once, and the selection in another case replays its idempotency key', async () => {
+    const input = { name: 'cased ids', targetStages: ['prod'], idempotencyKey: 'cased-ids', overwriteAssets: true, overwriteAliases: true };
+    const first = await promote({ ...input, assetIds: [petstoreId.toUpperCase(), petstoreId] });
+    expect(first.errors).toBeUndefined();
+    const again = await promote({ ...input, assetIds: [petstoreId] });
+    expect(again.errors).toBeUndefined();
+    expect(again.data!.promote.id).toBe(first.data!.promote.id);
+    const stored = await dev.gql('query($id: ID!) { promotion(id: $id) { assetIds } }', { id: first.data!.promote.id }, devToken);
+    expect(stored.data!.promotion.assetIds).toHaveLength(1);
+    await finished(first.data!.promote.id);
+  });
+
   it('refuses bad input with a code and records nothing', async () => {
     const before = (await dev.gql('{ promotions(first: 200) { totalCount } }', {}, devToken)).data!.promotions.totalCount;
     const cases: [Record<string, unknown>, string][] = [
