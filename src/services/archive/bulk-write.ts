@@ -15,8 +15,8 @@ import type { StoredAssetRow } from '../assets.js';
 
 /** Rows per statement at most… */
 export const ROWS_PER_STATEMENT = 1000;
-/** …and bytes of row content per statement at most (a spec may be ~300 KB). */
-const BYTES_PER_STATEMENT = 8 * 1024 * 1024;
+/** …and characters of row JSON per statement at most (a spec alone may be 256 K). */
+const CHARS_PER_STATEMENT = 8 * 1024 * 1024;
 
 export interface AssetRowWrite {
   row: StoredAssetRow;
@@ -58,39 +58,34 @@ const UPDATE_ASSETS = `UPDATE assets a SET ${COLUMNS.filter(([c]) => c !== 'id' 
   .map(([c]) => `${c} = u.${c}`)
   .join(', ')}, updated_at = now() FROM ${recordset} WHERE a.id = u.id`;
 
-/** The statement's one parameter: the rows as a JSON array of objects keyed by column. */
-function rowsParameter(rows: readonly StoredAssetRow[]): [string] {
-  return [
-    JSON.stringify(
-      rows.map((r) => {
-        const record: Record<string, unknown> = {};
-        for (const [column, , value] of COLUMNS) record[column] = value(r) ?? null;
-        return record;
-      }),
-    ),
-  ];
+/** One row as an element of a statement's JSON array: an object keyed by column. */
+function rowJson(row: StoredAssetRow): string {
+  const record: Record<string, unknown> = {};
+  for (const [column, , value] of COLUMNS) record[column] = value(row) ?? null;
+  return JSON.stringify(record);
 }
 
-/** Slices of `items` holding at most ROWS_PER_STATEMENT items and about BYTES_PER_STATEMENT bytes. */
+/** The statement's one parameter: the rows as a JSON array. */
+const rowsParameter = (rows: readonly string[]): [string] => [`[${rows.join(',')}]`];
+
+/** Slices of `items` holding at most ROWS_PER_STATEMENT items and about CHARS_PER_STATEMENT characters by `size`. */
 export function batches<T>(items: readonly T[], size: (item: T) => number = () => 0): T[][] {
   const out: T[][] = [];
   let current: T[] = [];
-  let bytes = 0;
+  let chars = 0;
   for (const item of items) {
     const n = size(item);
-    if (current.length && (current.length >= ROWS_PER_STATEMENT || bytes + n > BYTES_PER_STATEMENT)) {
+    if (current.length && (current.length >= ROWS_PER_STATEMENT || chars + n > CHARS_PER_STATEMENT)) {
       out.push(current);
       current = [];
-      bytes = 0;
+      chars = 0;
     }
     current.push(item);
-    bytes += n;
+    chars += n;
   }
   if (current.length) out.push(current);
   return out;
 }
-
-const rowBytes = (w: AssetRowWrite) => w.row.searchText.length * 2 + w.row.description.length + (w.row.sealedSecret?.length ?? 0);
 
 /**
  * Stores the rows: replaced ones first, then new ones, so a natural key given up by a replaced
@@ -107,8 +102,8 @@ export async function writeAssetRows(manager: EntityManager, writes: readonly As
     for (const ids of batches(moving)) {
       await manager.query(`UPDATE assets SET natural_key = '#moving:' || id WHERE id = ANY($1::uuid[])`, [ids]);
     }
-    for (const batch of batches(updates, rowBytes)) await manager.query(UPDATE_ASSETS, rowsParameter(batch.map((w) => w.row)));
-    for (const batch of batches(inserts, rowBytes)) await manager.query(INSERT_ASSETS, rowsParameter(batch.map((w) => w.row)));
+    for (const batch of batches(updates.map((w) => rowJson(w.row)), (json) => json.length)) await manager.query(UPDATE_ASSETS, rowsParameter(batch));
+    for (const batch of batches(inserts.map((w) => rowJson(w.row)), (json) => json.length)) await manager.query(INSERT_ASSETS, rowsParameter(batch));
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict('another writer took the name of an imported asset while the import ran; import again', { field: 'archive' });
     throw err;
@@ -122,26 +117,27 @@ export async function writeAssetRows(manager: EntityManager, writes: readonly As
  * statements queue on the import's one transaction; `finish` sends the rest and waits for all.
  */
 export class StreamedInserts {
-  private pending: AssetRowWrite[] = [];
-  private bytes = 0;
+  /** The rows not sent yet, as JSON. */
+  private pending: string[] = [];
+  private chars = 0;
   private readonly sent: Promise<unknown>[] = [];
 
   constructor(private readonly manager: EntityManager) {}
 
   add(write: AssetRowWrite): void {
-    const n = rowBytes(write);
-    if (this.pending.length && (this.pending.length >= ROWS_PER_STATEMENT || this.bytes + n > BYTES_PER_STATEMENT)) this.send();
-    this.pending.push(write);
-    this.bytes += n;
+    const json = rowJson(write.row);
+    if (this.pending.length && (this.pending.length >= ROWS_PER_STATEMENT || this.chars + json.length > CHARS_PER_STATEMENT)) this.send();
+    this.pending.push(json);
+    this.chars += json.length;
   }
 
   private send(): void {
-    const statement = this.manager.query(INSERT_ASSETS, rowsParameter(this.pending.map((w) => w.row)));
+    const statement = this.manager.query(INSERT_ASSETS, rowsParameter(this.pending));
     // Awaited in finish(); until then a failure must not count as unhandled.
     statement.catch(() => undefined);
     this.sent.push(statement);
     this.pending = [];
-    this.bytes = 0;
+    this.chars = 0;
   }
 
   async finish(): Promise<void> {
