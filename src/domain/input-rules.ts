@@ -47,6 +47,9 @@ export function jsonProblem(value: unknown, bounds: JsonBounds = defaultJsonBoun
           chars += key.length + 4;
           const problem = textProblem(key);
           if (problem) return `a key ${problem}`;
+          // JSON.parse keeps it as a key, but any copy of the object (spread, assignment) sets
+          // the prototype instead: the value would vanish silently. Refused like NUL.
+          if (key === '__proto__') return 'a key must not be __proto__';
           stack.push({ value: item, depth: depth + 1 });
         }
       }

@@ -178,6 +178,19 @@ describe('JSON nesting and size', () => {
     // 20 levels are fine.
     expect(((await (await createRaw(nested(20))).json()) as { errors?: unknown }).errors).toBeUndefined();
   });
+
+  it('a __proto__ key is refused, not silently dropped (it cannot survive a copy of the object)', async () => {
+    const before = await assetCount();
+    for (const config of ['{"__proto__":{"polluted":true}}', '{"rules":[{"__proto__":1}]}']) {
+      const res = await createRaw(config);
+      const body = (await res.json()) as { errors: { message: string; extensions: { code: string } }[] };
+      expect(res.status, config).toBe(400);
+      expect(body.errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
+      expect(body.errors[0]!.message).toMatch(/a key must not be __proto__/);
+    }
+    expect(await assetCount()).toBe(before);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
 });
 
 describe('operations', () => {

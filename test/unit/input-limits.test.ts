@@ -21,6 +21,8 @@ describe('input rules', () => {
     expect(jsonProblem(deep)).toBe('nests deeper than 32 levels');
     expect(jsonProblem({ a: { b: [1, 2, { c: 'ok' }] } })).toBeNull();
     expect(jsonProblem({ 'k\u0000': 1 })).toMatch(/a key must not contain NUL/);
+    expect(jsonProblem(JSON.parse('{"a": {"__proto__": {"polluted": true}}}'))).toBe('a key must not be __proto__');
+    expect(({} as any).polluted).toBeUndefined();
     expect(jsonProblem({ big: 'x'.repeat(300_000) })).toMatch(/larger than 262144 characters/);
   });
 
