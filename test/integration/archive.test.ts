@@ -190,6 +190,49 @@ describe('import', () => {
     ]);
   });
 
+  it('rotates names among replaced assets (A takes B’s, B takes C’s, C takes A’s)', async () => {
+    const create = async (name: string) => (await source.gql('mutation($n: String!) { createAsset(input: { type: POLICY, name: $n }) { assetId } }', { n: name }, sourceToken)).data!.createAsset.assetId as string;
+    const rename = (id: string, name: string) => source.gql('mutation($id: ID!, $n: String!) { updateAsset(id: $id, input: { name: $n }) { id } }', { id, n: name }, sourceToken);
+    const ids = [await create('rotate-1'), await create('rotate-2'), await create('rotate-3')];
+    expect((await importArchive(target, targetToken, await exportArchive(source, sourceToken, { assetIds: ids }))).body.status).toBe('SUCCESS');
+    for (const [i, id] of ids.entries()) await rename(id, `rotate-tmp-${i}`);
+    for (const [i, id] of ids.entries()) await rename(id, `rotate-${((i + 1) % 3) + 1}`);
+    const { body } = await importArchive(target, targetToken, await exportArchive(source, sourceToken, { assetIds: ids }), 'overwrite=all');
+    expect(body.status).toBe('SUCCESS');
+    expect(body.assets.map((x: any) => x.status)).toEqual(['REPLACED', 'REPLACED', 'REPLACED']);
+    const stored = await sql(target, 'SELECT id, name FROM assets WHERE id = ANY($1::uuid[])', [ids]);
+    expect(Object.fromEntries(stored.map((r: any) => [r.id, r.name]))).toEqual({ [ids[0]!]: 'rotate-2', [ids[1]!]: 'rotate-3', [ids[2]!]: 'rotate-1' });
+  });
+
+  it('a name granted to its taker before its holder was decided is withdrawn when the holder keeps it: the taker fails, nothing clashes', async () => {
+    const gql = async (query: string, variables: Record<string, unknown>) => (await source.gql(query, variables, sourceToken)).data!;
+    const createApi = async (name: string) => (await gql('mutation($n: String!) { createAsset(input: { type: API, name: $n, version: "1" }) { assetId } }', { n: name })).createAsset.assetId as string;
+    const update = (id: string, input: Record<string, unknown>) => gql('mutation($id: ID!, $i: UpdateAssetInput!) { updateAsset(id: $id, input: $i) { id } }', { id, i: input });
+    const a = await createApi('swap-api-a');
+    const b = await createApi('swap-api-b');
+    expect((await importArchive(target, targetToken, await exportArchive(source, sourceToken, { assetIds: [a, b] }))).body.status).toBe('SUCCESS');
+    // On the source A and B swap names, and A now requires a policy the archive will not carry
+    // (cut out below) and the target does not hold: A is refused there and keeps its name.
+    const policy = (await gql('mutation { createAsset(input: { type: POLICY, name: "swap-missing-policy" }) { assetId } }', {})).createAsset.assetId as string;
+    await update(a, { name: 'swap-api-tmp', references: [policy] });
+    await update(b, { name: 'swap-api-a' });
+    await update(a, { name: 'swap-api-b' });
+    const before = await sql(target, 'SELECT id, name FROM assets WHERE id = ANY($1::uuid[]) ORDER BY id', [[a, b]]);
+    // Either order: in one of them B is decided first and holds A's name on trust until A fails.
+    for (const order of [[a, b], [b, a]]) {
+      const files = await unzip(await exportArchive(source, sourceToken, { assetIds: order }));
+      const manifest = JSON.parse(files.get('manifest.json')!.toString());
+      files.delete(`assets/${policy}.json`);
+      files.set('manifest.json', Buffer.from(JSON.stringify({ ...manifest, entries: manifest.entries.filter((e: any) => e.id !== policy) })));
+      const { status, body } = await importArchive(target, targetToken, await zip(files), 'overwrite=all');
+      expect(status, JSON.stringify(body)).toBe(200);
+      const byId = Object.fromEntries(body.assets.map((x: any) => [x.id, x]));
+      expect(byId[a], JSON.stringify(order)).toMatchObject({ status: 'FAILURE', explanation: expect.stringMatching(/swap-missing-policy/) });
+      expect(byId[b], JSON.stringify(order)).toMatchObject({ status: 'FAILURE', explanation: 'API swap-api-a 1 already exists' });
+      expect(await sql(target, 'SELECT id, name FROM assets WHERE id = ANY($1::uuid[]) ORDER BY id', [[a, b]])).toEqual(before);
+    }
+  });
+
   it('links API versions across gaps only with fixMissingVersions', async () => {
     const v1 = (await source.gql('mutation { createAsset(input: { type: API, name: "Chain API", version: "1" }) { assetId } }', {}, sourceToken)).data!.createAsset.assetId;
     const ids = [v1];

@@ -204,17 +204,91 @@ export class ArchiveImporter {
   }
 
   private async apply(tx: EntityManager, actor: AuthUser, archive: CheckedArchive, options: ImportOptions, dryRun: boolean): Promise<ImportReportEntity> {
-    const { manifest, documents } = archive;
+    const { manifest } = archive;
     const state = await this.readTarget(tx, archive, options.fixMissingVersions, !dryRun);
+    // Nothing here yet to replace: every row is new, so it is stored while the rest is decided.
+    // (No asset here gives a name up then, so no grant is withdrawn and decide runs once.)
+    const streamed = !dryRun && state.existing.size === 0 ? new StreamedInserts(tx) : null;
+    // A name held by an asset of this archive that is still to be decided and moves to another
+    // name is granted to its taker on trust: in a rotation (A→B→C→A) someone must go first. A
+    // grant whose giver ends up keeping its name is withdrawn, and everything is decided again
+    // without it, so the taker fails as it would have, and its dependents with it.
+    const withdrawn = new Set<string>();
+    let decided: Decisions;
+    for (;;) {
+      decided = await this.decide(tx, actor, archive, options, dryRun, { ...state, keyOwners: new Map(state.keyOwners) }, streamed, withdrawn);
+      const broken = decided.grants.filter((g) => !decided.moved.has(g.giver));
+      if (!broken.length) break;
+      for (const g of broken) withdrawn.add(g.taker);
+    }
+    const { results, rows, referenceRows, preImages } = decided;
+
+    // Step 4: store what was decided, set-based (bulk-write): rows, then every reference.
+    if (!dryRun) {
+      await streamed?.finish();
+      await writeAssetRows(tx, rows);
+      await replaceReferences(
+        tx,
+        rows.filter((r) => r.currentKey !== null).map((r) => r.row.id),
+        referenceRows,
+      );
+    }
+
+    // Step 5: the report, and for a promotion the rollback of what was written.
+    const assets = [...results.values()];
+    const report = tx.getRepository(ImportReportEntity).create({
+      createdBy: actor.username,
+      sourceStage: manifest.sourceStage,
+      status: overallStatus(assets),
+      options: { overwrite: options.overwrite, types: options.types ?? [], fixMissingVersions: options.fixMissingVersions, productVersion: manifest.productVersion },
+      types: summarise(assets),
+      assets,
+    });
+    if (dryRun) return report;
+    // Plain INSERTs: TypeORM's save deep-merges the 10,000-entry arrays back into the entity.
+    const [stored] = (await tx.query(
+      `INSERT INTO import_reports (created_by, source_stage, status, options, types, assets) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb) RETURNING id, created_at`,
+      [report.createdBy, report.sourceStage, report.status, JSON.stringify(report.options), JSON.stringify(report.types), JSON.stringify(report.assets)],
+    )) as { id: string; created_at: Date }[];
+    report.id = stored!.id;
+    report.createdAt = stored!.created_at;
+    // Nothing written (everything UNCHANGED or refused): nothing to roll back, so no rollback.
+    if (options.promotion && preImages.length) await this.recordRollback(tx, options.promotion, manifest.sourceStage, report.id, preImages);
+    await this.backups?.keep(tx, report.id, actor.username, preImages);
+    return report;
+  }
+
+  /**
+   * Steps 1–3: every asset decided in apply order, what a run stores collected (or streamed).
+   * Takers in `withdrawn` get no name on trust (see apply).
+   */
+  private async decide(
+    tx: EntityManager,
+    actor: AuthUser,
+    { manifest, documents }: CheckedArchive,
+    options: ImportOptions,
+    dryRun: boolean,
+    state: TargetState,
+    streamed: StreamedInserts | null,
+    withdrawn: ReadonlySet<string>,
+  ): Promise<Decisions> {
     const rule: OverwriteRule = { mode: options.overwrite, types: options.types ?? [] };
     const results = new Map<string, AssetImportResult>();
     const refused = new Map<string, Refusal>();
     const preImages: PreImage[] = [];
     // What a run stores, collected as the decisions are made and written set-based at the end.
     const rows: AssetRowWrite[] = [];
-    // Nothing here yet to replace: every row is new, so it is stored while the rest is decided.
-    const streamed = !dryRun && state.existing.size === 0 ? new StreamedInserts(tx) : null;
     const referenceRows: ReferenceRow[] = [];
+    // Names granted on trust, and the assets that did give their name up.
+    const grants: NameGrant[] = [];
+    const moved = new Set<string>();
+    /** Who holds `key` as far as `taker` is concerned (see apply for names granted on trust). */
+    const ownerOf = (key: string, taker: string) => {
+      const owner = state.keyOwners.get(key);
+      if (!owner || owner === taker || withdrawn.has(taker) || results.has(owner) || !givesUpItsName(owner, documents, state)) return owner;
+      grants.push({ taker, giver: owner });
+      return undefined;
+    };
     // What this stage holds as the import goes: answered from memory, not a query per asset.
     const known = new Map<string, Pick<AssetEntity, 'id' | 'type' | 'name'>>([...state.outside.values(), ...state.existing.values()].map((a) => [a.id, a]));
     const nameOf = (id: string, ref?: { type?: string; name?: string }) => {
@@ -287,12 +361,13 @@ export class ArchiveImporter {
       const warnings = secureValueWarnings(doc, manifest, current);
       let put: Put;
       try {
-        put = await this.put(tx, actor.username, doc, current, references, state, known);
+        put = await this.put(tx, actor.username, doc, current, references, state, known, ownerOf);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         refuse(err.message);
         continue;
       }
+      if (current && put.row.naturalKey !== current.naturalKey) moved.add(id);
       if (!dryRun) {
         const write = { row: put.row, currentKey: current?.naturalKey ?? null };
         if (streamed) streamed.add(write);
@@ -321,39 +396,7 @@ export class ArchiveImporter {
       else results.get(d.fromId)!.explanation += `; optional reference to ${nameOf(d.toId)} left out: it failed`;
     }
 
-    // Step 4: store what was decided, set-based (bulk-write): rows, then every reference.
-    if (!dryRun) {
-      await streamed?.finish();
-      await writeAssetRows(tx, rows);
-      await replaceReferences(
-        tx,
-        rows.filter((r) => r.currentKey !== null).map((r) => r.row.id),
-        referenceRows,
-      );
-    }
-
-    // Step 5: the report, and for a promotion the rollback of what was written.
-    const assets = [...results.values()];
-    const report = tx.getRepository(ImportReportEntity).create({
-      createdBy: actor.username,
-      sourceStage: manifest.sourceStage,
-      status: overallStatus(assets),
-      options: { overwrite: options.overwrite, types: options.types ?? [], fixMissingVersions: options.fixMissingVersions, productVersion: manifest.productVersion },
-      types: summarise(assets),
-      assets,
-    });
-    if (dryRun) return report;
-    // Plain INSERTs: TypeORM's save deep-merges the 10,000-entry arrays back into the entity.
-    const [stored] = (await tx.query(
-      `INSERT INTO import_reports (created_by, source_stage, status, options, types, assets) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb) RETURNING id, created_at`,
-      [report.createdBy, report.sourceStage, report.status, JSON.stringify(report.options), JSON.stringify(report.types), JSON.stringify(report.assets)],
-    )) as { id: string; created_at: Date }[];
-    report.id = stored!.id;
-    report.createdAt = stored!.created_at;
-    // Nothing written (everything UNCHANGED or refused): nothing to roll back, so no rollback.
-    if (options.promotion && preImages.length) await this.recordRollback(tx, options.promotion, manifest.sourceStage, report.id, preImages);
-    await this.backups?.keep(tx, report.id, actor.username, preImages);
-    return report;
+    return { results, rows, referenceRows, preImages, grants, moved };
   }
 
   /**
@@ -370,6 +413,7 @@ export class ArchiveImporter {
     references: string[],
     state: TargetState,
     known: Map<string, Pick<AssetEntity, 'id' | 'type' | 'name'>>,
+    ownerOf: (key: string, taker: string) => string | undefined,
   ): Promise<Put> {
     const prepared = await this.assets.prepare(
       tx,
@@ -388,10 +432,11 @@ export class ArchiveImporter {
       // checkArchive normalised the spec; a secure value put back in is checked again.
       doc.plainSecret === null,
     );
-    const key = await this.assets.checkNaturalKey(prepared, async (k) => state.keyOwners.get(k));
+    const key = await this.assets.checkNaturalKey(prepared, async (k) => ownerOf(k, doc.id));
     const versioning = state.versioning.get(doc.id) ?? { versionSetId: null, systemVersion: null };
     const row = storedRow(prepared, key, author, versioning, current, sameContent(prepared, doc) ? doc.checksum : undefined);
-    if (current) state.keyOwners.delete(current.naturalKey);
+    // Its old name is free now, unless a taker already holds it on trust.
+    if (current && state.keyOwners.get(current.naturalKey) === doc.id) state.keyOwners.delete(current.naturalKey);
     state.keyOwners.set(key, doc.id);
     known.set(doc.id, { id: doc.id, type: prepared.type, name: prepared.name });
     return { row, references: prepared.references };
@@ -539,6 +584,31 @@ function sameContent(prepared: PreparedAsset, doc: CheckedDocument): boolean {
 }
 
 /** Every document after the ones it references (cycles through optional references broken). */
+/** What decide hands back to apply. */
+interface Decisions {
+  results: Map<string, AssetImportResult>;
+  rows: AssetRowWrite[];
+  referenceRows: ReferenceRow[];
+  preImages: PreImage[];
+  /** Names granted on trust (see apply). */
+  grants: NameGrant[];
+  /** Existing assets that took another name, giving theirs up. */
+  moved: Set<string>;
+}
+
+/** `taker` was given the name `giver` holds, before `giver` was decided. */
+interface NameGrant {
+  taker: string;
+  giver: string;
+}
+
+/** Whether `id` is an asset of this archive that exists here under a name the archive changes. */
+function givesUpItsName(id: string, documents: CheckedArchive['documents'], state: Pick<TargetState, 'existing'>): boolean {
+  const doc = documents.get(id);
+  const current = state.existing.get(id);
+  return doc !== undefined && current !== undefined && naturalKeyOf(doc) !== current.naturalKey;
+}
+
 /**
  * Apply order: every asset after the ones it references, and an asset taking over a name (its
  * natural key) after the asset of this archive that gives that name up, so a name handed from
@@ -550,9 +620,8 @@ function applyOrder(documents: CheckedArchive['documents'], state: Pick<TargetSt
   const waitsFor = new Map<string, string[]>();
   for (const [id, doc] of documents) {
     const giver = state.keyOwners.get(naturalKeyOf(doc));
-    if (!giver || giver === id || !documents.has(giver) || !state.existing.has(giver)) continue;
     // The holder is in this archive under another name: it gives this one up if it is replaced.
-    if (naturalKeyOf(documents.get(giver)!) !== state.existing.get(giver)!.naturalKey) waitsFor.set(id, [...(waitsFor.get(id) ?? []), giver]);
+    if (giver && giver !== id && givesUpItsName(giver, documents, state)) waitsFor.set(id, [...(waitsFor.get(id) ?? []), giver]);
   }
   return dependencyClosure(
     [...documents.keys()],
