@@ -39,13 +39,13 @@
 import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { inParallel, login, now, progress, provisionDatabase, range, round, sleep, withCleanup } from './lib.mjs';
+import { inParallel, login, now, progress, range, round, sleep, startBenchServer, withCleanup } from './lib.mjs';
 
 export const name = 'gateway';
 
@@ -76,35 +76,8 @@ async function benchmark(cleanup) {
   const runStarted = performance.now();
   const loadAtStart = os.loadavg();
   if (!existsSync(CLI)) throw new Error('dist/cli.js not found: run npm run build first');
-  const [{ startStagecraft }, { loadConfig }, { createLogger }, { statementCounter }] = await Promise.all([
-    import(new URL('src/app.js', DIST)),
-    import(new URL('src/config.js', DIST)),
-    import(new URL('src/logger.js', DIST)),
-    import(new URL('src/db/data-source.js', DIST)),
-  ]);
-
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'stagecraft-bench-'));
-  cleanup.defer('temporary directory', () => rm(tmp, { recursive: true, force: true }));
-  // The embedded cluster runs as user postgres when we are root: it must reach its directory.
-  await chmod(tmp, 0o755);
-  const log = createLogger('warn', process.stderr);
-
-  const database = await provisionDatabase(tmp, log, cleanup);
-  progress(`database ready (${database.mode})`);
-
-  const dataDir = path.join(tmp, 'stagecraft');
-  await mkdir(dataDir, { recursive: true });
-  const config = loadConfig([], {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    STAGECRAFT_DATA_DIR: dataDir,
-    STAGECRAFT_ADMIN_PASSWORD: ADMIN_PASSWORD,
-    DATABASE_URL: database.url,
-    LOG_LEVEL: 'warn',
-  });
-  const app = await startStagecraft(config, { log, onAdminPassword: () => undefined });
-  cleanup.defer('stagecraft', () => app.stop());
-  progress(`control plane listening on ${app.url}`);
+  const { statementCounter } = await import(new URL('src/db/data-source.js', DIST));
+  const { app, database, tmp } = await startBenchServer(cleanup, { env: { STAGECRAFT_ADMIN_PASSWORD: ADMIN_PASSWORD } });
 
   const cp = controlPlane(app.url, await login(app.url, ADMIN_PASSWORD));
   const actor = await app.services.users.firstSuperAdmin();
@@ -665,9 +638,6 @@ function controlPlane(url, token) {
 
   return { url, gql, subscriber };
 }
-
-
-/** A fresh database: on DATABASE_URL's server when set, else on an embedded cluster under `tmp`. */
 
 // ---------------------------------------------------------------------------------------------
 // Processes

@@ -168,7 +168,8 @@ export function cpuProfiler() {
 /**
  * One Stagecraft in this process, as the catalog, fanout and console benches run it: a temporary
  * directory, a database (provisionDatabase), config from `env` on top of the bench defaults,
- * `configure(config)` for what env cannot say, and everything undone by `cleanup`.
+ * `configure(config)` for what env cannot say, and everything undone by `cleanup`. `tmp` is the
+ * temporary directory, for the caller's own files.
  */
 export async function startBenchServer(cleanup, { env = {}, configure = () => undefined } = {}) {
   const [{ chmod, mkdir, mkdtemp, rm }, os, path, { startStagecraft }, { loadConfig }, { createLogger }] = await Promise.all([
@@ -193,5 +194,5 @@ export async function startBenchServer(cleanup, { env = {}, configure = () => un
   const app = await startStagecraft(config, { log, onAdminPassword: () => undefined });
   cleanup.defer('stagecraft', () => app.stop());
   progress(`stagecraft listening on ${app.url}`);
-  return { app, database, log };
+  return { app, database, log, tmp };
 }
