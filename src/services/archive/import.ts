@@ -613,21 +613,24 @@ function givesUpItsName(id: string, documents: CheckedArchive['documents'], stat
  * Apply order: every asset after the ones it references, and an asset taking over a name (its
  * natural key) after the asset of this archive that gives that name up, so a name handed from
  * one replaced asset to another is free when the taker is decided, whatever order the archive
- * lists them in. A cycle (names rotating among assets) is broken as reference cycles are: its
- * first taker still finds the name taken.
+ * lists them in. A cycle (names rotating among assets) is broken as reference cycles are; its
+ * first taker gets the name on trust (see apply).
  */
 function applyOrder(documents: CheckedArchive['documents'], state: Pick<TargetState, 'existing' | 'keyOwners'>): string[] {
-  const waitsFor = new Map<string, string[]>();
+  // Each document takes one name, so it waits for at most one giver.
+  const waitsFor = new Map<string, string>();
   for (const [id, doc] of documents) {
     const giver = state.keyOwners.get(naturalKeyOf(doc));
     // The holder is in this archive under another name: it gives this one up if it is replaced.
-    if (giver && giver !== id && givesUpItsName(giver, documents, state)) waitsFor.set(id, [...(waitsFor.get(id) ?? []), giver]);
+    if (giver && giver !== id && givesUpItsName(giver, documents, state)) waitsFor.set(id, giver);
   }
   return dependencyClosure(
     [...documents.keys()],
     (id) => {
       const d = documents.get(id);
-      return d && { id, references: [...d.references.map((r) => ({ to: r.id, kind: r.kind })), ...(waitsFor.get(id) ?? []).map((to) => ({ to, kind: 'REQUIRED' as const }))] };
+      const giver = waitsFor.get(id);
+      const references = d?.references.map((r) => ({ to: r.id, kind: r.kind })) ?? [];
+      return d && { id, references: giver ? [...references, { to: giver, kind: 'REQUIRED' as const }] : references };
     },
     'ALL',
   );
