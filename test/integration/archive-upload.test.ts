@@ -122,4 +122,23 @@ describe('archive upload', () => {
       expect((await upload(archive, 'declared')).status, how).toBe(200);
     }
   });
+
+  it('an upload the client breaks off frees its slot and is not logged as a server error, declared or chunked', async () => {
+    const url = new URL(target.url);
+    for (const framing of ['Content-Length: 100000\r\n\r\n0123456789', 'Transfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n']) {
+      const logged = target.logs.length;
+      await new Promise<void>((resolve, reject) => {
+        const socket = net.connect(Number(url.port), url.hostname, () => {
+          socket.write(`POST /archive/import?overwrite=none HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${targetToken}\r\nContent-Type: application/zip\r\n${framing}`);
+          setTimeout(() => socket.resetAndDestroy(), 100);
+        });
+        socket.on('close', () => resolve());
+        socket.on('error', reject);
+      });
+      // The slot comes back at once (not after the idle time), and no unexpected error was logged.
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await upload(archive, 'declared')).status, framing).toBe(200);
+      expect(target.logs.slice(logged).filter((l) => l.level >= 50), framing).toEqual([]);
+    }
+  });
 });
