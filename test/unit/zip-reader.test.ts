@@ -44,4 +44,32 @@ describe('readZip', () => {
     lying.writeUInt32LE(100, central + 24); // uncompressed size in the central directory
     await expect(readZip(lying, { maxEntries: 10, maxEntryBytes: 200, maxTotalBytes: 10_000, maxRatio: 1000 })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
   });
+
+  it('walks the central directory without a turn of the event loop per entry', async () => {
+    // 2,000 entries: yauzl's own in-memory reader answered each of the walk's two reads per
+    // entry on a loop turn (4,000 turns, each polling for I/O); ours answers on the next tick.
+    const files: Record<string, string> = { 'manifest.json': '{}' };
+    for (let i = 0; i < 2000; i++) files[`assets/00000000-0000-4000-8000-${String(i).padStart(12, '0')}.json`] = `{"n":${i}}`;
+    const archive = await zip(files, false);
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const read = await readZip(archive);
+    counting = false;
+    expect(read.size).toBe(2001);
+    expect(read.get('assets/00000000-0000-4000-8000-000000001999.json')?.toString()).toBe('{"n":1999}');
+    expect(turns).toBeLessThan(50);
+  });
+
+  it('refuses an archive cut inside its central directory', async () => {
+    const archive = await zip({ [NAME]: body, 'manifest.json': '{}' }, false);
+    const central = archive.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    // The end record still points at the directory, which now runs past the end of the data.
+    const cut = Buffer.concat([archive.subarray(0, central + 20), archive.subarray(archive.length - 22)]);
+    await expect(readZip(cut)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/corrupt archive/) });
+  });
 });
