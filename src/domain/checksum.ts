@@ -3,7 +3,7 @@
  * (by normaliseSpec before this), references sorted. So re-saving the same content, in any key
  * order, never shows as a change.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** JSON with object keys sorted at every depth; `undefined` members are dropped like JSON does. */
 export function canonicalJson(value: unknown): string {
@@ -47,5 +47,6 @@ export interface ChecksumInput {
 
 export function assetChecksum(input: ChecksumInput): string {
   const normalised = { ...input, references: [...input.references].sort(), secretDigest: input.secretDigest ?? null };
-  return createHash('sha256').update(canonicalJson(normalised)).digest('hex');
+  // One-shot: a Hash object per asset cost more than hashing its few hundred bytes.
+  return hash('sha256', canonicalJson(normalised), 'hex');
 }

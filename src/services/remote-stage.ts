@@ -360,7 +360,7 @@ export class RemoteStage {
         ...(passphrase ? { 'x-archive-passphrase': passphrase } : {}),
         ...(promotion ? { 'x-stagecraft-promotion': Buffer.from(JSON.stringify(promotion)).toString('base64url') } : {}),
       },
-      body: new Uint8Array(archive),
+      body: archive,
       // The target applies the whole archive before it answers; large promotions take minutes.
       timeoutMs: IMPORT_TIMEOUT_MS,
     });
