@@ -110,25 +110,36 @@ export async function writeAssetRows(manager: EntityManager, writes: readonly As
   }
 }
 
+/** The first streamed statement's rows; each next one doubles, up to ROWS_PER_STATEMENT. */
+const FIRST_STREAMED_ROWS = 125;
+
 /**
  * New rows sent as the import decides them, a statement per full batch, so PostgreSQL stores one
  * batch while the next is decided. Only for an import that replaces nothing (no natural key
  * moves between its assets, so nothing needs the updates-first order of writeAssetRows). The
  * statements queue on the import's one transaction; `finish` sends the rest and waits for all.
+ * The first batches are small, so PostgreSQL starts early (with 1,000-row batches, a 1,000-asset
+ * import stored nothing until everything was decided). The driver sends a queued statement only
+ * when it sees the previous one finish: the deciding loop must give the event loop a turn now
+ * and then (`sent`) or the statements wait for it, not for PostgreSQL.
  */
 export class StreamedInserts {
   /** The rows not sent yet, as JSON. */
   private pending: string[] = [];
   private chars = 0;
+  private batchRows = FIRST_STREAMED_ROWS;
   private readonly sent: Promise<unknown>[] = [];
 
   constructor(private readonly manager: EntityManager) {}
 
-  add(write: AssetRowWrite): void {
+  /** Adds a row; true when that sent a statement. */
+  add(write: AssetRowWrite): boolean {
     const json = rowJson(write.row);
-    if (this.pending.length && (this.pending.length >= ROWS_PER_STATEMENT || this.chars + json.length > CHARS_PER_STATEMENT)) this.send();
+    const full = this.pending.length > 0 && (this.pending.length >= this.batchRows || this.chars + json.length > CHARS_PER_STATEMENT);
+    if (full) this.send();
     this.pending.push(json);
     this.chars += json.length;
+    return full;
   }
 
   private send(): void {
@@ -138,13 +149,13 @@ export class StreamedInserts {
     this.sent.push(statement);
     this.pending = [];
     this.chars = 0;
+    this.batchRows = Math.min(2 * this.batchRows, ROWS_PER_STATEMENT);
   }
 
   async finish(): Promise<void> {
     if (this.pending.length) this.send();
     try {
-      // The first failure is the cause; later statements only report the aborted transaction.
-      for (const statement of this.sent) await statement;
+      await inOrder(this.sent);
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict('another writer took the name of an imported asset while the import ran; import again', { field: 'archive' });
       throw err;
@@ -152,14 +163,29 @@ export class StreamedInserts {
   }
 }
 
-/** Replaces the references of `fromIds` (the replaced assets) and adds `rows`, set-based. */
-export async function replaceReferences(manager: EntityManager, fromIds: readonly string[], rows: readonly ReferenceRow[]): Promise<void> {
-  for (const ids of batches(fromIds)) await manager.query('DELETE FROM asset_references WHERE from_id = ANY($1::uuid[])', [ids]);
-  for (const batch of batches(rows)) {
-    await manager.query('INSERT INTO asset_references (from_id, to_id, kind) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::varchar[])', [
-      batch.map((r) => r.fromId),
-      batch.map((r) => r.toId),
-      batch.map((r) => r.kind),
-    ]);
-  }
+/**
+ * Replaces the references of `fromIds` (the replaced assets) and adds `rows`, set-based. Every
+ * statement is queued at once, so PostgreSQL takes one after another while the caller goes on
+ * until it awaits the result.
+ */
+export function replaceReferences(manager: EntityManager, fromIds: readonly string[], rows: readonly ReferenceRow[]): Promise<void> {
+  return inOrder([
+    ...batches(fromIds).map((ids) => manager.query('DELETE FROM asset_references WHERE from_id = ANY($1::uuid[])', [ids])),
+    ...batches(rows).map((batch) =>
+      manager.query('INSERT INTO asset_references (from_id, to_id, kind) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::varchar[])', [
+        batch.map((r) => r.fromId),
+        batch.map((r) => r.toId),
+        batch.map((r) => r.kind),
+      ]),
+    ),
+  ]);
+}
+
+/**
+ * Waits for statements queued on one transaction. The first failure is the cause; the ones after
+ * it only report the aborted transaction (and must not count as unhandled meanwhile).
+ */
+async function inOrder(statements: readonly Promise<unknown>[]): Promise<void> {
+  for (const statement of statements) statement.catch(() => undefined);
+  for (const statement of statements) await statement;
 }

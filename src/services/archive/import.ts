@@ -8,7 +8,8 @@
  * transaction. A crash mid-import rolls everything back.
  */
 import { decodeSecrets, hasSecureFields, joinSecrets } from '../../domain/secure-fields.js';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import type { DataSource, EntityManager } from 'typeorm';
 import { isAssetType, normaliseSpec, SpecError, type AssetType } from '../../domain/asset-types.js';
 import { dependencyClosure } from '../../domain/dependencies.js';
@@ -146,6 +147,9 @@ export async function checkArchive(buffer: ZipSource, passphrase: string | null 
   return { manifest, documents };
 }
 
+/** How many streamed rows deciding goes at most without a turn of the event loop. */
+const TURN_EVERY = 50;
+
 /** A deterministic id for a split version chain, the same on every import of the same versions. */
 function chainId(versionSetId: string, chainKey: string): string {
   const h = createHash('sha256').update(`${versionSetId}:${chainKey}`).digest('hex');
@@ -223,15 +227,18 @@ export class ArchiveImporter {
     }
     const { results, rows, referenceRows, preImages } = decided;
 
-    // Step 4: store what was decided, set-based (bulk-write): rows, then every reference.
+    // Step 4: store what was decided, set-based (bulk-write): rows, then every reference. The
+    // references are queued, not awaited: PostgreSQL stores them while the report is built.
+    let stored: Promise<void> | null = null;
     if (!dryRun) {
       await streamed?.finish();
       await writeAssetRows(tx, rows);
-      await replaceReferences(
+      stored = replaceReferences(
         tx,
         rows.filter((r) => r.currentKey !== null).map((r) => r.row.id),
         referenceRows,
       );
+      stored.catch(() => undefined); // awaited below, after the report is built
     }
 
     // Step 5: the report, and for a promotion the rollback of what was written.
@@ -246,14 +253,24 @@ export class ArchiveImporter {
     });
     if (dryRun) return report;
     // Plain INSERTs: TypeORM's save deep-merges the 10,000-entry arrays back into the entity.
-    const [stored] = (await tx.query(
-      `INSERT INTO import_reports (created_by, source_stage, status, options, types, assets) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb) RETURNING id, created_at`,
-      [report.createdBy, report.sourceStage, report.status, JSON.stringify(report.options), JSON.stringify(report.types), JSON.stringify(report.assets)],
-    )) as { id: string; created_at: Date }[];
-    report.id = stored!.id;
-    report.createdAt = stored!.created_at;
+    // The id is made here, so the rollback naming it is built before the report is stored.
+    report.id = randomUUID();
+    const reportValues = [report.id, report.createdBy, report.sourceStage, report.status, JSON.stringify(report.options), JSON.stringify(report.types), JSON.stringify(report.assets)];
     // Nothing written (everything UNCHANGED or refused): nothing to roll back, so no rollback.
-    if (options.promotion && preImages.length) await this.recordRollback(tx, options.promotion, manifest.sourceStage, report.id, preImages);
+    const rollbackValues = options.promotion && preImages.length ? rollbackRow(options.promotion, manifest.sourceStage, report.id, preImages) : null;
+    await stored;
+    const [row] = (await tx.query(
+      `INSERT INTO import_reports (id, created_by, source_stage, status, options, types, assets) VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb) RETURNING created_at`,
+      reportValues,
+    )) as { created_at: Date }[];
+    report.createdAt = row!.created_at;
+    if (rollbackValues) {
+      await tx.query(
+        `INSERT INTO rollbacks (name, description, promotion_id, source_stage, promoted_by, status, import_report_id, pre_images, report)
+         VALUES ($1, $2, $3, $4, $5, 'AVAILABLE', $6, $7::jsonb, $8::jsonb)`,
+        rollbackValues,
+      );
+    }
     await this.backups?.keep(tx, report.id, actor.username, preImages);
     return report;
   }
@@ -317,6 +334,7 @@ export class ArchiveImporter {
 
     // Step 2: every document in dependency order: decide (domain/promotion-decision), then apply.
     const deferred: { fromId: string; toId: string; kind: 'REQUIRED' | 'OPTIONAL' }[] = [];
+    let sinceTurn = 0;
     for (const id of applyOrder(documents, state)) {
       const doc = documents.get(id)!;
       const current = state.existing.get(id) ?? null;
@@ -370,8 +388,10 @@ export class ArchiveImporter {
       if (current && put.row.naturalKey !== current.naturalKey) moved.add(id);
       if (!dryRun) {
         const write = { row: put.row, currentKey: current?.naturalKey ?? null };
-        if (streamed) streamed.add(write);
-        else rows.push(write);
+        if (!streamed) rows.push(write);
+        // Deciding never waits on I/O by itself: a turn of the event loop now and then lets the
+        // driver send the statements queued meanwhile as soon as PostgreSQL takes them (see StreamedInserts).
+        else if (streamed.add(write) || ++sinceTurn % TURN_EVERY === 0) await setImmediate();
         referenceRows.push(...put.references.map((r) => ({ fromId: doc.id, toId: r.toId, kind: r.kind })));
         preImages.push({
           assetId: doc.id,
@@ -442,15 +462,6 @@ export class ArchiveImporter {
     return { row, references: prepared.references };
   }
 
-  /** The rollback of a promotion's import: the pre-image of everything it wrote. */
-  private async recordRollback(tx: EntityManager, promotion: PromotionInfo, sourceStage: string, importReportId: string, preImages: PreImage[]): Promise<void> {
-    const report: RollbackEntity['report'] = preImages.map((p) => ({ type: p.type, name: p.name, status: p.row ? 'REPLACED' : 'CREATED', comment: '' }));
-    await tx.query(
-      `INSERT INTO rollbacks (name, description, promotion_id, source_stage, promoted_by, status, import_report_id, pre_images, report)
-       VALUES ($1, $2, $3, $4, $5, 'AVAILABLE', $6, $7::jsonb, $8::jsonb)`,
-      [promotion.name, promotion.description, promotion.id, sourceStage, promotion.promotedBy, importReportId, JSON.stringify(preImages), JSON.stringify(report)],
-    );
-  }
 
   /**
    * Reads everything the decisions need, in a few queries whatever the archive's size (one array
@@ -521,6 +532,12 @@ export class ArchiveImporter {
     }
     return result;
   }
+}
+
+/** The rollback row of a promotion's import: the pre-image of everything it wrote. */
+function rollbackRow(promotion: PromotionInfo, sourceStage: string, importReportId: string, preImages: PreImage[]): unknown[] {
+  const report: RollbackEntity['report'] = preImages.map((p) => ({ type: p.type, name: p.name, status: p.row ? 'REPLACED' : 'CREATED', comment: '' }));
+  return [promotion.name, promotion.description, promotion.id, sourceStage, promotion.promotedBy, importReportId, JSON.stringify(preImages), JSON.stringify(report)];
 }
 
 function overallStatus(assets: readonly AssetImportResult[]): ImportStatus {
