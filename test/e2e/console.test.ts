@@ -206,14 +206,19 @@ describe('console', () => {
     promotionId = new URL(page.url()).hash.split('run=')[1]!;
     // once the page has seen an event, reload: it resumes after the last one it saw
     await expect.poll(() => page.evaluate((id) => JSON.parse(sessionStorage.getItem(`stagecraft.progress.${id}`) ?? '{"lastSequence":0}').lastSequence, promotionId), POLL).toBeGreaterThan(0);
-    const seen = await page.evaluate((id) => JSON.parse(sessionStorage.getItem(`stagecraft.progress.${id}`)!) as { lastSequence: number; completed: boolean }, promotionId);
+    // What the page held as it unloaded is what the reloaded page starts from: kept aside (the
+    // promotion may finish between any earlier look and the reload).
+    await page.evaluate((id) => {
+      addEventListener('pagehide', () => sessionStorage.setItem('stagecraft.test.atReload', sessionStorage.getItem(`stagecraft.progress.${id}`)!));
+    }, promotionId);
     subscribed.length = 0;
     await page.reload();
     await page.locator('[data-testid=progress-overall]').waitFor();
-    if (!seen.completed) {
-      // still running at the reload: the new subscription asks only for what came after (an event
-      // may still arrive between reading sessionStorage and the reload, so at least that far)
-      await expect.poll(() => subscribed.find((m) => m.query.includes('promotionProgress'))?.variables.after, POLL).toBeGreaterThanOrEqual(seen.lastSequence);
+    const atReload = await page.evaluate(() => JSON.parse(sessionStorage.getItem('stagecraft.test.atReload')!) as { lastSequence: number; completed: boolean });
+    expect(atReload.lastSequence).toBeGreaterThan(0);
+    if (!atReload.completed) {
+      // still running at the reload: the new subscription asks only for what came after
+      await expect.poll(() => subscribed.find((m) => m.query.includes('promotionProgress'))?.variables.after, POLL).toBe(atReload.lastSequence);
     }
     await expect.poll(() => page.locator('[data-testid=progress-overall]').textContent(), { timeout: 60_000 }).toContain('COMPLETED');
     const report = page.locator('.stage-report[data-stage=prod]');
