@@ -15,6 +15,11 @@ import type { StoredAssetRow } from '../assets.js';
 
 /** Rows per statement at most… */
 export const ROWS_PER_STATEMENT = 1000;
+/**
+ * …but references are small (three ids), and the report of a large import is built while the
+ * first reference statement runs: long statements keep PostgreSQL busy meanwhile.
+ */
+const REFERENCES_PER_STATEMENT = 20_000;
 /** …and characters of row JSON per statement at most (a spec alone may be 256 K). */
 const CHARS_PER_STATEMENT = 8 * 1024 * 1024;
 
@@ -68,14 +73,14 @@ function rowJson(row: StoredAssetRow): string {
 /** The statement's one parameter: the rows as a JSON array. */
 const rowsParameter = (rows: readonly string[]): [string] => [`[${rows.join(',')}]`];
 
-/** Slices of `items` holding at most ROWS_PER_STATEMENT items and about CHARS_PER_STATEMENT characters by `size`. */
-export function batches<T>(items: readonly T[], size: (item: T) => number = () => 0): T[][] {
+/** Slices of `items` holding at most `rows` items and about CHARS_PER_STATEMENT characters by `size`. */
+export function batches<T>(items: readonly T[], size: (item: T) => number = () => 0, rows = ROWS_PER_STATEMENT): T[][] {
   const out: T[][] = [];
   let current: T[] = [];
   let chars = 0;
   for (const item of items) {
     const n = size(item);
-    if (current.length && (current.length >= ROWS_PER_STATEMENT || chars + n > CHARS_PER_STATEMENT)) {
+    if (current.length && (current.length >= rows || chars + n > CHARS_PER_STATEMENT)) {
       out.push(current);
       current = [];
       chars = 0;
@@ -114,23 +119,47 @@ export async function writeAssetRows(manager: EntityManager, writes: readonly As
 const FIRST_STREAMED_ROWS = 125;
 
 /**
+ * Statements of one transaction sent one after another without the caller awaiting each: the
+ * next goes out as soon as the previous one finishes, while the caller goes on. (pg 8 would queue
+ * them itself, but that is deprecated and pg 9 refuses a query while one runs.) After a failure
+ * nothing more is sent, and `done` rejects with that first failure.
+ */
+class StatementQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly manager: EntityManager) {}
+
+  add(sql: string, parameters: unknown[]): void {
+    this.tail = this.tail.then(() => this.manager.query(sql, parameters));
+    // Awaited in done(); until then a failure must not count as unhandled.
+    this.tail.catch(() => undefined);
+  }
+
+  async done(): Promise<void> {
+    await this.tail;
+  }
+}
+
+/**
  * New rows sent as the import decides them, a statement per full batch, so PostgreSQL stores one
  * batch while the next is decided. Only for an import that replaces nothing (no natural key
  * moves between its assets, so nothing needs the updates-first order of writeAssetRows). The
- * statements queue on the import's one transaction; `finish` sends the rest and waits for all.
- * The first batches are small, so PostgreSQL starts early (with 1,000-row batches, a 1,000-asset
- * import stored nothing until everything was decided). The driver sends a queued statement only
- * when it sees the previous one finish: the deciding loop must give the event loop a turn now
- * and then (`sent`) or the statements wait for it, not for PostgreSQL.
+ * first batches are small, so PostgreSQL starts early (with 1,000-row batches, a 1,000-asset
+ * import stored nothing until everything was decided). A statement goes out when the one before
+ * it finishes, which the event loop must get a turn to see: the deciding loop gives it one now
+ * and then (when `add` sent a statement, at least), or the statements wait for the deciding, not
+ * for PostgreSQL. `finish` sends the rest and waits for all.
  */
 export class StreamedInserts {
   /** The rows not sent yet, as JSON. */
   private pending: string[] = [];
   private chars = 0;
   private batchRows = FIRST_STREAMED_ROWS;
-  private readonly sent: Promise<unknown>[] = [];
+  private readonly queue: StatementQueue;
 
-  constructor(private readonly manager: EntityManager) {}
+  constructor(manager: EntityManager) {
+    this.queue = new StatementQueue(manager);
+  }
 
   /** Adds a row; true when that sent a statement. */
   add(write: AssetRowWrite): boolean {
@@ -143,10 +172,7 @@ export class StreamedInserts {
   }
 
   private send(): void {
-    const statement = this.manager.query(INSERT_ASSETS, rowsParameter(this.pending));
-    // Awaited in finish(); until then a failure must not count as unhandled.
-    statement.catch(() => undefined);
-    this.sent.push(statement);
+    this.queue.add(INSERT_ASSETS, rowsParameter(this.pending));
     this.pending = [];
     this.chars = 0;
     this.batchRows = Math.min(2 * this.batchRows, ROWS_PER_STATEMENT);
@@ -155,7 +181,7 @@ export class StreamedInserts {
   async finish(): Promise<void> {
     if (this.pending.length) this.send();
     try {
-      await inOrder(this.sent);
+      await this.queue.done();
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict('another writer took the name of an imported asset while the import ran; import again', { field: 'archive' });
       throw err;
@@ -164,28 +190,19 @@ export class StreamedInserts {
 }
 
 /**
- * Replaces the references of `fromIds` (the replaced assets) and adds `rows`, set-based. Every
- * statement is queued at once, so PostgreSQL takes one after another while the caller goes on
- * until it awaits the result.
+ * Replaces the references of `fromIds` (the replaced assets) and adds `rows`, set-based. The
+ * statements are queued at once: PostgreSQL takes one after another, each when the event loop
+ * sees the one before finish, while the caller goes on until it awaits the result.
  */
 export function replaceReferences(manager: EntityManager, fromIds: readonly string[], rows: readonly ReferenceRow[]): Promise<void> {
-  return inOrder([
-    ...batches(fromIds).map((ids) => manager.query('DELETE FROM asset_references WHERE from_id = ANY($1::uuid[])', [ids])),
-    ...batches(rows).map((batch) =>
-      manager.query('INSERT INTO asset_references (from_id, to_id, kind) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::varchar[])', [
-        batch.map((r) => r.fromId),
-        batch.map((r) => r.toId),
-        batch.map((r) => r.kind),
-      ]),
-    ),
-  ]);
-}
-
-/**
- * Waits for statements queued on one transaction. The first failure is the cause; the ones after
- * it only report the aborted transaction (and must not count as unhandled meanwhile).
- */
-async function inOrder(statements: readonly Promise<unknown>[]): Promise<void> {
-  for (const statement of statements) statement.catch(() => undefined);
-  for (const statement of statements) await statement;
+  const queue = new StatementQueue(manager);
+  for (const ids of batches(fromIds)) queue.add('DELETE FROM asset_references WHERE from_id = ANY($1::uuid[])', [ids]);
+  for (const batch of batches(rows, () => 0, REFERENCES_PER_STATEMENT)) {
+    queue.add('INSERT INTO asset_references (from_id, to_id, kind) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::varchar[])', [
+      batch.map((r) => r.fromId),
+      batch.map((r) => r.toId),
+      batch.map((r) => r.kind),
+    ]);
+  }
+  return queue.done();
 }

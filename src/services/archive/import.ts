@@ -228,7 +228,8 @@ export class ArchiveImporter {
     const { results, rows, referenceRows, preImages } = decided;
 
     // Step 4: store what was decided, set-based (bulk-write): rows, then every reference. The
-    // references are queued, not awaited: PostgreSQL stores them while the report is built.
+    // references are queued, not awaited: PostgreSQL stores them while the report is built (one
+    // turn of the event loop sends the first statement before that).
     let stored: Promise<void> | null = null;
     if (!dryRun) {
       await streamed?.finish();
@@ -239,6 +240,7 @@ export class ArchiveImporter {
         referenceRows,
       );
       stored.catch(() => undefined); // awaited below, after the report is built
+      await setImmediate();
     }
 
     // Step 5: the report, and for a promotion the rollback of what was written.
