@@ -17,6 +17,10 @@ const redactPaths = [
   'secretKey',
   'passphrase',
   '*.passphrase',
+  // A failed statement's parameters (TypeORM's QueryFailedError carries them): rows of user
+  // data, sealed secrets, and for an import batch megabytes per line.
+  'parameters',
+  '*.parameters',
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

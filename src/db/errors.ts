@@ -20,6 +20,9 @@ function codeOf(err: unknown): string | undefined {
 /** 23505: another row already holds this unique key. */
 export const isUniqueViolation = (err: unknown): boolean => codeOf(err) === '23505';
 
+/** 40P01: PostgreSQL broke a deadlock by failing this transaction; it may simply be run again. */
+export const isDeadlock = (err: unknown): boolean => codeOf(err) === '40P01';
+
 /** 23503: the row refers to one that is gone (or is still referred to). */
 export const isForeignKeyViolation = (err: unknown): boolean => codeOf(err) === '23503';
 

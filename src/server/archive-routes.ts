@@ -73,7 +73,12 @@ const exportBody = z.strictObject({
   passphrase: z.string().nullish(),
 });
 
+const IMPORT_PARAMETERS = new Set(['overwrite', 'types', 'fixMissingVersions', 'dryRun']);
+
 function parseImportOptions(req: Request) {
+  // A misspelt parameter (dryrun, overwite) would silently do what the caller did not ask.
+  const stray = Object.keys(req.query).find((name) => !IMPORT_PARAMETERS.has(name));
+  if (stray !== undefined) throw badInput(`unknown parameter ${stray.slice(0, 40)}; the import takes ${[...IMPORT_PARAMETERS].join(', ')}`, { field: 'query' });
   const one = (name: string) => {
     const v = req.query[name];
     if (Array.isArray(v)) throw badInput(`${name} given more than once`, { field: name });

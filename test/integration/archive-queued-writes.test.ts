@@ -4,9 +4,12 @@
  * start small and double (PostgreSQL starts storing early), then every reference batch, while the
  * report is built. Pinned here: the batch sizes, and that a statement failing in the middle of
  * the queue (a name taken by another writer meanwhile, a reference refused) fails the import
- * with the first statement's error and leaves nothing behind, and the stage imports normally after.
+ * with the first statement's error and leaves nothing behind; that a failure of the import itself
+ * while batches are queued sends none of them after the transaction ended (one would commit on
+ * its own); and that the stage imports normally after.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { statementCounter } from '../../src/db/data-source.js';
 import { exportArchive, importArchive } from '../support/archive.js';
 import { sql as sqlOn } from '../support/database.js';
@@ -88,6 +91,36 @@ describe('queued import writes', () => {
     }
   });
 
+  it('an error while deciding, with batches in flight and queued: none is sent after the rollback', async () => {
+    // The first batch waits on a lock while the rest is decided and queued; then deciding fails
+    // with an error of the import's own (not a refusal of one asset).
+    const locker = new pg.Client({ connectionString: target.databaseUrl });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE assets IN SHARE MODE');
+    let calls = 0;
+    const { assets } = target.app.services;
+    const prepare = assets.prepare.bind(assets);
+    const spy = vi.spyOn(assets, 'prepare').mockImplementation((...args) => {
+      if (++calls === 600) throw new Error('injected failure while deciding');
+      return prepare(...args);
+    });
+    try {
+      const release = setTimeout(() => void locker.query('COMMIT'), 1500);
+      const { status, body } = await importArchive(target, targetToken, archive);
+      clearTimeout(release);
+      expect(status, JSON.stringify(body)).toBe(500);
+      expect(calls).toBe(600);
+      // Later batches would have run after the ROLLBACK, each committing on its own.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await heldByTarget()).toEqual({ assets: 0, refs: 0, reports: 0 });
+    } finally {
+      spy.mockRestore();
+      await locker.query('COMMIT').catch(() => undefined);
+      await locker.end();
+    }
+  });
+
   it('then imports everything, asset rows in batches of 125, 250, 500 and the rest', async () => {
     const counter = statementCounter(target.app.services.db);
     const { result, statements } = await counter.record(() => importArchive(target, targetToken, archive));
@@ -98,5 +131,23 @@ describe('queued import writes', () => {
       .map((s) => (JSON.parse(String(s.parameters[0])) as unknown[]).length);
     expect(rowsPerInsert).toEqual([125, 250, 500, POLICIES + APIS - 875]);
     expect(await heldByTarget()).toEqual({ assets: POLICIES + APIS, refs: 2 * APIS, reports: 1 });
+  });
+
+  it('two imports of the same new assets in different orders, at once: one after the other, both succeed, no deadlock', async () => {
+    await sql(target, 'TRUNCATE assets, asset_references, rollbacks, import_reports CASCADE');
+    const ids = (await sql(source, `SELECT id FROM assets WHERE type = 'POLICY' ORDER BY name`)).map((r: { id: string }) => r.id);
+    const [forward, backward] = await Promise.all([
+      exportArchive(source, sourceToken, { assetIds: ids, optional: 'NONE' }),
+      exportArchive(source, sourceToken, { assetIds: [...ids].reverse(), optional: 'NONE' }),
+    ]);
+    const answers = await Promise.all([importArchive(target, targetToken, forward), importArchive(target, targetToken, backward)]);
+    for (const { status, body } of answers) {
+      expect(status, JSON.stringify(body).slice(0, 300)).toBe(200);
+      expect(body.status).toBe('SUCCESS');
+    }
+    // The later one found what the earlier one created: every asset created once, then unchanged.
+    const created = answers.map(({ body }) => body.assets.filter((a: { status: string }) => a.status === 'CREATED').length).sort((a, b) => a - b);
+    expect(created).toEqual([0, POLICIES]);
+    expect(await heldByTarget()).toEqual({ assets: POLICIES, refs: 0, reports: 2 });
   });
 });

@@ -1,6 +1,7 @@
 import { sql as sqlOn } from '../support/database.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/graphql/node-id.js';
+import { openPassphraseKey, secretContext } from '../../src/services/archive/format.js';
 import { checksumsOf, exportArchive, importArchive, manifestOf, unzip, zip } from '../support/archive.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -353,11 +354,22 @@ describe('import refuses unsafe or invalid archives and writes nothing', () => {
     await refused(good, 'BAD_USER_INPUT', /wrong passphrase/, 'overwrite=all', 'not the passphrase');
   });
 
+  it('a secure value that opens with the passphrase but does not decode', async () => {
+    const manifest = JSON.parse(files.get('manifest.json')!.toString());
+    const box = await openPassphraseKey('correct horse battery', manifest.secrets);
+    const [path, doc] = [...files].filter(([p]) => p !== 'manifest.json').map(([p, data]) => [p, JSON.parse(data.toString())] as const).find(([, d]) => d.secret)!;
+    // Structured secure values start with NUL and hold JSON: this one holds none.
+    const forged = new Map(files).set(path, Buffer.from(JSON.stringify({ ...doc, secret: box.seal('\u0000{not json', secretContext(doc.id)) })));
+    await refused(await zip(forged), 'BAD_USER_INPUT', /secure value of .* does not open/, 'overwrite=all', 'correct horse battery');
+  });
+
   it('bad parameters and a missing body', async () => {
     await refused(good, 'BAD_USER_INPUT', /overwrite must be/, 'overwrite=sometimes');
     await refused(good, 'BAD_USER_INPUT', /needs types/, 'overwrite=custom');
     await refused(good, 'BAD_USER_INPUT', /unknown asset types: WIDGET/, 'overwrite=custom&types=WIDGET');
     await refused(Buffer.alloc(0), 'BAD_USER_INPUT', /empty/);
+    // A misspelt parameter would silently do what the caller did not ask (a real import, not a dry run).
+    await refused(good, 'BAD_USER_INPUT', /unknown parameter dryrun/, 'overwrite=all&dryrun=true');
   });
 });
 

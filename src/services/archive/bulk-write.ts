@@ -122,21 +122,33 @@ const FIRST_STREAMED_ROWS = 125;
  * Statements of one transaction sent one after another without the caller awaiting each: the
  * next goes out as soon as the previous one finishes, while the caller goes on. (pg 8 would queue
  * them itself, but that is deprecated and pg 9 refuses a query while one runs.) After a failure
- * nothing more is sent, and `done` rejects with that first failure.
+ * nothing more is sent, and `done` rejects with that first failure. The transaction must not end
+ * while a statement is queued: one sent after its ROLLBACK would run, and commit, on its own.
+ * Whoever fails meanwhile calls `stop` and waits for it before the transaction ends.
  */
-class StatementQueue {
+export class StatementQueue {
   private tail: Promise<unknown> = Promise.resolve();
+  private stopped = false;
 
   constructor(private readonly manager: EntityManager) {}
 
   add(sql: string, parameters: unknown[]): void {
-    this.tail = this.tail.then(() => this.manager.query(sql, parameters));
-    // Awaited in done(); until then a failure must not count as unhandled.
+    this.tail = this.tail.then(() => {
+      if (this.stopped) throw new Error('the import stopped before this statement was sent');
+      return this.manager.query(sql, parameters);
+    });
+    // Awaited in done() or stop(); until then a failure must not count as unhandled.
     this.tail.catch(() => undefined);
   }
 
   async done(): Promise<void> {
     await this.tail;
+  }
+
+  /** Sends nothing more; resolves once the statement in flight, if any, has finished. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.tail.catch(() => undefined);
   }
 }
 
@@ -155,11 +167,8 @@ export class StreamedInserts {
   private pending: string[] = [];
   private chars = 0;
   private batchRows = FIRST_STREAMED_ROWS;
-  private readonly queue: StatementQueue;
 
-  constructor(manager: EntityManager) {
-    this.queue = new StatementQueue(manager);
-  }
+  constructor(private readonly queue: StatementQueue) {}
 
   /** Adds a row; true when that sent a statement. */
   add(write: AssetRowWrite): boolean {
@@ -190,12 +199,11 @@ export class StreamedInserts {
 }
 
 /**
- * Replaces the references of `fromIds` (the replaced assets) and adds `rows`, set-based. The
- * statements are queued at once: PostgreSQL takes one after another, each when the event loop
- * sees the one before finish, while the caller goes on until it awaits the result.
+ * Replaces the references of `fromIds` (the replaced assets) and adds `rows`, set-based, queued
+ * on `queue`: PostgreSQL takes one statement after another, each when the event loop sees the
+ * one before finish, while the caller goes on until it awaits the result.
  */
-export function replaceReferences(manager: EntityManager, fromIds: readonly string[], rows: readonly ReferenceRow[]): Promise<void> {
-  const queue = new StatementQueue(manager);
+export function replaceReferences(queue: StatementQueue, fromIds: readonly string[], rows: readonly ReferenceRow[]): Promise<void> {
   for (const ids of batches(fromIds)) queue.add('DELETE FROM asset_references WHERE from_id = ANY($1::uuid[])', [ids]);
   for (const batch of batches(rows, () => 0, REFERENCES_PER_STATEMENT)) {
     queue.add('INSERT INTO asset_references (from_id, to_id, kind) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::varchar[])', [

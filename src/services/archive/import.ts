@@ -16,12 +16,13 @@ import { dependencyClosure } from '../../domain/dependencies.js';
 import { decideAsset, describeAsset, outcomeOf, type AssetDecision, type OverwriteMode, type OverwriteRule } from '../../domain/promotion-decision.js';
 import { compareVersions, linkVersions } from '../../domain/versions.js';
 import { groupBy } from '../../db/group-by.js';
+import { isDeadlock } from '../../db/errors.js';
 import { AssetReferenceEntity } from '../../entities/asset-reference.js';
 import { AssetEntity } from '../../entities/asset.js';
 import { RollbackEntity, type PreImage } from '../../entities/rollback.js';
 import type { ImportBackups } from '../import-backups.js';
 import { ImportReportEntity, type AssetImportResult, type ImportStatus, type TypeSummary } from '../../entities/import-report.js';
-import { AppError, badInput } from '../../errors.js';
+import { AppError, badInput, conflict } from '../../errors.js';
 import type { SecretBox } from '../../secrets.js';
 import { productVersion } from '../../version.js';
 import { naturalKeyOf, storedRow, type AssetService, type PreparedAsset, type StoredAssetRow } from '../assets.js';
@@ -39,7 +40,7 @@ import {
   type AssetDocument,
   type Manifest,
 } from './format.js';
-import { replaceReferences, StreamedInserts, writeAssetRows, type AssetRowWrite, type ReferenceRow } from './bulk-write.js';
+import { replaceReferences, StatementQueue, StreamedInserts, writeAssetRows, type AssetRowWrite, type ReferenceRow } from './bulk-write.js';
 import { readZip, type ZipLimits, type ZipSource } from './zip-reader.js';
 
 export type { OverwriteMode };
@@ -135,6 +136,7 @@ export async function checkArchive(buffer: ZipSource, passphrase: string | null 
     if (box && document.secret) {
       try {
         plainSecret = box.open(document.secret, secretContext(document.id));
+        decodeSecrets(plainSecret); // what the import will do with it: it must decode, not only open
       } catch {
         throw badInput(`archive tampered: the secure value of ${document.name} does not open`, { field: 'archive', id: entry.id });
       }
@@ -203,16 +205,36 @@ export class ArchiveImporter {
   async import(actor: AuthUser, source: ZipSource, options: ImportOptions, limits?: ZipLimits): Promise<ImportOutcome> {
     const archive = await checkArchive(source, options.passphrase, limits);
     const dryRun = options.dryRun === true;
-    const report = await this.db.transaction((tx) => this.apply(tx, actor, archive, options, dryRun));
+    const report = await this.db
+      .transaction(async (tx) => {
+        // Imports into this stage run one at a time: two archives holding the same new assets in
+        // different orders would otherwise deadlock on each other's rows. A later one waits, then
+        // decides against what the earlier one left. (A dry run writes nothing and waits for none.)
+        if (!dryRun) await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['archive-import']);
+        // Statements the import queues rather than awaits (bulk-write). Whatever fails, none may
+        // be sent after the transaction ends: it would run, and commit, on its own.
+        const queue = new StatementQueue(tx);
+        try {
+          return await this.apply(tx, queue, actor, archive, options, dryRun);
+        } catch (err) {
+          await queue.stop();
+          throw err;
+        }
+      })
+      .catch((err: unknown) => {
+        // Another writer (not an import) held rows this import needed, and one had to give way.
+        if (isDeadlock(err)) throw conflict('the import ran into another writer on this stage and was stopped; import again', { field: 'archive' });
+        throw err;
+      });
     return { report, dryRun };
   }
 
-  private async apply(tx: EntityManager, actor: AuthUser, archive: CheckedArchive, options: ImportOptions, dryRun: boolean): Promise<ImportReportEntity> {
+  private async apply(tx: EntityManager, queue: StatementQueue, actor: AuthUser, archive: CheckedArchive, options: ImportOptions, dryRun: boolean): Promise<ImportReportEntity> {
     const { manifest } = archive;
     const state = await this.readTarget(tx, archive, options.fixMissingVersions, !dryRun);
     // Nothing here yet to replace: every row is new, so it is stored while the rest is decided.
     // (No asset here gives a name up then, so no grant is withdrawn and decide runs once.)
-    const streamed = !dryRun && state.existing.size === 0 ? new StreamedInserts(tx) : null;
+    const streamed = !dryRun && state.existing.size === 0 ? new StreamedInserts(queue) : null;
     // A name held by an asset of this archive that is still to be decided and moves to another
     // name is granted to its taker on trust: in a rotation (A→B→C→A) someone must go first. A
     // grant whose giver ends up keeping its name is withdrawn, and everything is decided again
@@ -235,7 +257,7 @@ export class ArchiveImporter {
       await streamed?.finish();
       await writeAssetRows(tx, rows);
       stored = replaceReferences(
-        tx,
+        queue,
         rows.filter((r) => r.currentKey !== null).map((r) => r.row.id),
         referenceRows,
       );
