@@ -63,6 +63,38 @@ describe('readZip', () => {
     expect(read.size).toBe(2001);
     expect(read.get('assets/00000000-0000-4000-8000-000000001999.json')?.toString()).toBe('{"n":1999}');
     expect(turns).toBeLessThan(50);
+    // …but other work does get a turn now and then (every 1,000 entries; 100,000 are allowed).
+    expect(turns).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reads a manifest larger than a document may be, up to the whole archive cap', async () => {
+    const limits = { maxEntries: 10, maxEntryBytes: 1024, maxTotalBytes: 64 * 1024, maxRatio: 1000 };
+    const big = Buffer.from(JSON.stringify({ entries: 'x'.repeat(10_000) }));
+    expect((await readZip(await zip({ 'manifest.json': big }, true), limits)).get('manifest.json')).toEqual(big);
+    await expect(readZip(await zip({ [NAME]: big }, true), limits)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/larger than 1024 bytes/) });
+    await expect(readZip(await zip({ 'manifest.json': Buffer.alloc(70 * 1024, 0x61) }, true), limits)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+  });
+
+  it('holds each inflated entry in a buffer of its own size', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 50; i++) files[`assets/00000000-0000-4000-8000-${String(i).padStart(12, '0')}.json`] = JSON.stringify({ n: i, text: 'abc'.repeat(100) });
+    const read = [...(await readZip(await zip(files, true))).values()];
+    // Small buffers may share Node's 8 KiB pool; what counts is the memory held in all.
+    const held = [...new Set(read.map((data) => data.buffer))].reduce((sum, memory) => sum + memory.byteLength, 0);
+    const inflated = read.reduce((sum, data) => sum + data.length, 0);
+    expect(held).toBeLessThanOrEqual(2 * inflated + 16 * 1024);
+  });
+
+  it('refuses a local header that names another file than the directory, and a directory entry holding data', async () => {
+    const archive = await zip({ [NAME]: body, 'manifest.json': '{}' }, false);
+    const other = Buffer.from(archive);
+    const first = other.indexOf(NAME); // the local header comes first, the directory's copy last
+    other.write('b', first + NAME.length - 6); // ...0001.json becomes ...000b.json in the local header only
+    await expect(readZip(other)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/names another file/) });
+
+    const dir = Buffer.from(await zip({ 'dirxx': body, 'manifest.json': '{}' }, true));
+    for (let at = dir.indexOf('dirxx'); at !== -1; at = dir.indexOf('dirxx', at + 1)) dir.write('dirx/', at);
+    await expect(readZip(dir)).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/directory holding data/) });
   });
 
   it('refuses an archive cut inside its central directory', async () => {
