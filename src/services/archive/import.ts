@@ -486,7 +486,6 @@ export class ArchiveImporter {
     return { row, references: prepared.references };
   }
 
-
   /**
    * Reads everything the decisions need, in a few queries whatever the archive's size (one array
    * parameter each, so 100,000 ids stay one statement); `lock` holds what may be replaced.
