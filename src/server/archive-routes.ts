@@ -173,8 +173,11 @@ export function archiveRouter(services: Services, log: Logger, limits: Limits = 
         upload = await receiveUpload(req, { maxBytes: limits.archiveBytes, idleMs: limits.uploadIdleMs });
         if (upload.bytes === 0) throw badInput('the request body is empty', { field: 'archive' });
         log.info({ user: user.username, bytes: upload.bytes, overwrite: options.overwrite, dryRun: options.dryRun }, 'archive import: applying');
+        // A client gone before its import begins writing (it waited behind another) gets none.
+        const gone = new AbortController();
+        res.once('close', () => gone.abort());
         const { report, dryRun } = await inSpan(currentObserver()?.tracer ?? null, 'archive import', SpanKind.INTERNAL, { 'stagecraft.archive.bytes': upload.bytes, ...(options.promotion ? { 'stagecraft.promotion.id': options.promotion.id } : {}) }, () =>
-          services.importer.import(user, upload!.source, options, zipLimits),
+          services.importer.import(user, upload!.source, { ...options, signal: gone.signal }, zipLimits),
         );
         log.info({ reportId: report.id, status: report.status, assets: report.assets.length, dryRun }, 'archive import: done');
         res.status(200).json(reportJson(report, dryRun));

@@ -150,4 +150,35 @@ describe('queued import writes', () => {
     expect(created).toEqual([0, POLICIES]);
     expect(await heldByTarget()).toEqual({ assets: POLICIES, refs: 0, reports: 2 });
   });
+
+  it('an import whose client goes away while it waits for its turn writes nothing; one waiting with its client there goes on', async () => {
+    await sql(target, 'TRUNCATE assets, asset_references, rollbacks, import_reports CASCADE');
+    // Another import holds the stage (its turn is an advisory lock): these two wait behind it.
+    const holder = new pg.Client({ connectionString: target.databaseUrl });
+    await holder.connect();
+    await holder.query(`SELECT pg_advisory_lock(hashtext('archive-import'))`);
+    try {
+      const leaving = new AbortController();
+      const left = fetch(`${target.url}/archive/import?overwrite=none`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/zip', authorization: `Bearer ${targetToken}` },
+        body: new Uint8Array(archive),
+        signal: leaving.signal,
+      }).catch((err: unknown) => err);
+      const staying = importArchive(target, targetToken, archive);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      leaving.abort();
+      expect(await left).toMatchObject({ name: 'AbortError' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await holder.query(`SELECT pg_advisory_unlock(hashtext('archive-import'))`);
+      const { status, body } = await staying;
+      expect(status, JSON.stringify(body).slice(0, 300)).toBe(200);
+      expect(body.status).toBe('SUCCESS');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Only the import whose client stayed was applied.
+      expect(await heldByTarget()).toEqual({ assets: POLICIES + APIS, refs: 2 * APIS, reports: 1 });
+    } finally {
+      await holder.end();
+    }
+  });
 });

@@ -9,7 +9,7 @@
  */
 import { decodeSecrets, hasSecureFields, joinSecrets } from '../../domain/secure-fields.js';
 import { createHash, randomUUID } from 'node:crypto';
-import { setImmediate } from 'node:timers/promises';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource, EntityManager } from 'typeorm';
 import { isAssetType, normaliseSpec, SpecError, type AssetType } from '../../domain/asset-types.js';
 import { dependencyClosure } from '../../domain/dependencies.js';
@@ -55,6 +55,8 @@ export interface ImportOptions {
   passphrase?: string | null;
   /** Set when a promotion makes this import: a rollback with the pre-images is recorded. */
   promotion?: PromotionInfo | null;
+  /** Aborted when whoever asked is gone: an import still waiting for its turn then writes nothing. */
+  signal?: AbortSignal;
 }
 
 export interface PromotionInfo {
@@ -207,10 +209,7 @@ export class ArchiveImporter {
     const dryRun = options.dryRun === true;
     const report = await this.db
       .transaction(async (tx) => {
-        // Imports into this stage run one at a time: two archives holding the same new assets in
-        // different orders would otherwise deadlock on each other's rows. A later one waits, then
-        // decides against what the earlier one left. (A dry run writes nothing and waits for none.)
-        if (!dryRun) await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['archive-import']);
+        if (!dryRun) await takeImportTurn(tx, options.signal);
         // Statements the import queues rather than awaits (bulk-write). Whatever fails, none may
         // be sent after the transaction ends: it would run, and commit, on its own.
         const queue = new StatementQueue(tx);
@@ -554,6 +553,24 @@ export class ArchiveImporter {
       }
     }
     return result;
+  }
+}
+
+/** How often an import waiting for its turn asks again (and looks whether its client is still there). */
+const TURN_POLL_MS = 50;
+
+/**
+ * Imports into this stage run one at a time: two archives holding the same new assets in
+ * different orders would otherwise deadlock on each other's rows. A later one waits, then decides
+ * against what the earlier one left. (A dry run writes nothing and waits for none.) One whose
+ * client goes away while it waits gives up: nobody would see its report.
+ */
+async function takeImportTurn(tx: EntityManager, signal: AbortSignal | undefined): Promise<void> {
+  for (;;) {
+    const [turn] = (await tx.query('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS taken', ['archive-import'])) as { taken: boolean }[];
+    if (signal?.aborted) throw conflict('the client went away before the import began; nothing was imported', { field: 'archive' });
+    if (turn!.taken) return;
+    await sleep(TURN_POLL_MS);
   }
 }
 
