@@ -240,7 +240,7 @@ describe('a server killed while it applies an import', () => {
       // The secure value still opens with the instance key from the data dir, and is the old one.
       const seededOnSecond = await exportArchive(asServer(second), secondToken, { ...selection, passphrase: PASSPHRASE });
       const opened = await checkArchive(seededOnSecond, PASSPHRASE);
-      expect(opened.documents.get(secure)?.plainSecret).toBe('crash-secret-value');
+      expect(opened.documents.get(secure)?.secrets).toEqual({ value: 'crash-secret-value' });
     } finally {
       second.process.kill('SIGTERM');
       stopped = await second.exited;

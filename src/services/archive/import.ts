@@ -7,7 +7,7 @@
  * is stored set-based (bulk-write: O(batches) statements, not O(assets)) with the report, in one
  * transaction. A crash mid-import rolls everything back.
  */
-import { decodeSecrets, hasSecureFields, joinSecrets } from '../../domain/secure-fields.js';
+import { decodeSecrets, hasSecureFields, joinSecrets, type Secrets } from '../../domain/secure-fields.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -66,8 +66,8 @@ export interface PromotionInfo {
   promotedBy: string;
 }
 
-/** A document with its normalised spec, its verified checksum and its opened secure value. */
-type CheckedDocument = AssetDocument & { type: AssetType; checksum: string; plainSecret: string | null };
+/** A document with its normalised spec, its verified checksum and its opened (decoded) secure values. */
+type CheckedDocument = AssetDocument & { type: AssetType; checksum: string; secrets: Secrets | null };
 
 interface CheckedArchive {
   manifest: Manifest;
@@ -134,16 +134,16 @@ export async function checkArchive(buffer: ZipSource, passphrase: string | null 
     if (checksum !== entry.checksum) {
       throw badInput(`archive tampered: ${type} ${document.name} does not match its checksum`, { field: 'archive', id: entry.id });
     }
-    let plainSecret: string | null = null;
+    let secrets: Secrets | null = null;
     if (box && document.secret) {
       try {
-        plainSecret = box.open(document.secret, secretContext(document.id));
-        decodeSecrets(plainSecret); // what the import will do with it: it must decode, not only open
+        // Decoded here, once: a value that opens but does not decode is refused with the archive.
+        secrets = decodeSecrets(box.open(document.secret, secretContext(document.id)));
       } catch {
         throw badInput(`archive tampered: the secure value of ${document.name} does not open`, { field: 'archive', id: entry.id });
       }
     }
-    documents.set(document.id, { ...document, type, spec, checksum, plainSecret });
+    documents.set(document.id, { ...document, type, spec, checksum, secrets });
   }
   const sent = new Set(manifest.entries.map((e) => e.id));
   const clash = manifest.unavailable.find((u) => sent.has(u.id));
@@ -467,13 +467,13 @@ export class ArchiveImporter {
         description: doc.description,
         team: doc.team,
         version: doc.version,
-        spec: doc.plainSecret !== null ? joinSecrets(doc.spec, decodeSecrets(doc.plainSecret)) : doc.spec,
+        spec: doc.secrets !== null ? joinSecrets(doc.spec, doc.secrets) : doc.spec,
         references,
       },
       current,
       async (ids) => ids.map((r) => known.get(r)).filter((a) => a !== undefined),
       // checkArchive normalised the spec; a secure value put back in is checked again.
-      doc.plainSecret === null,
+      doc.secrets === null,
     );
     const key = await this.assets.checkNaturalKey(prepared, async (k) => ownerOf(k, doc.id));
     const versioning = state.versioning.get(doc.id) ?? { versionSetId: null, systemVersion: null };
@@ -611,14 +611,14 @@ function summarise(assets: readonly AssetImportResult[]): TypeSummary[] {
  */
 function effectiveChecksum(doc: CheckedDocument, current: AssetEntity | null): string {
   const secure = hasSecureFields(doc.type, doc.spec) && doc.secretDigest !== null;
-  if (!secure || doc.plainSecret !== null) return doc.checksum;
+  if (!secure || doc.secrets !== null) return doc.checksum;
   return documentChecksum(doc, current?.sealedSecret ? current.secretDigest : null);
 }
 
 /** Why a secure alias value did not come in (a WARNING), or nothing. */
 function secureValueWarnings(doc: CheckedDocument, manifest: Manifest, current: AssetEntity | null): string[] {
   const secure = hasSecureFields(doc.type, doc.spec) && doc.secretDigest !== null;
-  if (!secure || doc.plainSecret !== null) return [];
+  if (!secure || doc.secrets !== null) return [];
   if (manifest.secrets) return ['secure value not imported: no passphrase given'];
   return [
     current?.sealedSecret
